@@ -58,7 +58,7 @@ class CheckSpec:
     points: float
     required: bool
     description: str = ""
-    params: dict[str, Any] = field(default_factory=dict)
+    params: Any = None  # the kind's frozen params dataclass, validated by grader.spec
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,75 @@
+"""pytest as the grader's runner: `pytest grader/ --submission DIR`.
+
+One test per check of the assignment. Required checks that fail fail the run; advisory
+ones are reported as xfail: shown, never failing the run, never costing points.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.discover import DiscoveryError, discover
+from grader.engine import Grading
+from grader.model import CheckResult
+from grader.sandbox import SandboxError, open_sandbox
+from grader.spec import Assignment, SpecError, load_assignment
+
+ASSIGNMENT = pytest.StashKey[Assignment]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("socketlab", "socket-lab grader")
+    group.addoption("--submission", default=".", help="the student's folder (default: current folder)")
+    group.addoption("--assignment", default="uppercase", help="assignment name or .toml path (default: uppercase)")
+    group.addoption("--sandbox", default="auto", choices=("auto", "docker", "local"),
+                    help="docker, local processes, or auto: docker when the engine is reachable")
+    group.addoption("--seed", type=int, default=None, help="seed of every impairment (default: the assignment's)")
+    group.addoption("--image", default=None, help="runtime image for --sandbox docker")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        config.stash[ASSIGNMENT] = load_assignment(config.getoption("--assignment"))
+    except SpecError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "check" in metafunc.fixturenames:
+        checks = metafunc.config.stash[ASSIGNMENT].checks
+        metafunc.parametrize("check", checks, ids=[c.id for c in checks])
+
+
+@pytest.fixture(scope="session")
+def grading(pytestconfig: pytest.Config, record_testsuite_property):
+    assignment = pytestconfig.stash[ASSIGNMENT]
+    try:
+        submission = discover(Path(pytestconfig.getoption("--submission")))
+        sandbox = open_sandbox(pytestconfig.getoption("--sandbox"), image=pytestconfig.getoption("--image"))
+    except (DiscoveryError, SandboxError) as exc:
+        pytest.exit(str(exc), returncode=4)
+    seed = pytestconfig.getoption("--seed")
+    grading = Grading(submission, assignment, sandbox, assignment.seed if seed is None else seed)
+    results: list[CheckResult] = []
+    grading.results = results  # type: ignore[attr-defined]
+    found = ", ".join(f"{role.value}={p.source or ' '.join(p.command)}" for role, p in submission.programs.items())
+    record_testsuite_property("submission", submission.name)
+    record_testsuite_property("assignment", assignment.name)
+    record_testsuite_property("seed", str(grading.seed))
+    record_testsuite_property("sandbox", sandbox.name if sandbox.sandboxed else f"{sandbox.name} (not sandboxed)")
+    record_testsuite_property("discovered", found or "nothing")
+    try:
+        yield grading
+    finally:
+        grading.close()
+        sandbox.close()
+        record_testsuite_property("score", f"{sum(r.points for r in results):g}")
+        record_testsuite_property("max_score", f"{sum(r.max_points for r in results):g}")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    assignment = config.stash[ASSIGNMENT]
+    return [f"socket-lab grader: assignment {assignment.name} ({len(assignment.checks)} checks), "
+            f"submission {config.getoption('--submission')}, sandbox {config.getoption('--sandbox')}"]

@@ -1,0 +1,170 @@
+"""Runs the checks of one assignment against one submission: the heart of the flow.
+
+The engine owns the running servers of one submission: it starts each role's server on
+first use, keeps it for the next checks, and restarts it after a crash, so one crash
+costs one check, not the rest.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass, field
+
+from grader import diagnose, netio
+from grader.model import CheckResult, CheckSpec, Role, Status, Submission
+from grader.sandbox import ExitInfo, RunningServer, Sandbox
+from grader.scenarios import tcp_server, udp_server
+from grader.scenarios.common import Verdict
+from grader.spec import Assignment
+
+POLL = 0.02  # seconds between looks at a starting server
+OUTPUT_LINES = 12
+CRASH_GRACE = 0.3  # a crashing server closes its sockets a moment before it is reported as exited
+
+
+def check_seed(run_seed: int, check: CheckSpec) -> int:
+    """Each check gets its own seed, derived from the run's, so reordering checks changes nothing."""
+    return zlib.crc32(f"{run_seed}:{check.id}".encode())
+
+
+@dataclass
+class StartFailure:
+    summary: str
+    evidence: list[str]
+    hint: str | None
+
+
+@dataclass
+class Grading:
+    """One submission, one assignment, one sandbox."""
+
+    submission: Submission
+    assignment: Assignment
+    sandbox: Sandbox
+    seed: int
+    _servers: dict[Role, RunningServer] = field(default_factory=dict)
+    _start_failures: dict[Role, StartFailure] = field(default_factory=dict)
+
+    def run(self, check: CheckSpec) -> CheckResult:
+        started = time.monotonic()
+        verdict = self._verdict(check)
+        points = check.points if verdict.passed else 0.0
+        status = Status.PASSED if verdict.passed else (
+            Status.MISSING if check.role not in self.submission.programs else Status.FAILED)
+        return CheckResult(check.id, status, points, check.points, verdict.summary, tuple(verdict.evidence),
+                           verdict.hint, time.monotonic() - started)
+
+    def close(self) -> None:
+        for server in self._servers.values():
+            server.stop()
+        self._servers.clear()
+
+    def _verdict(self, check: CheckSpec) -> Verdict:
+        program = self.submission.programs.get(check.role)
+        if program is None:
+            return Verdict(False, f"no {check.role.value} found in the submission", [
+                "discovery looks for files that use "
+                + ("SOCK_DGRAM" if check.role.transport == "udp" else "SOCK_STREAM")
+                + (" and bind" if check.role.is_server else " without bind")
+                + f", or named like {_example_name(check.role)}; a grader.toml can name it"])
+        server = self._server(check.role)
+        if isinstance(server, StartFailure):
+            return Verdict(False, server.summary, list(server.evidence), server.hint)
+        seed = check_seed(self.seed, check)
+        verdict = self._play(check, server, seed)
+        verdict.evidence.append(f"seed {self.seed} (check seed {seed}), sandbox {self.sandbox.name}")
+        exit_info = server.exit_info() if verdict.passed else _await_exit(server, CRASH_GRACE)
+        if exit_info is not None:
+            output = server.output_tail(OUTPUT_LINES)
+            del self._servers[check.role]
+            server.stop()
+            verdict.passed = False
+            verdict.summary = f"the server crashed during this check ({exit_info.reason}); it is restarted for the next check"
+            verdict.evidence.append(_output_evidence(output))
+            verdict.hint = diagnose.program_error_hint(output) or verdict.hint
+        elif not verdict.passed:
+            verdict.evidence.append(_output_evidence(server.output_tail(OUTPUT_LINES)))
+        return verdict
+
+    def _play(self, check: CheckSpec, server: RunningServer, seed: int) -> Verdict:
+        transport = check.role.transport
+        port = self.assignment.port
+        sockets = server.bound_sockets() or []
+        if check.kind == "listening":
+            problem = diagnose.listening_problem(sockets, transport, port)
+            found = ", ".join(map(str, sockets)) or "none"
+            if problem is None:
+                return Verdict(True, f"listening on {transport.upper()} port {port}, all interfaces",
+                               [f"bound sockets: {found}"])
+            return Verdict(False, problem[0], [f"bound sockets: {found}"], problem[1])
+        transform = self.assignment.transform
+        if check.kind == "udp_exchange":
+            plan = udp_server.plan(check.params, transform, seed)
+            machine = netio.play_udp(plan, server.address("udp"))
+            verdict = udp_server.judge(machine, str(plan.schedule))
+        elif check.kind == "tcp_exchange":
+            tcp_plan = tcp_server.plan(check.params, transform, seed)
+            verdict = tcp_server.judge(tcp_plan, netio.play_tcp(tcp_plan, server.address("tcp")))
+        else:
+            raise ValueError(f"no runner for scenario kind {check.kind!r}")
+        if not verdict.passed and verdict.hint is None:
+            problem = diagnose.listening_problem(sockets, transport, port)
+            if problem is not None:
+                verdict.evidence.insert(0, problem[0])
+                verdict.hint = problem[1]
+        return verdict
+
+    def _server(self, role: Role) -> RunningServer | StartFailure:
+        if role in self._start_failures:
+            return self._start_failures[role]
+        server = self._servers.get(role)
+        if server is not None and server.exit_info() is None:
+            return server
+        server = self.sandbox.start_server(self.submission.path, self.submission.programs[role], self.assignment.port)
+        outcome = self._await_start(role, server)
+        if isinstance(outcome, StartFailure):
+            server.stop()
+            self._start_failures[role] = outcome
+            return outcome
+        self._servers[role] = server
+        return server
+
+    def _await_start(self, role: Role, server: RunningServer) -> RunningServer | StartFailure:
+        """Ready once it has bound any socket of its transport (where is judged by the checks)."""
+        limit = self.assignment.timeouts.startup
+        deadline = time.monotonic() + limit
+        program = self.submission.programs[role]
+        while time.monotonic() < deadline:
+            exit_info = server.exit_info()
+            if exit_info is not None:
+                output = server.output_tail(OUTPUT_LINES)
+                return StartFailure(f"the program did not start: it {exit_info.reason} before listening",
+                                    [f"ran: {' '.join(program.command)}", _output_evidence(output)],
+                                    diagnose.program_error_hint(output))
+            sockets = server.bound_sockets()
+            if sockets is None or any(s.transport == role.transport for s in sockets):
+                return server
+            time.sleep(POLL)
+        output = server.output_tail(OUTPUT_LINES)
+        return StartFailure(f"the program did not start listening: no {role.transport.upper()} socket "
+                            f"bound within {limit:g}s", [f"ran: {' '.join(program.command)}", _output_evidence(output)],
+                            diagnose.program_error_hint(output) or "bind the server socket right at start-up")
+
+
+def _await_exit(server: RunningServer, grace: float) -> ExitInfo | None:
+    deadline = time.monotonic() + grace
+    while (info := server.exit_info()) is None and time.monotonic() < deadline:
+        time.sleep(POLL)
+    return info
+
+
+def _output_evidence(output: str) -> str:
+    if not output.strip():
+        return "program output: (none)"
+    return "program output (last lines):\n" + "\n".join(f"    {line}" for line in output.splitlines())
+
+
+def _example_name(role: Role) -> str:
+    return {"udp_server": "UDPServer.py", "udp_client": "UDPClient.py",
+            "tcp_server": "TCPServer.py", "tcp_client": "TCPClient.py"}[role.value]

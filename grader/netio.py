@@ -1,0 +1,210 @@
+"""The thin socket layer: plays pure scenario plans over real sockets.
+
+Everything here is I/O and a clock; every decision (what to send, when to retransmit, what
+counts as a reply) comes from grader.scenarios and grader.impair. Loops are bounded by the
+plan's budget, so a silent or flooding server cannot keep the grader waiting.
+"""
+
+from __future__ import annotations
+
+import heapq
+import selectors
+import socket
+import struct
+import time
+from collections.abc import Callable
+
+from grader.impair import DatagramPipe, Ending, StreamPlan
+from grader.scenarios.common import same_reply
+from grader.scenarios.tcp_server import ConnectionRecord, TcpPlan
+from grader.scenarios.udp_server import UdpClientMachine, UdpPlan
+
+Address = tuple[str, int]
+MAX_DATAGRAM = 65535
+MAX_REPLY = 1 << 20  # a server that streams endlessly is cut off here
+MAX_RECEIVED = 5000  # datagrams kept per check; a flooding server cannot grow memory
+
+
+def play_udp(plan: UdpPlan, target: Address) -> UdpClientMachine:
+    """Drive the scripted UDP client against `target` until done or out of budget."""
+    machine = UdpClientMachine(plan)
+    sockets = [_udp_socket(target) for _ in range(plan.clients)]
+    selector = selectors.DefaultSelector()
+    for index, sock in enumerate(sockets):
+        selector.register(sock, selectors.EVENT_READ, index)
+    pipe = DatagramPipe()
+    by_index = {r.index: r for r in plan.requests}
+    timers: list[tuple[float, int, int, int]] = []  # (due, order, message, client) delayed sends
+    order = 0
+    start = time.monotonic()
+    deadline = start + plan.budget
+    try:
+        while True:
+            now = time.monotonic() - start
+            for send in machine.poll(now):
+                fate = plan.schedule.fate(send.request.index, send.attempt)
+                for emission in pipe.push(fate):
+                    heapq.heappush(timers, (now + emission.delay, order, emission.message, by_index[emission.message].client))
+                    order += 1
+            if machine.finished(now):
+                for emission in pipe.flush():
+                    heapq.heappush(timers, (now + emission.delay, order, emission.message, by_index[emission.message].client))
+                    order += 1
+            while timers and timers[0][0] <= now:
+                _, _, message, client = heapq.heappop(timers)
+                _send_quietly(sockets[client], by_index[message].payload, target)
+            if machine.finished(now) and not timers:
+                break
+            if time.monotonic() >= deadline:
+                break
+            wakeups = [t for t in (machine.next_wakeup(now), timers[0][0] if timers else None) if t is not None]
+            wait = max(0.0, min(wakeups) - now) if wakeups else 0.05
+            wait = min(wait, deadline - time.monotonic())
+            for key, _ in selector.select(max(0.0, wait)):
+                _drain(key.fileobj, key.data, machine, start)
+    finally:
+        selector.close()
+        for sock in sockets:
+            sock.close()
+    return machine
+
+
+def _udp_socket(target: Address) -> socket.socket:
+    """A fresh ephemeral source port per check, bound to the one address that routes to target."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(target)  # sends nothing: only asks the kernel which source it would use
+        source = probe.getsockname()[0]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((source, 0))
+    sock.setblocking(False)
+    return sock
+
+
+def _send_quietly(sock: socket.socket, payload: bytes, target: Address) -> None:
+    try:
+        sock.sendto(payload, target)
+    except OSError:
+        pass  # ICMP errors from an earlier send surface here; the missing reply tells the story
+
+
+def _drain(sock, client: int, machine: UdpClientMachine, start: float) -> None:
+    for _ in range(256):
+        try:
+            data, _ = sock.recvfrom(MAX_DATAGRAM)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            return  # ECONNREFUSED from an ICMP port unreachable: nothing to read
+        if len(machine.received) < MAX_RECEIVED:
+            machine.receive(client, data, time.monotonic() - start)
+
+
+def play_tcp(plan: TcpPlan, target: Address) -> list[ConnectionRecord]:
+    """Play the connections in the plan's order; each read is bounded by the plan's timeouts."""
+    start = time.monotonic()
+    clock: Callable[[], float] = lambda: time.monotonic() - start  # noqa: E731
+    records = [ConnectionRecord(c) for c in plan.connections]
+    sockets: dict[int, socket.socket] = {}
+    try:
+        if plan.overlapping:
+            for record in records:
+                sockets[record.plan.index] = _connect(record, target, plan.reply_timeout)
+        for record in records:
+            if record.plan.stream is None:
+                continue
+            sock = sockets.get(record.plan.index) or _connect(record, target, plan.reply_timeout)
+            sockets[record.plan.index] = sock
+            if sock is not None:
+                _exchange(sock, record, plan, clock)
+                _close(sock, record)
+        if plan.probe is not None:
+            probe = ConnectionRecord(plan.probe, notes=["(probe: is the server still serving?)"])
+            records.append(probe)
+            sock = _connect(probe, target, plan.reply_timeout)
+            if sock is not None:
+                _exchange(sock, probe, plan, clock)
+                _close(sock, probe)
+    finally:
+        for sock in sockets.values():
+            if sock is not None:
+                sock.close()
+    return records
+
+
+def _connect(record: ConnectionRecord, target: Address, timeout: float) -> socket.socket | None:
+    try:
+        return socket.create_connection(target, timeout=timeout)
+    except OSError as exc:
+        record.connect_error = _describe_error(exc)
+        return None
+
+
+def _exchange(sock: socket.socket, record: ConnectionRecord, plan: TcpPlan, clock: Callable[[], float]) -> None:
+    stream: StreamPlan = record.plan.stream  # type: ignore[assignment]
+    if stream.nodelay:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        for write in stream.writes:
+            if write.pause_before:
+                time.sleep(write.pause_before)  # the pause *is* the scenario: a slow writer
+            sock.sendall(write.data)
+        if stream.ending is Ending.RESET:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return
+        if stream.ending is Ending.HALF_CLOSE:
+            sock.shutdown(socket.SHUT_WR)
+    except OSError as exc:
+        record.error = f"while sending: {_describe_error(exc)}"
+        return
+    _read_reply(sock, record, plan, clock)
+
+
+def _read_reply(sock: socket.socket, record: ConnectionRecord, plan: TcpPlan, clock: Callable[[], float]) -> None:
+    expected = record.plan.expected
+    deadline = clock() + plan.reply_timeout
+    while len(record.reply) < MAX_REPLY:
+        remaining = deadline - clock()
+        if remaining <= 0:
+            record.error = record.error or f"timed out after {plan.reply_timeout:.1f}s"
+            return
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except OSError as exc:
+            record.error = _describe_error(exc)
+            return
+        if not chunk:
+            record.closed_at = clock()
+            return
+        record.reply += chunk
+        if expected is not None and record.replied_at is None and same_reply(record.reply, expected):
+            record.replied_at = clock()
+            if not plan.expect_close:
+                return
+            deadline = clock() + plan.close_timeout  # now wait for the server's EOF
+
+
+def _close(sock: socket.socket, record: ConnectionRecord) -> None:
+    """Close; when the server closed first, with RST, so its side skips TIME_WAIT.
+
+    A server without SO_REUSEADDR (the textbook's) could not be restarted on its port for a
+    minute otherwise. Before the server's EOF a plain close is used: an RST then could
+    crash a server that is still reading.
+    """
+    if record.closed_at is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def _describe_error(exc: OSError) -> str:
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset by the server"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (nothing listening)"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return exc.strerror or str(exc)
+
+

@@ -1,0 +1,77 @@
+"""Where student programs run: Docker containers (default) or local processes (no Docker).
+
+Both give the engine the same small interface, so scenarios never know which one runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from grader.model import Program
+from grader.sandbox.sockets import BoundSocket
+
+Address = tuple[str, int]
+
+
+class SandboxError(Exception):
+    """The sandbox itself cannot work (no Docker, no image); the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class ExitInfo:
+    code: int | None
+    oom_killed: bool = False
+
+    @property
+    def reason(self) -> str:
+        if self.oom_killed:
+            return "killed: out of memory"
+        if self.code is None:
+            return "still running"
+        if self.code < 0 or self.code > 128:
+            signal_no = -self.code if self.code < 0 else self.code - 128
+            return f"killed by signal {signal_no}"
+        return f"exited with status {self.code}"
+
+
+class RunningServer(Protocol):
+    def address(self, transport: str) -> Address:
+        """Where the grader reaches the assignment port: always on 127.0.0.1."""
+
+    def bound_sockets(self) -> list[BoundSocket] | None:
+        """The program's bound server sockets, or None where they cannot be seen."""
+
+    def exit_info(self) -> ExitInfo | None:
+        """None while running."""
+
+    def output_tail(self, lines: int = 20) -> str: ...
+
+    def stop(self) -> None: ...
+
+
+class Sandbox(Protocol):
+    name: str
+    sandboxed: bool
+
+    def start_server(self, submission_path: Path, program: Program, port: int) -> RunningServer: ...
+
+    def close(self) -> None: ...
+
+
+def open_sandbox(kind: str, **options) -> Sandbox:
+    """`auto` is Docker when the engine answers, local processes otherwise."""
+    if kind not in ("auto", "docker", "local"):
+        raise SandboxError(f"unknown sandbox {kind!r}: use auto, docker or local")
+    if kind in ("auto", "docker"):
+        from grader.sandbox.docker import DockerSandbox, docker_problem
+
+        problem = docker_problem(options.get("image"))
+        if problem is None:
+            return DockerSandbox(**options)
+        if kind == "docker":
+            raise SandboxError(problem)
+    from grader.sandbox.local import LocalSandbox
+
+    return LocalSandbox()

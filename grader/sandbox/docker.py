@@ -1,0 +1,226 @@
+"""Docker containers with the hardened defaults of DESIGN.md; the only module that talks to Docker.
+
+Every object carries the `socketlab` label and the PID of the grader that made it, so a
+later run can sweep what a killed run left without touching a live run's containers.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.types import LogConfig, Ulimit
+
+from grader.model import Program
+from grader.sandbox import Address, ExitInfo, SandboxError
+from grader.sandbox.sockets import BoundSocket, read_namespace
+
+DEFAULT_IMAGE = "socketlab-runtime:latest"
+LABEL = "socketlab"
+OWNER_LABEL = "socketlab.owner"  # "<hostname>:<pid>" of the grader process that created it
+
+STUDENT_UID = 10001  # the Dockerfile's unprivileged user
+MEMORY = "256m"
+PIDS = 64
+NANO_CPUS = 1_000_000_000  # about one CPU
+NOFILE = 256
+FSIZE = 8 << 20  # bytes a program may write to one file
+TMPFS = "size=16m,mode=1777"
+LOG_MAX = "1m"
+
+
+def docker_problem(image: str | None = None) -> str | None:
+    """None when Docker can run student programs; otherwise what is wrong and how to fix it."""
+    try:
+        client = docker.from_env(timeout=10)
+        client.ping()
+    except DockerException as exc:
+        return (f"Docker engine not reachable ({exc.__class__.__name__}). Fix: start Docker "
+                "(`make engine` does it on Debian as root), or grade with --sandbox local.")
+    try:
+        client.images.get(image or DEFAULT_IMAGE)
+    except ImageNotFound:
+        return f"Docker image {image or DEFAULT_IMAGE} is missing. Fix: run `make image`."
+    except DockerException as exc:
+        return f"Docker image check failed: {exc}"
+    finally:
+        client.close()
+    return None
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def sweep_leftovers(client: docker.DockerClient) -> int:
+    """Remove labelled containers and networks whose grader process on this host is gone."""
+    removed = 0
+    host = socket.gethostname()
+
+    def orphaned(labels: dict[str, str]) -> bool:
+        owner_host, _, pid = labels.get(OWNER_LABEL, ":").partition(":")
+        if owner_host != host or not pid.isdigit():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    for container in client.containers.list(all=True, filters={"label": LABEL}):
+        if orphaned(container.labels):
+            try:
+                container.remove(force=True)
+                removed += 1
+            except NotFound:
+                pass
+    for network in client.networks.list(filters={"label": LABEL}):
+        if orphaned(network.attrs.get("Labels") or {}):
+            try:
+                network.remove()
+                removed += 1
+            except (NotFound, APIError):
+                pass
+    return removed
+
+
+class DockerServer:
+    """A student server in its container.
+
+    On Linux the grader talks to the container's address on this run's own bridge network:
+    Docker's userland proxy behind published ports drops zero-length UDP datagrams and
+    accepts TCP connections for a port nobody listens on, both of which would falsify
+    checks. Elsewhere (Docker Desktop) the bridge is not routable and the ports published
+    on 127.0.0.1 are used.
+    """
+
+    def __init__(self, container, port: int, network: str):
+        self._container = container
+        self._port = port
+        self._network = network
+        self._addresses: dict[str, Address] = {}
+        self._pid: int | None = None
+        self._exit: ExitInfo | None = None
+
+    def address(self, transport: str) -> Address:
+        if transport not in self._addresses:
+            self._container.reload()
+            settings = self._container.attrs["NetworkSettings"]
+            bridge_ip = (settings["Networks"].get(self._network) or {}).get("IPAddress")
+            if sys.platform == "linux" and bridge_ip:
+                self._addresses[transport] = (bridge_ip, self._port)
+            else:
+                bindings = (settings["Ports"] or {}).get(f"{self._port}/{transport}")
+                if not bindings:
+                    raise SandboxError(f"Docker did not publish {self._port}/{transport}")
+                self._addresses[transport] = ("127.0.0.1", int(bindings[0]["HostPort"]))
+        return self._addresses[transport]
+
+    def bound_sockets(self) -> list[BoundSocket] | None:
+        if self._pid is None:
+            self._container.reload()
+            self._pid = self._container.attrs["State"]["Pid"] or None
+        if self._pid is None:
+            return []
+        return read_namespace(self._pid, STUDENT_UID)
+
+    def exit_info(self) -> ExitInfo | None:
+        if self._exit is not None:
+            return self._exit
+        try:
+            self._container.reload()
+        except NotFound:
+            return ExitInfo(None)
+        state = self._container.attrs["State"]
+        if state["Running"]:
+            return None
+        self._exit = ExitInfo(state.get("ExitCode"), bool(state.get("OOMKilled")))
+        return self._exit
+
+    def output_tail(self, lines: int = 20) -> str:
+        try:
+            raw = self._container.logs(stdout=True, stderr=True, tail=lines)
+        except DockerException:
+            return ""
+        return raw.decode("utf-8", "replace").rstrip("\n")
+
+    def stop(self) -> None:
+        try:
+            self._container.remove(force=True)
+        except NotFound:
+            pass
+
+
+class DockerSandbox:
+    name = "docker"
+    sandboxed = True
+
+    def __init__(self, image: str | None = None):
+        self.image = image or DEFAULT_IMAGE
+        try:
+            self.client = docker.from_env(timeout=30)
+        except DockerException as exc:
+            raise SandboxError(f"Docker engine not reachable: {exc}") from None
+        self.run_id = uuid.uuid4().hex[:12]
+        self.labels = {LABEL: "1", OWNER_LABEL: _owner(), "socketlab.run": self.run_id}
+        sweep_leftovers(self.client)
+        self.network = self.client.networks.create(
+            f"socketlab-{self.run_id}", driver="bridge", labels=self.labels,
+            options={
+                # Students' containers cannot reach each other nor anything outside.
+                "com.docker.network.bridge.enable_icc": "false",
+                "com.docker.network.bridge.enable_ip_masquerade": "false",
+            })
+        self._containers: list = []
+
+    def start_server(self, submission_path: Path, program: Program, port: int) -> DockerServer:
+        container = self._run(submission_path, program, ports={
+            f"{port}/udp": ("127.0.0.1", None), f"{port}/tcp": ("127.0.0.1", None)})
+        return DockerServer(container, port, self.network.name)
+
+    def _run(self, submission_path: Path, program: Program, **extra):
+        try:
+            container = self.client.containers.run(
+                self.image, list(program.command), detach=True,
+                user=f"{STUDENT_UID}:{STUDENT_UID}", working_dir="/submission",
+                volumes={str(submission_path.resolve()): {"bind": "/submission", "mode": "ro"}},
+                cap_drop=["ALL"], security_opt=["no-new-privileges"], read_only=True,
+                tmpfs={"/tmp": TMPFS}, pids_limit=PIDS, mem_limit=MEMORY, memswap_limit=MEMORY,
+                nano_cpus=NANO_CPUS, init=True,
+                ulimits=[Ulimit(name="nofile", soft=NOFILE, hard=NOFILE),
+                         Ulimit(name="fsize", soft=FSIZE, hard=FSIZE)],
+                log_config=LogConfig(type="json-file", config={"max-size": LOG_MAX, "max-file": "1"}),
+                labels={**self.labels, "socketlab.role": program.role.value},
+                network=self.network.name, **extra)
+        except ImageNotFound:
+            raise SandboxError(f"Docker image {self.image} is missing. Fix: run `make image`.") from None
+        except DockerException as exc:
+            raise SandboxError(f"Docker could not start the container: {exc}") from None
+        self._containers.append(container)
+        return container
+
+    def close(self) -> None:
+        for container in self._containers:
+            try:
+                container.remove(force=True)
+            except NotFound:
+                pass
+            except DockerException:
+                time.sleep(0.2)
+                try:
+                    container.remove(force=True)
+                except DockerException:
+                    pass
+        try:
+            self.network.remove()
+        except DockerException:
+            pass
+        self.client.close()

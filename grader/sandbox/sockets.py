@@ -1,0 +1,74 @@
+"""Which sockets a program has bound, read from the kernel's tables: pure parsing.
+
+The grader never runs anything inside a student's container; it reads the container's
+network namespace from the host (/proc/<pid>/net/*), so it can tell "listening on
+127.0.0.1 only" or "listening on port 5000" apart from "not listening at all".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+_TCP_LISTEN = "0A"
+_UDP_UNCONNECTED = "07"
+
+
+@dataclass(frozen=True)
+class BoundSocket:
+    transport: str  # "udp" | "tcp"
+    host: str
+    port: int
+
+    @property
+    def all_interfaces(self) -> bool:
+        return self.host in ("0.0.0.0", "::")
+
+    @property
+    def loopback_only(self) -> bool:
+        return ipaddress.ip_address(self.host).is_loopback
+
+    def __str__(self) -> str:
+        return f"{self.transport.upper()} {self.host}:{self.port}"
+
+
+def parse_proc_net(text: str, transport: str, ipv6: bool = False, uid: int | None = None) -> list[BoundSocket]:
+    """Listening TCP sockets or unconnected bound UDP sockets from /proc/net/{tcp,udp}[6].
+
+    `uid` keeps only that user's sockets: a container's namespace also holds Docker's
+    embedded DNS resolver (root, on 127.0.0.11), which is not the student's.
+    """
+    wanted = _TCP_LISTEN if transport == "tcp" else _UDP_UNCONNECTED
+    found = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 8 or fields[3] != wanted or (uid is not None and int(fields[7]) != uid):
+            continue
+        host_hex, port_hex = fields[1].split(":")
+        found.append(BoundSocket(transport, _decode_host(host_hex, ipv6), int(port_hex, 16)))
+    return found
+
+
+def _decode_host(hex_addr: str, ipv6: bool) -> str:
+    raw = bytes.fromhex(hex_addr)
+    # The kernel prints each 32-bit word in host (little-endian) order.
+    words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    if not ipv6:
+        return socket.inet_ntop(socket.AF_INET, words)
+    addr = ipaddress.IPv6Address(words)
+    return str(addr.ipv4_mapped or addr)
+
+
+def read_namespace(pid: int, uid: int | None = None) -> list[BoundSocket]:
+    """The bound server sockets in the network namespace of `pid` (a container's init)."""
+    found: list[BoundSocket] = []
+    for transport in ("tcp", "udp"):
+        for suffix, v6 in (("", False), ("6", True)):
+            try:
+                text = Path(f"/proc/{pid}/net/{transport}{suffix}").read_text()
+            except OSError:
+                continue
+            found.extend(parse_proc_net(text, transport, v6, uid))
+    return found

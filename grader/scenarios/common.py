@@ -1,0 +1,82 @@
+"""Pieces every scenario shares: request payloads, reply matching, verdicts. Pure code."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+PAYLOADS = ("words", "non_ascii", "non_utf8", "empty")
+
+_WORDS = ("socket", "datagram", "stream", "packet", "port", "kurose", "ross", "network", "layer",
+          "transport", "hello", "world", "grader", "server", "client", "reply", "request", "upper")
+_NON_ASCII = ("café", "straße", "élève", "ñandú", "größe", "garçon", "smörgåsbord")
+
+
+@dataclass
+class Verdict:
+    """What a scenario concluded; the engine adds sandbox facts (crash, output) to it."""
+
+    passed: bool
+    summary: str
+    evidence: list[str] = field(default_factory=list)
+    hint: str | None = None
+
+
+def make_payloads(kind: str, count: int, seed: int, tag: str, length: int = 0) -> list[bytes]:
+    """Distinct request lines, so that replies can be matched to requests by content alone.
+
+    ``tag`` keeps lines of different clients apart; ``length`` pads each line to exactly that
+    many bytes (long-line checks).
+    """
+    if kind not in PAYLOADS:
+        raise ValueError(f"unknown payload {kind!r}")
+    rng = random.Random(f"{seed}:{tag}:{kind}")
+    lines = []
+    for i in range(count):
+        if kind == "empty":
+            lines.append(b"")
+            continue
+        if kind == "non_ascii":
+            text = f"{rng.choice(_NON_ASCII)} {rng.choice(_NON_ASCII)} {tag} {i}"
+            line = text.encode()
+        elif kind == "non_utf8":
+            line = f"caf{tag} {i} ".encode() + b"\xe9\xff\xfe latin-1 " + bytes([0x80 + i % 64])
+        else:
+            line = f"{rng.choice(_WORDS)} {rng.choice(_WORDS)} {tag} message {i}".encode()
+        if length:
+            line = _pad(line, length, rng)
+        lines.append(line)
+    return lines
+
+
+def _pad(line: bytes, length: int, rng: random.Random) -> bytes:
+    filler = b""
+    while len(line) + len(filler) < length:
+        filler += b" " + rng.choice(_WORDS).encode()
+    return (line + filler)[:length]
+
+
+def same_reply(got: bytes, expected: bytes) -> bool:
+    """Replies match exactly, except for a trailing newline some servers add or strip."""
+    return got.rstrip(b"\r\n") == expected.rstrip(b"\r\n")
+
+
+def show(data: bytes, limit: int = 60) -> str:
+    """A short, unambiguous rendering of bytes for evidence lines."""
+    text = repr(data[:limit])
+    return f"{text}… ({len(data)} bytes)" if len(data) > limit else f"{text} ({len(data)} bytes)"
+
+
+def explain_wrong_reply(got: bytes, expected: bytes, request: bytes) -> tuple[str, str | None]:
+    """Name what is wrong with a reply, and the likely cause when it is recognisable."""
+    g, e = got.rstrip(b"\r\n"), expected.rstrip(b"\r\n")
+    if g == request.rstrip(b"\r\n") and g != e:
+        return ("the reply is the request unchanged",
+                "the server echoes without upper-casing: apply .upper() to the decoded text")
+    if e.startswith(g) and len(g) < len(e):
+        return (f"the reply is truncated: {len(got)} of {len(expected)} bytes",
+                f"reply truncated at {len(got)} bytes: the receive buffer is too small "
+                f"(recvfrom({len(got)}) / recv({len(got)})?); use 2048 for UDP lines, loop on recv for TCP")
+    if g.upper() == e and g != e:
+        return "the reply is not fully upper-cased", "upper-case the whole decoded text with str.upper()"
+    return "the reply differs from the expected one", None

@@ -1,0 +1,197 @@
+"""UDP server scenarios: what a scripted client sends, when it retransmits, how replies are judged.
+
+Pure: the I/O layer (grader.netio) feeds datagrams and the clock into UdpClientMachine and
+sends what it asks for. Replies are matched to requests by content, never by arrival order,
+so duplication and reordering cannot confuse the grader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from grader.impair import Action, DatagramProfile, DatagramSchedule
+from grader.scenarios.common import PAYLOADS, Verdict, explain_wrong_reply, make_payloads, same_reply, show
+from grader.spec import Transform
+
+
+@dataclass(frozen=True)
+class UdpExchangeParams:
+    clients: int = 1  # client sockets, each with its own source port
+    messages: int = 1  # per client; clients take turns
+    payload: str = "words"  # words | non_ascii | non_utf8 | empty
+    length: int = 0  # pad each line to exactly this many bytes (0: natural length)
+    burst: bool = False  # send everything before waiting (otherwise one request at a time)
+    expect_reply: bool = True  # False: the server only has to survive this input
+    probe_after: bool = False  # then a plain request must still be answered
+    drop: float = 0.0  # seeded impairment of the path to the server
+    duplicate: float = 0.0
+    delay: float = 0.0
+    reorder: float = 0.0
+    hold: tuple[int, ...] = ()  # these messages are held until the next one passes
+    duplicate_messages: tuple[int, ...] = ()
+    retries: int = 0  # retransmissions of an unanswered request, as a reliable client does
+    reply_timeout: float = 1.0  # per attempt
+
+    def __post_init__(self) -> None:
+        if self.payload not in PAYLOADS:
+            raise ValueError(f"payload must be one of {', '.join(PAYLOADS)}, not {self.payload!r}")
+        if not 1 <= self.clients <= 16 or not 1 <= self.messages <= 1000:
+            raise ValueError("clients must be 1..16 and messages 1..1000")
+        if not 0 < self.reply_timeout <= 10:
+            raise ValueError("reply_timeout must be in (0, 10] seconds")
+        if not 0 <= self.length <= 65507:
+            raise ValueError("length must be 0..65507 bytes (the largest UDP payload)")
+        DatagramProfile(self.drop, self.duplicate, self.delay, self.reorder)  # validates the rates
+
+
+@dataclass(frozen=True)
+class Request:
+    index: int  # message number, the key of the impairment schedule
+    client: int
+    payload: bytes
+    expected: bytes | None  # None: no reply required
+
+
+@dataclass(frozen=True)
+class UdpPlan:
+    clients: int
+    requests: tuple[Request, ...]
+    burst: bool
+    retries: int
+    reply_timeout: float
+    schedule: DatagramSchedule
+
+    @property
+    def budget(self) -> float:
+        """Longest the exchange may take: every attempt of every request timing out."""
+        per_request = (self.retries + 1) * self.reply_timeout
+        return per_request * (1 if self.burst else len(self.requests)) + 0.5
+
+
+def plan(params: UdpExchangeParams, transform: Transform, seed: int) -> UdpPlan:
+    per_client = [make_payloads(params.payload, params.messages, seed, f"c{c}", params.length)
+                  for c in range(params.clients)]
+    requests: list[Request] = []
+    for i in range(params.messages):
+        for c in range(params.clients):  # interleaved: c0 m0, c1 m0, c0 m1, ...
+            payload = per_client[c][i]
+            expected = transform(payload) if params.expect_reply else None
+            requests.append(Request(len(requests), c, payload, expected))
+    if params.probe_after:
+        probe = make_payloads("words", 1, seed, "probe")[0]
+        requests.append(Request(len(requests), 0, probe, transform(probe)))
+    scripted = {(m, 0): Action.HOLD for m in params.hold} | {(m, 0): Action.DUPLICATE for m in params.duplicate_messages}
+    profile = DatagramProfile(params.drop, params.duplicate, params.delay, params.reorder)
+    schedule = DatagramSchedule.explicit(scripted, seed=seed, profile=profile)
+    return UdpPlan(params.clients, tuple(requests), params.burst, params.retries, params.reply_timeout, schedule)
+
+
+@dataclass(frozen=True)
+class Send:
+    request: Request
+    attempt: int
+
+
+@dataclass
+class Received:
+    client: int
+    data: bytes
+    at: float
+
+
+class UdpClientMachine:
+    """The scripted client's decisions: what to send next, when to retransmit, when it is done.
+
+    Lock-step (the default) sends one request and waits for its reply or its last timeout;
+    burst sends them all at once. A request with no expected reply (the server only has to
+    survive it) is sent once and given one reply_timeout.
+    """
+
+    def __init__(self, plan: UdpPlan):
+        self.plan = plan
+        self.sent: list[tuple[Send, float]] = []
+        self.received: list[Received] = []
+        self._attempts: dict[int, int] = {}
+        self._last_sent: dict[int, float] = {}
+        self._answered: set[int] = set()
+        self._next = 0
+
+    def poll(self, now: float) -> list[Send]:
+        """Retransmissions that are due, then new requests the window allows."""
+        sends = [self._record(Send(req, self._attempts[req.index]), now)
+                 for req in self._open(now)
+                 if now - self._last_sent[req.index] >= self.plan.reply_timeout
+                 and self._attempts[req.index] < self._max_attempts(req)]
+        window = len(self.plan.requests) if self.plan.burst else 1
+        while self._next < len(self.plan.requests) and len(self._open(now)) < window:
+            sends.append(self._record(Send(self.plan.requests[self._next], 0), now))
+            self._next += 1
+        return sends
+
+    def receive(self, client: int, data: bytes, now: float) -> None:
+        self.received.append(Received(client, data, now))
+        for req in self.plan.requests[: self._next]:
+            if req.client == client and req.expected is not None and same_reply(data, req.expected):
+                self._answered.add(req.index)
+
+    def next_wakeup(self, now: float) -> float | None:
+        times = [self._last_sent[r.index] + self.plan.reply_timeout for r in self._open(now)]
+        return min(times) if times else None
+
+    def finished(self, now: float) -> bool:
+        return self._next >= len(self.plan.requests) and not self._open(now)
+
+    def answered(self, req: Request) -> bool:
+        return req.index in self._answered
+
+    def _max_attempts(self, req: Request) -> int:
+        return self.plan.retries + 1 if req.expected is not None else 1
+
+    def _open(self, now: float) -> list[Request]:
+        """Sent, unanswered, and with an attempt or a wait left."""
+        return [req for req in self.plan.requests[: self._next]
+                if req.index not in self._answered
+                and (self._attempts[req.index] < self._max_attempts(req)
+                     or now - self._last_sent[req.index] < self.plan.reply_timeout)]
+
+    def _record(self, send: Send, now: float) -> Send:
+        self._attempts[send.request.index] = send.attempt + 1
+        self._last_sent[send.request.index] = now
+        self.sent.append((send, now))
+        return send
+
+
+def judge(machine: UdpClientMachine, schedule_note: str) -> Verdict:
+    """Pass when every request that needs a reply got the right one on its own socket."""
+    plan = machine.plan
+    missing = [r for r in plan.requests if r.expected is not None and not machine.answered(r)]
+    evidence = [f"impairment: {schedule_note}",
+                f"sent {len(machine.sent)} datagrams for {len(plan.requests)} requests "
+                f"from {plan.clients} socket(s); received {len(machine.received)}"]
+    if not missing:
+        return Verdict(True, f"all {len(plan.requests)} requests answered correctly", evidence)
+
+    first = missing[0]
+    attempts = sum(1 for s, _ in machine.sent if s.request.index == first.index)
+    evidence.append(f"request {first.index} from socket {first.client}: sent {show(first.payload)} "
+                    f"{attempts} time(s), expected {show(first.expected or b'')}")
+    own = [r for r in machine.received if r.client == first.client]
+    stray = [r for r in own if not any(same_reply(r.data, q.expected) for q in plan.requests
+                                       if q.expected is not None and q.client == first.client)]
+    summary = f"{len(missing)} of {len(plan.requests)} requests got no correct reply"
+    hint = None
+    if stray:
+        what, hint = explain_wrong_reply(stray[0].data, first.expected or b"", first.payload)
+        evidence.append(f"got {show(stray[0].data)} at {stray[0].at:.3f}s: {what}")
+        other = [q for q in plan.requests if q.client != first.client and q.expected is not None
+                 and same_reply(stray[0].data, q.expected)]
+        if other:
+            hint = "replies go to the wrong client: answer each datagram to the address recvfrom returned"
+        summary = f"wrong reply to request {first.index}: {what}"
+    elif not machine.received:
+        summary = "no reply at all"
+        evidence.append(f"nothing came back within {plan.reply_timeout:.1f}s per attempt")
+    else:
+        summary = f"no reply to request {first.index} ({len(missing)} of {len(plan.requests)} unanswered)"
+        evidence.append(f"nothing came back for it within {plan.reply_timeout:.1f}s per attempt")
+    return Verdict(False, summary, evidence, hint)

@@ -1,0 +1,251 @@
+"""Assignment specs: TOML files that pick and parameterise the built-in scenario kinds.
+
+Every mistake in a spec is reported as a SpecError naming the file, the key and the fix,
+because the person reading it is an instructor editing TOML, not a Python programmer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import tomllib
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.model import CheckSpec, Role
+
+ASSIGNMENTS_DIR = Path(__file__).parent / "assignments"
+
+Transform = Callable[[bytes], bytes]
+
+
+class SpecError(Exception):
+    def __init__(self, file: Path | str, key: str, problem: str, fix: str):
+        self.file, self.key, self.problem, self.fix = str(file), key, problem, fix
+        super().__init__(f"{file}: {key}: {problem}. Fix: {fix}")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A built-in scenario kind as a spec may use it: which roles, which parameters."""
+
+    name: str
+    roles: frozenset[Role]
+    params: type  # a frozen dataclass whose fields are the allowed parameters
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    startup: float = 5.0  # until a server has bound its socket
+    check: float = 60.0  # one whole check, whatever it does
+    client_budget: float = 6.0  # a client must have exited by then
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    source: Path
+    port: int
+    transform_name: str
+    transform: Transform
+    seed: int
+    timeouts: Timeouts
+    checks: tuple[CheckSpec, ...]
+    description: str = ""
+
+    def checks_for(self, role: Role) -> tuple[CheckSpec, ...]:
+        return tuple(c for c in self.checks if c.role is role)
+
+    @property
+    def max_points(self) -> float:
+        return sum(c.points for c in self.checks)
+
+
+def uppercase(data: bytes) -> bytes:
+    """str.upper() on UTF-8 text; bytes that are not UTF-8 pass through unchanged."""
+    return data.decode("utf-8", "surrogateescape").upper().encode("utf-8", "surrogateescape")
+
+
+BUILTIN_TRANSFORMS: dict[str, Transform] = {"uppercase": uppercase}
+
+
+def available_assignments() -> list[str]:
+    return sorted(p.stem for p in ASSIGNMENTS_DIR.glob("*.toml"))
+
+
+def resolve_assignment(name_or_path: str) -> Path:
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists():
+        if not candidate.is_file():
+            raise SpecError(candidate, "(file)", "no such assignment file",
+                            f"check the path, or use one of: {', '.join(available_assignments())}")
+        return candidate
+    path = ASSIGNMENTS_DIR / f"{name_or_path}.toml"
+    if not path.is_file():
+        raise SpecError(path, "(file)", f"unknown assignment {name_or_path!r}",
+                        f"use one of: {', '.join(available_assignments())}, or a path to a .toml file")
+    return path
+
+
+def load_assignment(name_or_path: str, kinds: Mapping[str, Kind] | None = None) -> Assignment:
+    if kinds is None:
+        from grader.scenarios import KINDS
+
+        kinds = KINDS
+    path = resolve_assignment(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(path, "(syntax)", f"not valid TOML ({exc})", "fix the TOML syntax at that line") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(path, "(file)", f"cannot read it ({exc})", "make it a readable UTF-8 file") from None
+    return _parse_assignment(path, data, kinds)
+
+
+_TOP_KEYS = {"name", "description", "port", "transform", "seed", "timeouts", "checks"}
+_CHECK_KEYS = {"id", "kind", "points", "required", "description", "params"}
+
+
+def _parse_assignment(path: Path, data: dict[str, Any], kinds: Mapping[str, Kind]) -> Assignment:
+    _reject_unknown(path, "", data, _TOP_KEYS)
+    name = _get(path, data, "name", str, default=path.stem)
+    port = _get(path, data, "port", int, default=12000)
+    if not 1 <= port <= 65535:
+        raise SpecError(path, "port", f"{port} is not a port number", "use a number from 1 to 65535, e.g. 12000")
+    transform_name = _get(path, data, "transform", str, default="uppercase")
+    transform = _load_transform(path, transform_name)
+    seed = _get(path, data, "seed", int, default=2026)
+    timeouts = _parse_params(path, "timeouts", data.get("timeouts", {}), Timeouts)
+
+    raw_checks = data.get("checks")
+    if not isinstance(raw_checks, list) or not raw_checks:
+        raise SpecError(path, "checks", "no checks declared",
+                        "add at least one [[checks]] table with id, kind and points")
+    checks: list[CheckSpec] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(raw_checks):
+        check = _parse_check(path, f"checks[{i}]", raw, kinds)
+        if check.id in seen:
+            raise SpecError(path, f"checks[{i}].id", f"duplicate check id {check.id!r}", "give every check its own id")
+        seen.add(check.id)
+        checks.append(check)
+    return Assignment(name=name, source=path, port=port, transform_name=transform_name, transform=transform,
+                      seed=seed, timeouts=timeouts, checks=tuple(checks),
+                      description=_get(path, data, "description", str, default=""))
+
+
+def _parse_check(path: Path, where: str, raw: Any, kinds: Mapping[str, Kind]) -> CheckSpec:
+    if not isinstance(raw, dict):
+        raise SpecError(path, where, "a check must be a table", "write it as [[checks]] with key = value lines")
+    _reject_unknown(path, where, raw, _CHECK_KEYS)
+    check_id = _get(path, raw, "id", str, where=where)
+    role_name, _, short = check_id.partition(".")
+    roles = {r.value: r for r in Role}
+    if role_name not in roles or not short:
+        raise SpecError(path, f"{where}.id", f"{check_id!r} does not read <role>.<check>",
+                        f"start it with one of {', '.join(roles)} and a dot, e.g. udp_server.basic")
+    role = roles[role_name]
+    kind_name = _get(path, raw, "kind", str, where=where)
+    kind = kinds.get(kind_name)
+    if kind is None:
+        raise SpecError(path, f"{where}.kind", f"unknown scenario kind {kind_name!r}",
+                        f"use one of: {', '.join(sorted(kinds))}")
+    if role not in kind.roles:
+        raise SpecError(path, f"{where}.kind", f"kind {kind_name!r} does not grade a {role.value}",
+                        f"use it with {', '.join(sorted(r.value for r in kind.roles))}, or pick another kind")
+    points = _get(path, raw, "points", (int, float), where=where)
+    if points < 0:
+        raise SpecError(path, f"{where}.points", "points cannot be negative", "use 0 or more")
+    params = _parse_params(path, f"{where}.params", raw.get("params", {}), kind.params)
+    return CheckSpec(id=check_id, role=role, kind=kind_name, points=float(points),
+                     required=_get(path, raw, "required", bool, where=where, default=True),
+                     description=_get(path, raw, "description", str, where=where, default=""),
+                     params=params)
+
+
+def _parse_params(path: Path, where: str, raw: Any, cls: type) -> Any:
+    if not isinstance(raw, dict):
+        raise SpecError(path, where, "must be a table", f"write it as [{where}] with key = value lines")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    _reject_unknown(path, where, raw, set(fields))
+    hints = typing.get_type_hints(cls)
+    for key, value in raw.items():
+        expected = _runtime_types(hints[key])
+        if isinstance(value, bool) and bool not in expected:
+            expected_ok = False
+        else:
+            expected_ok = isinstance(value, expected)
+        if not expected_ok:
+            names = " or ".join(t.__name__ for t in expected)
+            raise SpecError(path, f"{where}.{key}", f"expected {names}, got {type(value).__name__} {value!r}",
+                            f"write a {names} value")
+    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    try:
+        return cls(**converted)
+    except ValueError as exc:
+        raise SpecError(path, where, str(exc), "use a value in the allowed range") from None
+
+
+def _runtime_types(hint: Any) -> tuple[type, ...]:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return tuple(t for arg in typing.get_args(hint) for t in _runtime_types(arg))
+    if origin is not None:
+        return (list,) if origin is tuple else (origin,)
+    if hint is float:
+        return (int, float)
+    if hint is type(None):
+        return ()
+    return (hint,)
+
+
+def _get(path: Path, table: dict, key: str, types_: type | tuple[type, ...], *, where: str = "",
+         default: Any = ...) -> Any:
+    full = f"{where}.{key}" if where else key
+    if key not in table:
+        if default is ...:
+            raise SpecError(path, full, "missing", f"add `{key} = ...` to that table")
+        return default
+    value = table[key]
+    wanted = types_ if isinstance(types_, tuple) else (types_,)
+    if isinstance(value, bool) and bool not in wanted or not isinstance(value, wanted):
+        names = " or ".join(t.__name__ for t in wanted)
+        raise SpecError(path, full, f"expected {names}, got {type(value).__name__} {value!r}", f"write a {names}")
+    return value
+
+
+def _reject_unknown(path: Path, where: str, table: dict, allowed: set[str]) -> None:
+    for key in table:
+        if key not in allowed:
+            close = _closest(key, allowed)
+            fix = f"did you mean {close!r}?" if close else f"allowed keys: {', '.join(sorted(allowed))}"
+            raise SpecError(path, f"{where}.{key}" if where else key, "unknown key", fix)
+
+
+def _closest(word: str, candidates: set[str]) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.7)
+    return matches[0] if matches else None
+
+
+def _load_transform(path: Path, name: str) -> Transform:
+    """A built-in name, or `module:function` for a course's own rule (bytes in, bytes out)."""
+    if name in BUILTIN_TRANSFORMS:
+        return BUILTIN_TRANSFORMS[name]
+    module_name, _, func_name = name.partition(":")
+    if not func_name:
+        raise SpecError(path, "transform", f"unknown transform {name!r}",
+                        f"use one of {', '.join(BUILTIN_TRANSFORMS)} or 'package.module:function'")
+    try:
+        func = getattr(importlib.import_module(module_name), func_name)
+    except (ImportError, AttributeError) as exc:
+        raise SpecError(path, "transform", f"cannot load {name!r} ({exc})",
+                        "make the module importable (on PYTHONPATH) and the function exist") from None
+    if not callable(func):
+        raise SpecError(path, "transform", f"{name!r} is not a function", "name a function taking and returning bytes")
+    return func

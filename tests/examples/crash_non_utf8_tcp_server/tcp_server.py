@@ -1,0 +1,15 @@
+# TCP uppercase server (lab 2, part 2)
+from socket import *
+
+serverPort = 12000
+serverSocket = socket(AF_INET, SOCK_STREAM)
+serverSocket.bind(('', serverPort))
+serverSocket.listen(1)
+print('The server is ready to receive')
+
+while True:
+    connectionSocket, addr = serverSocket.accept()
+    sentence = connectionSocket.recv(1024).decode('utf-8')
+    print('Client', addr, 'sent:', sentence)
+    connectionSocket.send(sentence.upper().encode('utf-8'))
+    connectionSocket.close()
