@@ -57,9 +57,11 @@ def listening_problem(sockets: list[BoundSocket], transport: str, port: int) -> 
     name = transport.upper()
     if right:
         host = right[0].host
+        reach = ("127.0.0.1 is loopback: nothing outside the machine can reach it" if right[0].loopback_only
+                 else f"only traffic addressed to {host} reaches it")
         return (f"the {name} socket listens on {host}:{port} only",
-                f"bound to {host} (127.0.0.1 only), so nothing outside the machine can reach it: "
-                f"bind to '' (all interfaces), as in serverSocket.bind(('', {port}))")
+                f"bound to {host}, and {reach}: bind to '' (all interfaces), "
+                f"as in serverSocket.bind(('', {port}))")
     elsewhere = [s for s in sockets if s.transport == transport]
     if elsewhere:
         ports = ", ".join(str(s.port) for s in elsewhere)

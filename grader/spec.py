@@ -44,6 +44,11 @@ class Timeouts:
     check: float = 60.0  # one whole check, whatever it does
     client_budget: float = 6.0  # a client must have exited by then
 
+    def __post_init__(self) -> None:
+        for name in ("startup", "check", "client_budget"):
+            if not 0 < getattr(self, name) <= 600:
+                raise ValueError(f"{name} must be more than 0 and at most 600 seconds")
+
 
 @dataclass(frozen=True)
 class Assignment:
@@ -158,8 +163,8 @@ def _parse_check(path: Path, where: str, raw: Any, kinds: Mapping[str, Kind]) ->
         raise SpecError(path, f"{where}.kind", f"kind {kind_name!r} does not grade a {role.value}",
                         f"use it with {', '.join(sorted(r.value for r in kind.roles))}, or pick another kind")
     points = _get(path, raw, "points", (int, float), where=where)
-    if points < 0:
-        raise SpecError(path, f"{where}.points", "points cannot be negative", "use 0 or more")
+    if not 0 <= points < float("inf"):
+        raise SpecError(path, f"{where}.points", f"{points} is not a number of points", "use a finite number, 0 or more")
     params = _parse_params(path, f"{where}.params", raw.get("params", {}), kind.params)
     return CheckSpec(id=check_id, role=role, kind=kind_name, points=float(points),
                      required=_get(path, raw, "required", bool, where=where, default=True),
@@ -243,7 +248,7 @@ def _load_transform(path: Path, name: str) -> Transform:
                         f"use one of {', '.join(BUILTIN_TRANSFORMS)} or 'package.module:function'")
     try:
         func = getattr(importlib.import_module(module_name), func_name)
-    except (ImportError, AttributeError) as exc:
+    except (ImportError, AttributeError, ValueError, TypeError) as exc:
         raise SpecError(path, "transform", f"cannot load {name!r} ({exc})",
                         "make the module importable (on PYTHONPATH) and the function exist") from None
     if not callable(func):

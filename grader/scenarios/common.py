@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass, field
 
 PAYLOADS = ("words", "non_ascii", "non_utf8", "empty")
+MIN_LENGTH = 64  # padded lines are never shorter than a natural line, so padding never cuts one
 
 _WORDS = ("socket", "datagram", "stream", "packet", "port", "kurose", "ross", "network", "layer",
           "transport", "hello", "world", "grader", "server", "client", "reply", "request", "upper")
@@ -50,10 +51,13 @@ def make_payloads(kind: str, count: int, seed: int, tag: str, length: int = 0) -
 
 
 def _pad(line: bytes, length: int, rng: random.Random) -> bytes:
+    """Extend with ASCII words to exactly `length` bytes; the line itself is never cut."""
+    if len(line) > length:
+        raise ValueError(f"a line of {len(line)} bytes cannot be padded to {length}")
     filler = b""
     while len(line) + len(filler) < length:
         filler += b" " + rng.choice(_WORDS).encode()
-    return (line + filler)[:length]
+    return line + filler[: length - len(line)]
 
 
 def same_reply(got: bytes, expected: bytes) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from grader.impair import Ending, StreamPlan, slice_stream
-from grader.scenarios.common import PAYLOADS, Verdict, explain_wrong_reply, make_payloads, same_reply, show
+from grader.scenarios.common import MIN_LENGTH, PAYLOADS, Verdict, explain_wrong_reply, make_payloads, same_reply, show
 from grader.spec import Transform
 
 ENDINGS = tuple(e.value for e in Ending)
@@ -37,6 +37,8 @@ class TcpExchangeParams:
             raise ValueError(f"payload must be one of {', '.join(PAYLOADS)}, not {self.payload!r}")
         if self.ending not in ENDINGS:
             raise ValueError(f"ending must be one of {', '.join(ENDINGS)}, not {self.ending!r}")
+        if self.length and not MIN_LENGTH <= self.length <= 1 << 20:
+            raise ValueError(f"length must be 0 (natural) or {MIN_LENGTH}..1048576 bytes")
         if not 1 <= self.clients <= 32 or not 1 <= self.pieces <= 1000:
             raise ValueError("clients must be 1..32 and pieces 1..1000")
         if not 0 < self.reply_timeout <= 10 or not 0 < self.close_timeout <= 10 or not 0 <= self.pause <= 2:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from grader.impair import Action, DatagramProfile, DatagramSchedule
-from grader.scenarios.common import PAYLOADS, Verdict, explain_wrong_reply, make_payloads, same_reply, show
+from grader.scenarios.common import MIN_LENGTH, PAYLOADS, Verdict, explain_wrong_reply, make_payloads, same_reply, show
 from grader.spec import Transform
 
 
@@ -39,8 +39,8 @@ class UdpExchangeParams:
             raise ValueError("clients must be 1..16 and messages 1..1000")
         if not 0 < self.reply_timeout <= 10:
             raise ValueError("reply_timeout must be in (0, 10] seconds")
-        if not 0 <= self.length <= 65507:
-            raise ValueError("length must be 0..65507 bytes (the largest UDP payload)")
+        if self.length and not MIN_LENGTH <= self.length <= 65507:
+            raise ValueError(f"length must be 0 (natural) or {MIN_LENGTH}..65507 bytes (the largest UDP payload)")
         DatagramProfile(self.drop, self.duplicate, self.delay, self.reorder)  # validates the rates
 
 
@@ -120,7 +120,7 @@ class UdpClientMachine:
         """Retransmissions that are due, then new requests the window allows."""
         sends = [self._record(Send(req, self._attempts[req.index]), now)
                  for req in self._open(now)
-                 if now - self._last_sent[req.index] >= self.plan.reply_timeout
+                 if self._waited(req, now)
                  and self._attempts[req.index] < self._max_attempts(req)]
         window = len(self.plan.requests) if self.plan.burst else 1
         while self._next < len(self.plan.requests) and len(self._open(now)) < window:
@@ -151,8 +151,12 @@ class UdpClientMachine:
         """Sent, unanswered, and with an attempt or a wait left."""
         return [req for req in self.plan.requests[: self._next]
                 if req.index not in self._answered
-                and (self._attempts[req.index] < self._max_attempts(req)
-                     or now - self._last_sent[req.index] < self.plan.reply_timeout)]
+                and (self._attempts[req.index] < self._max_attempts(req) or not self._waited(req, now))]
+
+    def _waited(self, req: Request, now: float) -> bool:
+        # A hair of slack: the driver wakes at next_wakeup(), and the float sum that produced
+        # it can land a rounding error short of a full reply_timeout.
+        return now - self._last_sent[req.index] >= self.plan.reply_timeout - 1e-9
 
     def _record(self, send: Send, now: float) -> Send:
         self._attempts[send.request.index] = send.attempt + 1
@@ -175,17 +179,21 @@ def judge(machine: UdpClientMachine, schedule_note: str) -> Verdict:
     attempts = sum(1 for s, _ in machine.sent if s.request.index == first.index)
     evidence.append(f"request {first.index} from socket {first.client}: sent {show(first.payload)} "
                     f"{attempts} time(s), expected {show(first.expected or b'')}")
-    own = [r for r in machine.received if r.client == first.client]
-    stray = [r for r in own if not any(same_reply(r.data, q.expected) for q in plan.requests
-                                       if q.expected is not None and q.client == first.client)]
+    # A datagram is stray when it answers nothing its own socket asked; it explains a
+    # missing reply when it is on this request's socket, or is this request's reply on another.
+    stray = [r for r in machine.received
+             if not any(same_reply(r.data, q.expected) for q in plan.requests
+                        if q.expected is not None and q.client == r.client)
+             and (r.client == first.client or same_reply(r.data, first.expected or b""))]
     summary = f"{len(missing)} of {len(plan.requests)} requests got no correct reply"
     hint = None
     if stray:
         what, hint = explain_wrong_reply(stray[0].data, first.expected or b"", first.payload)
         evidence.append(f"got {show(stray[0].data)} at {stray[0].at:.3f}s: {what}")
-        other = [q for q in plan.requests if q.client != first.client and q.expected is not None
-                 and same_reply(stray[0].data, q.expected)]
-        if other:
+        misdirected = stray[0].client != first.client or any(
+            q.client != first.client and q.expected is not None and same_reply(stray[0].data, q.expected)
+            for q in plan.requests)
+        if misdirected:
             hint = "replies go to the wrong client: answer each datagram to the address recvfrom returned"
         summary = f"wrong reply to request {first.index}: {what}"
     elif not machine.received:

@@ -1,0 +1,26 @@
+"""Fixtures shared by the grader's own tests: the repo layout and a Docker engine when there is one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "tests" / "examples"
+XSD = ROOT.parent / "shared" / "schemas" / "junit-10.xsd"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def docker_ready() -> None:
+    """Skip only where this machine truly has no usable Docker (CI always has it: .ci/run sets it up)."""
+    from grader.sandbox.docker import docker_problem
+
+    problem = docker_problem()
+    if problem is not None:
+        pytest.skip(f"needs Docker, which this machine lacks: {problem}")

@@ -1,0 +1,94 @@
+"""Example student submissions get the verdicts and hints they deserve (tests/examples/*/expected.toml).
+
+Each example is graded once, in Docker, by the same engine `pytest grader/` uses; each
+expectation is then its own test, so a failure names the example and the check.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from grader.discover import discover
+from grader.engine import Grading
+from grader.model import CheckResult
+from grader.report import format_result
+from grader.sandbox.docker import DockerSandbox
+from grader.spec import load_assignment
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+ASSIGNMENT = load_assignment("uppercase")
+KNOWN_CHECKS = {c.id for c in ASSIGNMENT.checks}
+
+
+def _expectations() -> list[tuple[str, str, str, str | None]]:
+    cases = []
+    for folder in sorted(p for p in EXAMPLES.iterdir() if (p / "expected.toml").is_file()):
+        spec = tomllib.loads((folder / "expected.toml").read_text())
+        for check_id, outcome in spec.get("expect", {}).items():
+            if check_id in KNOWN_CHECKS:
+                cases.append((folder.name, check_id, outcome, spec.get("hints", {}).get(check_id)))
+    return cases
+
+
+def _roles() -> list[tuple[str, str, str]]:
+    cases = []
+    for folder in sorted(p for p in EXAMPLES.iterdir() if (p / "expected.toml").is_file()):
+        for role, file in tomllib.loads((folder / "expected.toml").read_text()).get("roles", {}).items():
+            cases.append((folder.name, role, file))
+    return cases
+
+
+@pytest.fixture(scope="session")
+def graded(docker_ready):
+    """example name -> check id -> result; each example graded at most once per session."""
+    sandbox = DockerSandbox()
+    cache: dict[str, dict[str, CheckResult]] = {}
+
+    def grade(name: str) -> dict[str, CheckResult]:
+        if name not in cache:
+            submission = discover(EXAMPLES / name)
+            grading = Grading(submission, ASSIGNMENT, sandbox, ASSIGNMENT.seed)
+            try:
+                wanted = tomllib.loads((EXAMPLES / name / "expected.toml").read_text())["expect"]
+                roles = {c.role for c in ASSIGNMENT.checks if c.id in wanted}
+                cache[name] = {c.id: grading.run(c) for c in ASSIGNMENT.checks if c.role in roles}
+            finally:
+                grading.close()
+        return cache[name]
+
+    yield grade
+    sandbox.close()
+
+
+@pytest.mark.parametrize(("example", "role", "file"), _roles())
+def test_discovery_finds_each_role_of_the_example_in_the_expected_file(example, role, file):
+    programs = {r.value: p for r, p in discover(EXAMPLES / example).programs.items()}
+    assert role in programs, f"{example}: {role} not discovered"
+    assert programs[role].source == Path(file)
+
+
+@pytest.mark.parametrize(("example", "check_id", "outcome", "hint"), _expectations(),
+                         ids=[f"{e}-{c}" for e, c, _, _ in _expectations()])
+def test_example_gets_the_expected_verdict_and_hint(graded, example, check_id, outcome, hint):
+    result = graded(example)[check_id]
+    assert result.passed == (outcome == "pass"), format_result(result)
+    if hint is not None and outcome == "fail":
+        explanation = " ".join([result.summary, result.hint or "", *result.evidence]).lower()
+        assert hint.lower() in explanation, format_result(result)
+
+
+def test_a_crashed_server_is_restarted_so_the_next_check_still_counts(docker_ready):
+    checks = {c.id: c for c in ASSIGNMENT.checks}
+    sandbox = DockerSandbox()
+    grading = Grading(discover(EXAMPLES / "crash_non_utf8_tcp_server"), ASSIGNMENT, sandbox, ASSIGNMENT.seed)
+    try:
+        crash = grading.run(checks["tcp_server.non_utf8"])
+        after = grading.run(checks["tcp_server.basic"])
+    finally:
+        grading.close()
+        sandbox.close()
+    assert "crashed" in crash.summary and "UTF-8" in (crash.hint or "")
+    assert after.passed, format_result(after)

@@ -1,0 +1,235 @@
+"""Hints from what a program printed and from the sockets it bound: recognise or stay silent."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.diagnose import last_error_line, listening_problem, program_error_hint
+from grader.sandbox.sockets import BoundSocket
+
+PRINT_STATEMENT = """\
+  File "/submission/UDPClient.py", line 9
+    print 'From Server:', modifiedMessage
+    ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+SyntaxError: Missing parentheses in call to 'print'. Did you mean print(...)?
+"""
+
+RAW_INPUT = """\
+Traceback (most recent call last):
+  File "/submission/UDPClient.py", line 5, in <module>
+    message = raw_input('Input lowercase sentence:')
+              ^^^^^^^^^
+NameError: name 'raw_input' is not defined
+"""
+
+BIND_ASSIGNED = """\
+Traceback (most recent call last):
+  File "/submission/UDPServer.py", line 4, in <module>
+    serverSocket.bind = ('', serverPort)
+    ^^^^^^^^^^^^^^^^^
+AttributeError: 'socket' object attribute 'bind' is read-only
+"""
+
+NON_UTF8_CRASH = """\
+The server is ready to receive
+Traceback (most recent call last):
+  File "/submission/UDPServer.py", line 8, in <module>
+    modifiedMessage = message.decode().upper()
+                      ^^^^^^^^^^^^^^^^
+UnicodeDecodeError: 'utf-8' codec can't decode byte 0xe9 in position 3: invalid continuation byte
+"""
+
+ADDRESS_IN_USE = """\
+Traceback (most recent call last):
+  File "/submission/TCPServer.py", line 4, in <module>
+    serverSocket.bind(('', serverPort))
+OSError: [Errno 98] Address already in use
+"""
+
+VALUE_ERROR = """\
+The server is ready to receive
+Traceback (most recent call last):
+  File "/submission/UDPServer.py", line 9, in <module>
+    count = int(message)
+ValueError: invalid literal for int() with base 10: b'hello'
+"""
+
+
+# ------------------------------------------------------------------ program output
+
+
+@pytest.mark.parametrize("output", [PRINT_STATEMENT, RAW_INPUT], ids=["print statement", "raw_input"])
+def test_python2_code_is_recognised_as_python2(output):
+    hint = program_error_hint(output)
+
+    assert hint is not None
+    assert "Python 2" in hint
+
+
+@pytest.mark.parametrize("output", [PRINT_STATEMENT, RAW_INPUT], ids=["print statement", "raw_input"])
+def test_the_python2_hint_names_the_python3_spelling(output):
+    hint = program_error_hint(output)
+
+    assert "print(" in hint and "input()" in hint
+
+
+def test_a_plain_python3_syntax_error_is_not_called_python2():
+    output = '  File "x.py", line 1\n    def f(:\n          ^\nSyntaxError: invalid syntax\n'
+
+    hint = program_error_hint(output)
+
+    assert hint is None or "Python 2" not in hint
+
+
+def test_bind_assigned_instead_of_called_mentions_bind():
+    hint = program_error_hint(BIND_ASSIGNED)
+
+    assert hint is not None
+    assert "bind" in hint
+    assert "bind((" in hint
+
+
+def test_a_crash_on_non_utf8_bytes_mentions_utf8():
+    hint = program_error_hint(NON_UTF8_CRASH)
+
+    assert hint is not None
+    assert "UTF-8" in hint
+
+
+def test_address_already_in_use_says_the_port_is_in_use():
+    hint = program_error_hint(ADDRESS_IN_USE)
+
+    assert hint is not None
+    assert "already in use" in hint
+
+
+@pytest.mark.parametrize(
+    "output",
+    ["ConnectionResetError: [Errno 104] Connection reset by peer", "BrokenPipeError: [Errno 32] Broken pipe"],
+)
+def test_a_crash_when_a_client_goes_away_is_recognised(output):
+    hint = program_error_hint("Traceback (most recent call last):\n" + output + "\n")
+
+    assert hint is not None
+    assert "ConnectionResetError" in hint
+
+
+def test_an_unresolvable_host_name_suggests_localhost():
+    output = "socket.gaierror: [Errno -2] Name or service not known\n"
+
+    hint = program_error_hint(output)
+
+    assert hint is not None
+    assert "localhost" in hint
+
+
+@pytest.mark.parametrize("output", ["", "The server is ready to receive\n", "HELLO WORLD\n\n"])
+def test_output_without_an_error_gives_no_hint(output):
+    assert program_error_hint(output) is None
+
+
+def test_an_unrecognised_error_is_reported_by_its_last_error_line():
+    hint = program_error_hint(VALUE_ERROR)
+
+    assert hint is not None
+    assert "ValueError: invalid literal for int() with base 10: b'hello'" in hint
+
+
+def test_last_error_line_skips_trailing_output_after_the_error():
+    output = "Traceback (most recent call last):\nKeyError: 'x'\nsome cleanup message\n"
+
+    assert last_error_line(output) == "KeyError: 'x'"
+
+
+def test_last_error_line_is_none_without_an_error():
+    assert last_error_line("Traceback (most recent call last):\n  File 'x.py'\n") is None
+
+
+def test_last_error_line_takes_the_last_of_chained_errors():
+    output = "KeyError: 'a'\n\nDuring handling of the above exception...\nRuntimeError: boom\n"
+
+    assert last_error_line(output) == "RuntimeError: boom"
+
+
+# ------------------------------------------------------------------ bound sockets
+
+
+def udp(host: str, port: int = 12000) -> BoundSocket:
+    return BoundSocket("udp", host, port)
+
+
+def tcp(host: str, port: int = 12000) -> BoundSocket:
+    return BoundSocket("tcp", host, port)
+
+
+@pytest.mark.parametrize(
+    ("sockets", "transport"),
+    [
+        ([udp("0.0.0.0")], "udp"),
+        ([udp("::")], "udp"),
+        ([tcp("0.0.0.0")], "tcp"),
+        ([udp("127.0.0.1"), udp("0.0.0.0")], "udp"),
+        ([tcp("0.0.0.0", 5000), tcp("::")], "tcp"),
+    ],
+    ids=["udp v4", "udp v6", "tcp v4", "also on loopback", "also another port"],
+)
+def test_a_server_on_all_interfaces_and_the_right_port_has_no_listening_problem(sockets, transport):
+    assert listening_problem(sockets, transport, 12000) is None
+
+
+def test_a_server_on_127_0_0_1_only_is_told_so():
+    problem, hint = listening_problem([udp("127.0.0.1")], "udp", 12000)
+
+    assert "127.0.0.1" in problem
+    assert "bind(('', 12000))" in hint
+
+
+def test_a_server_on_ipv6_loopback_only_is_told_its_address():
+    problem, hint = listening_problem([tcp("::1")], "tcp", 12000)
+
+    assert "::1" in problem
+    assert "bind(('', 12000))" in hint
+
+
+def test_a_server_on_one_non_loopback_address_is_not_told_it_is_loopback_only():
+    problem, hint = listening_problem([udp("172.17.0.2")], "udp", 12000)
+
+    assert "172.17.0.2" in problem
+    assert "127.0.0.1" not in hint
+    assert "bind(('', 12000))" in hint
+
+
+def test_a_server_on_another_port_is_told_that_port():
+    problem, hint = listening_problem([udp("0.0.0.0", 5000)], "udp", 12000)
+
+    assert "port 5000" in problem
+    assert "12000" in hint
+
+
+def test_a_tcp_socket_where_udp_was_expected_is_told_the_socket_type_is_wrong():
+    problem, hint = listening_problem([tcp("0.0.0.0")], "udp", 12000)
+
+    assert "TCP" in problem and "UDP" in problem
+    assert "SOCK_DGRAM" in hint
+
+
+def test_a_udp_socket_where_tcp_was_expected_is_told_to_use_sock_stream():
+    problem, hint = listening_problem([udp("0.0.0.0")], "tcp", 12000)
+
+    assert "UDP" in problem
+    assert "SOCK_STREAM" in hint
+
+
+def test_nothing_bound_says_no_socket_and_gives_no_hint():
+    problem, hint = listening_problem([], "udp", 12000)
+
+    assert "no UDP socket" in problem
+    assert hint is None
+
+
+def test_only_unrelated_sockets_bound_lists_them():
+    problem, hint = listening_problem([tcp("0.0.0.0", 8080)], "udp", 12000)
+
+    assert "no UDP socket" in problem
+    assert "TCP 0.0.0.0:8080" in problem
+    assert hint is None
