@@ -59,7 +59,7 @@ def _tcp_ask(port: int, payload: bytes, deadline: float) -> bytes:
                     reply += chunk
                 if reply:
                     return reply
-        except ConnectionError:
+        except OSError:  # reset, or shut down before the proxy could connect inside
             pass
         time.sleep(0.05)
     raise AssertionError("the TCP server in the container never answered")

@@ -1,0 +1,48 @@
+"""The same submission graded again gets the same score: impairment is seeded, never timed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.discover import discover
+from grader.engine import Grading
+from grader.sandbox.docker import DockerSandbox
+from grader.spec import load_assignment
+
+TEXTBOOK = Path(__file__).resolve().parents[1] / "examples" / "textbook_complete"
+RUNS = 20
+
+
+@pytest.fixture(scope="module")
+def repeated_outcomes(docker_ready) -> list[tuple[float, tuple[tuple[str, bool], ...]]]:
+    """(score, per-check pass/fail) of RUNS gradings of the textbook servers, each with fresh containers."""
+    assignment = load_assignment("uppercase")
+    submission = discover(TEXTBOOK)
+    sandbox = DockerSandbox()
+    outcomes = []
+    try:
+        for _ in range(RUNS):
+            grading = Grading(submission, assignment, sandbox, assignment.seed)
+            try:
+                results = [grading.run(c) for c in assignment.checks if c.role.is_server]
+            finally:
+                grading.close()
+            outcomes.append((sum(r.points for r in results), tuple((r.check_id, r.passed) for r in results)))
+    finally:
+        sandbox.close()
+    return outcomes
+
+
+def test_grading_the_textbook_servers_twenty_times_gives_one_score(repeated_outcomes):
+    assert len({score for score, _ in repeated_outcomes}) == 1
+
+
+def test_grading_the_textbook_servers_twenty_times_gives_the_same_verdict_per_check(repeated_outcomes):
+    assert len({verdicts for _, verdicts in repeated_outcomes}) == 1
+
+
+def test_the_textbook_servers_fail_some_advisory_checks_so_the_verdicts_are_not_trivial(repeated_outcomes):
+    _, verdicts = repeated_outcomes[0]
+    assert any(passed for _, passed in verdicts) and not all(passed for _, passed in verdicts)
