@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from grader import diagnose, netio
 from grader.model import CheckResult, CheckSpec, Role, Status, Submission
-from grader.sandbox import ExitInfo, RunningServer, Sandbox
-from grader.scenarios import tcp_server, udp_server
+from grader.sandbox import ExitInfo, RunningServer, Sandbox, SandboxError
+from grader.scenarios import clients, tcp_server, udp_server
 from grader.scenarios.common import Verdict
 from grader.spec import Assignment
 
@@ -45,10 +45,16 @@ class Grading:
     seed: int
     _servers: dict[Role, RunningServer] = field(default_factory=dict)
     _start_failures: dict[Role, StartFailure] = field(default_factory=dict)
+    _client_runs: dict[tuple, clients.ClientRun] = field(default_factory=dict)  # shared by checks of one run
 
     def run(self, check: CheckSpec) -> CheckResult:
         started = time.monotonic()
-        verdict = self._verdict(check)
+        try:
+            verdict = self._verdict(check)
+        except SandboxError as exc:
+            return CheckResult(check.id, Status.ERROR, 0.0, check.points,
+                               f"the grader could not run this check: {exc}", (f"sandbox {self.sandbox.name}",),
+                               None, time.monotonic() - started)
         points = check.points if verdict.passed else 0.0
         status = Status.PASSED if verdict.passed else (
             Status.MISSING if check.role not in self.submission.programs else Status.FAILED)
@@ -68,6 +74,10 @@ class Grading:
                 + ("SOCK_DGRAM" if check.role.transport == "udp" else "SOCK_STREAM")
                 + (" and bind" if check.role.is_server else " without bind")
                 + f", or named like {_example_name(check.role)}; a grader.toml can name it"])
+        if not check.role.is_server:
+            verdict = self._play_client(check)
+            verdict.evidence.append(f"seed {self.seed}, sandbox {self.sandbox.name}")
+            return verdict
         server = self._server(check.role)
         if isinstance(server, StartFailure):
             return Verdict(False, server.summary, list(server.evidence), server.hint)
@@ -114,6 +124,34 @@ class Grading:
                 verdict.evidence.insert(0, problem[0])
                 verdict.hint = problem[1]
         return verdict
+
+    def _play_client(self, check: CheckSpec) -> Verdict:
+        params: clients.ClientParams = check.params
+        transport = check.role.transport
+        behaviours = clients.UDP_BEHAVIOURS if transport == "udp" else clients.TCP_BEHAVIOURS
+        if params.behaviour not in behaviours:
+            raise ValueError(f"{check.id}: behaviour {params.behaviour!r} is not a {transport} behaviour")
+        key = (check.role, params.scenario_key())
+        seed = zlib.crc32(f"{self.seed}:{check.role.value}:{key[1]}".encode())
+        line = clients.typed_line(seed)
+        reply = self.assignment.transform(line.encode()).decode("utf-8", "replace")
+        if key not in self._client_runs:
+            if not self.sandbox.sandboxed:
+                self.close()  # local servers hold the host's port 12000, which the scripted server needs
+            program = self.submission.programs[check.role]
+            self._client_runs[key] = self.sandbox.run_client(
+                self.submission.path, program, (line + "\n").encode(),
+                clients.server_spec(transport, params, self.assignment.port), self.assignment.timeouts.client_budget)
+        return clients.judge(params.expect, self._client_runs[key], line, reply, self._source(check.role))
+
+    def _source(self, role: Role) -> str:
+        program = self.submission.programs[role]
+        if program.source is None:
+            return ""
+        try:
+            return (self.submission.path / program.source).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
 
     def _server(self, role: Role) -> RunningServer | StartFailure:
         if role in self._start_failures:

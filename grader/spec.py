@@ -108,7 +108,46 @@ def load_assignment(name_or_path: str, kinds: Mapping[str, Kind] | None = None) 
         raise SpecError(path, "(syntax)", f"not valid TOML ({exc})", "fix the TOML syntax at that line") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(path, "(file)", f"cannot read it ({exc})", "make it a readable UTF-8 file") from None
+    if "extends" in data:
+        data = _extend(path, data)
     return _parse_assignment(path, data, kinds)
+
+
+def _extend(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """`extends = "base"`: the base's keys and checks, then this file's keys, overrides and extra checks.
+
+    `[overrides."<check id>"]` changes points, required or description of a base check, so a
+    stricter assignment states only what it makes stricter.
+    """
+    base_name = _get(path, data, "extends", str)
+    base_path = resolve_assignment(base_name) if "/" in base_name else path.parent / f"{base_name}.toml"
+    if not base_path.is_file() or base_path.resolve() == path.resolve():
+        raise SpecError(path, "extends", f"cannot extend {base_name!r}",
+                        "name another assignment in the same folder, e.g. extends = \"uppercase\"")
+    try:
+        base = tomllib.loads(base_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(base_path, "(syntax)", f"not valid TOML ({exc})", "fix the TOML syntax at that line") from None
+    if "extends" in base:
+        raise SpecError(path, "extends", f"{base_name!r} extends another assignment itself",
+                        "extend an assignment that does not use extends")
+    overrides = data.get("overrides", {})
+    if not isinstance(overrides, dict):
+        raise SpecError(path, "overrides", "must be a table", 'write [overrides."udp_server.basic"] tables')
+    checks = [dict(c) for c in base.get("checks", [])]
+    by_id = {c.get("id"): c for c in checks}
+    for check_id, changes in overrides.items():
+        if check_id not in by_id:
+            raise SpecError(path, f"overrides.{check_id}", f"no check {check_id!r} in {base_name}",
+                            "override only checks the base assignment declares")
+        if not isinstance(changes, dict):
+            raise SpecError(path, f"overrides.{check_id}", "must be a table", "write points = ..., required = ...")
+        _reject_unknown(path, f"overrides.{check_id}", changes, {"points", "required", "description"})
+        by_id[check_id].update(changes)
+    merged = {k: v for k, v in base.items() if k != "checks"}
+    merged.update({k: v for k, v in data.items() if k not in ("extends", "overrides", "checks")})
+    merged["checks"] = checks + list(data.get("checks", []))
+    return merged
 
 
 _TOP_KEYS = {"name", "description", "port", "transform", "seed", "timeouts", "checks"}

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from grader.model import Program
 from grader.sandbox.sockets import BoundSocket
+
+if TYPE_CHECKING:
+    from grader.scenarios.clients import ClientRun, ScriptedServerSpec
 
 Address = tuple[str, int]
 
@@ -56,6 +59,10 @@ class Sandbox(Protocol):
     sandboxed: bool
 
     def start_server(self, submission_path: Path, program: Program, port: int) -> RunningServer: ...
+
+    def run_client(self, submission_path: Path, program: Program, stdin: bytes,
+                   server: "ScriptedServerSpec | None", budget: float) -> "ClientRun":
+        """Run a client against a scripted server (None: no server at all), killed after `budget`."""
 
     def close(self) -> None: ...
 

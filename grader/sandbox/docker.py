@@ -7,11 +7,15 @@ later run can sweep what a killed run left without touching a live run's contain
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
+
+import requests
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
@@ -20,6 +24,10 @@ from docker.types import LogConfig, Ulimit
 from grader.model import Program
 from grader.sandbox import Address, ExitInfo, SandboxError
 from grader.sandbox.sockets import BoundSocket, read_namespace
+from grader.scenarios.clients import PLACEHOLDER_HOSTS, ClientRun, ScriptedServerSpec
+from grader.scripted_server import parse_events
+
+GRADER_DIR = Path(__file__).resolve().parents[1]  # holds scripted_server.py, mounted into sidecars
 
 DEFAULT_IMAGE = "socketlab-runtime:latest"
 LABEL = "socketlab"
@@ -52,6 +60,28 @@ def docker_problem(image: str | None = None) -> str | None:
     finally:
         client.close()
     return None
+
+
+def _wait(container, budget: float) -> ExitInfo | None:
+    """The exit of a container, or None when it is still running after `budget` seconds."""
+    try:
+        status = container.wait(timeout=budget)
+    except (requests.exceptions.ConnectionError, requests.exceptions.ReadTimeout):
+        return None
+    container.reload()
+    return ExitInfo(status.get("StatusCode"), bool(container.attrs["State"].get("OOMKilled")))
+
+
+def _await_log_line(container, marker: bytes, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if marker in container.logs(stdout=True, stderr=False):
+            return
+        container.reload()
+        if container.status == "exited":
+            break
+        time.sleep(0.02)
+    raise SandboxError("the scripted server did not start: " + container.logs().decode("utf-8", "replace")[-500:])
 
 
 def _owner() -> str:
@@ -182,24 +212,77 @@ class DockerSandbox:
         self._containers: list = []
 
     def start_server(self, submission_path: Path, program: Program, port: int) -> DockerServer:
-        container = self._run(submission_path, program, ports={
+        container = self.start_server_container(submission_path, program, ports={
             f"{port}/udp": ("127.0.0.1", None), f"{port}/tcp": ("127.0.0.1", None)})
         return DockerServer(container, port, self.network.name)
 
-    def _run(self, submission_path: Path, program: Program, **extra):
+    def run_client(self, submission_path: Path, program: Program, stdin: bytes,
+                   server: ScriptedServerSpec | None, budget: float) -> ClientRun:
+        """The scripted server in a sidecar; the client joins its network namespace.
+
+        The client's `localhost:12000` is then the scripted server, and the sidecar's hosts
+        file maps the textbook's placeholder names to it. The typed line is a read-only file
+        on the client's stdin.
+        """
+        lifetime = budget + 10  # the sidecar always ends by itself, even if we are killed
+        command = (["python3", "-u", "/grader/scripted_server.py", *server.arguments(lifetime)] if server
+                   else ["python3", "-c", f"import time; time.sleep({lifetime})"])
+        sidecar = self._start(
+            command, volumes={str(GRADER_DIR): {"bind": "/grader", "mode": "ro"}}, network=self.network.name,
+            extra_hosts={name: "127.0.0.1" for name in PLACEHOLDER_HOSTS},
+            labels={**self.labels, "socketlab.role": "scripted_server"})
+        try:
+            if server is not None:
+                _await_log_line(sidecar, b'"event": "ready"', timeout=10)
+            with tempfile.TemporaryDirectory(prefix="socketlab-stdin-") as folder:
+                Path(folder, "stdin").write_bytes(stdin)
+                os.chmod(folder, 0o755)
+                started = time.monotonic()
+                client = self._start(
+                    ["sh", "-c", shlex.join(program.command) + " < /input/stdin"],
+                    volumes={str(submission_path.resolve()): {"bind": "/submission", "mode": "ro"},
+                             folder: {"bind": "/input", "mode": "ro"}},
+                    network_mode=f"container:{sidecar.id}",
+                    labels={**self.labels, "socketlab.role": program.role.value})
+                exit_info = _wait(client, budget)
+                duration = time.monotonic() - started
+                if exit_info is None:
+                    client.kill()
+                stdout = client.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+                stderr = client.logs(stdout=False, stderr=True).decode("utf-8", "replace")
+                self._remove(client)
+            sidecar.stop(timeout=2)  # SIGTERM: the scripted server writes its `end` event
+            events = parse_events(sidecar.logs(stdout=True, stderr=False).decode("utf-8", "replace"))
+        finally:
+            self._remove(sidecar)
+        return ClientRun(stdout, stderr, exit_info, duration, budget, events)
+
+    def start_server_container(self, submission_path: Path, program: Program, **extra):
+        return self._start(list(program.command),
+                           volumes={str(submission_path.resolve()): {"bind": "/submission", "mode": "ro"}},
+                           network=self.network.name,
+                           labels={**self.labels, "socketlab.role": program.role.value}, **extra)
+
+    def _remove(self, container) -> None:
+        try:
+            container.remove(force=True)
+        except NotFound:
+            pass
+        if container in self._containers:
+            self._containers.remove(container)
+
+    def _start(self, command: list[str], **extra):
         try:
             container = self.client.containers.run(
-                self.image, list(program.command), detach=True,
+                self.image, command, detach=True,
                 user=f"{STUDENT_UID}:{STUDENT_UID}", working_dir="/submission",
-                volumes={str(submission_path.resolve()): {"bind": "/submission", "mode": "ro"}},
                 cap_drop=["ALL"], security_opt=["no-new-privileges"], read_only=True,
                 tmpfs={"/tmp": TMPFS}, pids_limit=PIDS, mem_limit=MEMORY, memswap_limit=MEMORY,
                 nano_cpus=NANO_CPUS, init=True,
                 ulimits=[Ulimit(name="nofile", soft=NOFILE, hard=NOFILE),
                          Ulimit(name="fsize", soft=FSIZE, hard=FSIZE)],
                 log_config=LogConfig(type="json-file", config={"max-size": LOG_MAX, "max-file": "1"}),
-                labels={**self.labels, "socketlab.role": program.role.value},
-                network=self.network.name, **extra)
+                **extra)
         except ImageNotFound:
             raise SandboxError(f"Docker image {self.image} is missing. Fix: run `make image`.") from None
         except DockerException as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from grader.model import Role
+from grader.scenarios.clients import ClientParams
 from grader.scenarios.tcp_server import TcpExchangeParams
 from grader.scenarios.udp_server import UdpExchangeParams
 from grader.spec import Kind
@@ -21,5 +22,6 @@ KINDS: dict[str, Kind] = {
         Kind("listening", frozenset({Role.UDP_SERVER, Role.TCP_SERVER}), ListeningParams),
         Kind("udp_exchange", frozenset({Role.UDP_SERVER}), UdpExchangeParams),
         Kind("tcp_exchange", frozenset({Role.TCP_SERVER}), TcpExchangeParams),
+        Kind("client_exchange", frozenset({Role.UDP_CLIENT, Role.TCP_CLIENT}), ClientParams),
     )
 }

@@ -22,8 +22,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = REPO_ROOT / "reference"
 LOCALHOST = "127.0.0.1"
-STARTUP_TIMEOUT = 5.0
-STOP_TIMEOUT = 5.0
+STARTUP_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
 CLIENT_TIMEOUT = 10.0
 
 

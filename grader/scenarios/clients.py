@@ -1,0 +1,206 @@
+"""Client scenarios: what the scripted server does, what the student's client must show. Pure.
+
+A client run is one execution of the student's client against one scripted-server
+behaviour; several checks can judge the same run (sends the line, prints the reply, exits),
+so the engine runs each distinct behaviour once per submission.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+
+from grader.sandbox import ExitInfo
+from grader.scenarios.common import Verdict, show
+
+UDP_BEHAVIOURS = ("normal", "drop_first", "reply_twice", "reply_late", "wrong_port", "silent", "absent")
+TCP_BEHAVIOURS = ("normal", "slices", "silent", "close_without_reply", "reply_late", "absent")
+EXPECTATIONS = ("sends_line", "prints_reply", "prints_reply_once", "exits", "exits_within_budget", "clear_failure")
+
+# Placeholder host names from the textbook and from students; they resolve to the scripted server.
+PLACEHOLDER_HOSTS = ("hostname", "servername", "serverName", "server", "serverhost", "host", "server_name",
+                     "your_server", "yourserver", "serverIP", "serverip")
+
+_WORDS = ("socket", "network", "packet", "hello", "transport", "layer", "port", "kurose", "client")
+
+
+@dataclass(frozen=True)
+class ClientParams:
+    behaviour: str = "normal"  # the scripted server's part; "absent": no server at all
+    expect: str = "prints_reply"  # what this check asserts about the run
+    delay: float = 0.8  # reply_late
+    pieces: int = 3  # slices
+    pause: float = 0.15
+
+    def __post_init__(self) -> None:
+        if self.behaviour not in set(UDP_BEHAVIOURS) | set(TCP_BEHAVIOURS):
+            raise ValueError(f"behaviour must be one of {', '.join(sorted(set(UDP_BEHAVIOURS) | set(TCP_BEHAVIOURS)))}")
+        if self.expect not in EXPECTATIONS:
+            raise ValueError(f"expect must be one of {', '.join(EXPECTATIONS)}")
+        if not 0 <= self.delay <= 5 or not 1 <= self.pieces <= 50 or not 0 <= self.pause <= 2:
+            raise ValueError("delay must be 0..5 s, pieces 1..50, pause 0..2 s")
+
+    def scenario_key(self) -> tuple:
+        """Checks whose runs would be identical share one run."""
+        return (self.behaviour, self.delay, self.pieces, self.pause)
+
+
+@dataclass(frozen=True)
+class ScriptedServerSpec:
+    transport: str
+    behaviour: str
+    port: int
+    delay: float
+    pieces: int
+    pause: float
+
+    def arguments(self, lifetime: float) -> list[str]:
+        return ["--transport", self.transport, "--behaviour", self.behaviour, "--port", str(self.port),
+                "--delay", str(self.delay), "--pieces", str(self.pieces), "--pause", str(self.pause),
+                "--lifetime", f"{lifetime:g}"]
+
+
+@dataclass
+class ClientRun:
+    """What one run of a client showed: its output, how it ended, what the server saw."""
+
+    stdout: str
+    stderr: str
+    exit: ExitInfo | None  # None: still running when the budget ran out, so it was killed
+    duration: float
+    budget: float
+    events: list[dict] = field(default_factory=list)
+
+    @property
+    def hung(self) -> bool:
+        return self.exit is None
+
+
+def typed_line(seed: int) -> str:
+    rng = random.Random(f"typed:{seed}")
+    return f"{rng.choice(_WORDS)} {rng.choice(_WORDS)} from the grader {rng.randrange(1000, 9999)}"
+
+
+def server_spec(transport: str, params: ClientParams, port: int) -> ScriptedServerSpec | None:
+    if params.behaviour == "absent":
+        return None
+    return ScriptedServerSpec(transport, params.behaviour, port, params.delay, params.pieces, params.pause)
+
+
+def received_requests(events: list[dict]) -> list[bytes]:
+    """What the client sent: each datagram, or each TCP connection's bytes."""
+    import base64
+
+    datagrams = [base64.b64decode(e["data"]) for e in events if e.get("event") == "datagram"]
+    per_conn: dict[int, bytes] = {}
+    for e in events:
+        if e.get("event") == "data":
+            per_conn[e["conn"]] = per_conn.get(e["conn"], b"") + base64.b64decode(e["data"])
+    return datagrams + list(per_conn.values())
+
+
+def count_printed(stdout: str, reply: str) -> int:
+    """How often the reply appears as text (not inside a bytes repr like b'HELLO')."""
+    plain = 0
+    for match in re.finditer(re.escape(reply), stdout):
+        before = stdout[max(0, match.start() - 2):match.start()]
+        if not before.endswith(("b'", 'b"')):
+            plain += 1
+    return plain
+
+
+def judge(expect: str, run: ClientRun, line: str, reply: str, source: str) -> Verdict:
+    evidence = _evidence(run, line, reply)
+    sent = received_requests(run.events)
+    printed = count_printed(run.stdout, reply)
+    ended = _ending(run)
+    if expect == "sends_line":
+        if any(r.rstrip(b"\r\n") == line.encode() for r in sent):
+            return Verdict(True, "the typed line reached the server", evidence)
+        if sent:
+            return Verdict(False, f"the server received {show(sent[0])}, not the typed line", evidence,
+                           _hint(run, source, reply))
+        return Verdict(False, "the server received nothing", evidence, _hint(run, source, reply))
+    if expect in ("prints_reply", "prints_reply_once"):
+        if printed == 0:
+            return Verdict(False, _not_printed(run, reply), evidence, _hint(run, source, reply))
+        if expect == "prints_reply_once" and printed > 1:
+            return Verdict(False, f"the reply was printed {printed} times; a duplicated reply must be printed once",
+                           evidence, "after the first reply, stop reading (or drain) instead of printing every datagram")
+        return Verdict(True, "the reply was printed", evidence)
+    if expect == "exits":
+        if run.hung:
+            return Verdict(False, f"the client did not exit: killed after {run.budget:g}s", evidence,
+                           _hint(run, source, reply))
+        return Verdict(True, f"the client exited by itself ({ended})", evidence)
+    if expect == "exits_within_budget":
+        if run.hung:
+            return Verdict(False, f"the client hung: killed after {run.budget:g}s", evidence,
+                           _hint(run, source, reply))
+        outcome = "printed the reply" if printed else "reported the failure"
+        return Verdict(True, f"the client {outcome} and exited ({ended})", evidence)
+    # clear_failure: no server at all; the client must say so and stop
+    if run.hung:
+        return Verdict(False, f"the client hung with no server: killed after {run.budget:g}s", evidence,
+                       _hint(run, source, reply))
+    if "Traceback" in run.stderr or "Traceback" in run.stdout:
+        return Verdict(False, "the client crashed with a traceback instead of a message", evidence,
+                       "catch the socket error (timeout, ConnectionRefusedError) and print one clear line")
+    return Verdict(True, f"the client gave up cleanly ({ended})", evidence)
+
+
+def _ending(run: ClientRun) -> str:
+    return f"{run.exit.reason} after {run.duration:.2f}s" if run.exit else "killed"
+
+
+def _not_printed(run: ClientRun, reply: str) -> str:
+    if f"b'{reply}'" in run.stdout or f'b"{reply}"' in run.stdout:
+        return f"the reply was printed as a bytes repr (b'{reply}'), not as text"
+    if reply.lower() in run.stdout:
+        return "the output holds the line in lower case, not the server's reply"
+    return "the reply does not appear in the output"
+
+
+def _hint(run: ClientRun, source: str, reply: str) -> str | None:
+    from grader.diagnose import program_error_hint
+
+    output = run.stderr + "\n" + run.stdout
+    if f"b'{reply}'" in run.stdout or f'b"{reply}"' in run.stdout:
+        return "printed the bytes repr: print(modifiedMessage.decode()) to show text"
+    hint = program_error_hint(output) if ("Error" in output or "Traceback" in output) else None
+    if hint and "host name" in hint:
+        placeholders = [h for h in PLACEHOLDER_HOSTS if re.search(rf"['\"]{h}['\"]", source)]
+        if placeholders:
+            return (f"the host name '{placeholders[0]}' is the textbook's placeholder; it did not resolve here: "
+                    "use 'localhost' when client and server run on one machine")
+        return hint
+    if hint:
+        return hint
+    if run.hung and "settimeout" not in source:
+        return ("the client has no timeout, so it waits forever for a reply that never comes: "
+                "call clientSocket.settimeout(1) and handle socket.timeout")
+    if run.hung:
+        return "the client kept waiting after its timeout: make sure every path ends the program"
+    return None
+
+
+def _evidence(run: ClientRun, line: str, reply: str) -> list[str]:
+    seen = []
+    for e in run.events:
+        kind = e.get("event")
+        if kind in ("datagram", "data", "reply", "connect", "eof", "close", "reset"):
+            size = f" {e['size']} bytes" if "size" in e else ""
+            seen.append(f"{e.get('t', 0):.3f}s {kind}{size}")
+    lines = [f"typed line: {line!r}; expected reply: {reply!r}",
+             f"scripted server saw: {', '.join(seen[:12]) or 'nothing'}" + (" …" if len(seen) > 12 else ""),
+             f"client ended: {_ending(run)} (budget {run.budget:g}s)"]
+    lines.append("client stdout (last lines):\n" + _tail(run.stdout))
+    if run.stderr.strip():
+        lines.append("client stderr (last lines):\n" + _tail(run.stderr))
+    return lines
+
+
+def _tail(text: str, lines: int = 8) -> str:
+    kept = text.rstrip("\n").splitlines()[-lines:] or ["(none)"]
+    return "\n".join(f"    {line}" for line in kept)
