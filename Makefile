@@ -16,6 +16,9 @@ grade: venv image
 test: venv image
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
+bench: venv image
+	$(BIN)/python bench/startup.py
+
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml

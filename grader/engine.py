@@ -112,7 +112,7 @@ class Grading:
         if check.kind == "udp_exchange":
             plan = udp_server.plan(check.params, transform, seed)
             machine = netio.play_udp(plan, server.address("udp"))
-            verdict = udp_server.judge(machine, str(plan.schedule))
+            verdict = udp_server.judge(machine)
         elif check.kind == "tcp_exchange":
             tcp_plan = tcp_server.plan(check.params, transform, seed)
             verdict = tcp_server.judge(tcp_plan, netio.play_tcp(tcp_plan, server.address("tcp")))

@@ -35,8 +35,9 @@ def serve(sock: socket.socket) -> None:
             # Some systems (Windows) report an ICMP "port unreachable" for an earlier reply
             # here. It concerns a client that has gone; it is no reason to stop serving.
             continue
-        # Upper-casing can lengthen text ("ŉ" -> "ʼN"), so a reply to a datagram near the
-        # size limit may not fit in one; a truncated answer beats none.
+        # Upper-casing can lengthen text (U+0149 "ŉ" becomes two letters, 2 bytes -> 3), so
+        # the reply to a datagram near the size limit may not fit in one; a truncated
+        # answer beats none.
         reply = uppercase(message)[:MAX_PAYLOAD]
         try:
             sock.sendto(reply, client)

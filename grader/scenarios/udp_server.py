@@ -29,6 +29,7 @@ class UdpExchangeParams:
     reorder: float = 0.0
     hold: tuple[int, ...] = ()  # these messages are held until the next one passes
     duplicate_messages: tuple[int, ...] = ()
+    drop_messages: tuple[int, ...] = ()  # first sends always lost, so every seed exercises loss
     retries: int = 0  # retransmissions of an unanswered request, as a reliable client does
     reply_timeout: float = 1.0  # per attempt
 
@@ -80,7 +81,9 @@ def plan(params: UdpExchangeParams, transform: Transform, seed: int) -> UdpPlan:
     if params.probe_after:
         probe = make_payloads("words", 1, seed, "probe")[0]
         requests.append(Request(len(requests), 0, probe, transform(probe)))
-    scripted = {(m, 0): Action.HOLD for m in params.hold} | {(m, 0): Action.DUPLICATE for m in params.duplicate_messages}
+    scripted = ({(m, 0): Action.HOLD for m in params.hold}
+                | {(m, 0): Action.DUPLICATE for m in params.duplicate_messages}
+                | {(m, 0): Action.DROP for m in params.drop_messages})
     profile = DatagramProfile(params.drop, params.duplicate, params.delay, params.reorder)
     schedule = DatagramSchedule.explicit(scripted, seed=seed, profile=profile)
     return UdpPlan(params.clients, tuple(requests), params.burst, params.retries, params.reply_timeout, schedule)
@@ -165,11 +168,20 @@ class UdpClientMachine:
         return send
 
 
-def judge(machine: UdpClientMachine, schedule_note: str) -> Verdict:
+def impairment_note(machine: UdpClientMachine) -> str:
+    """The schedule as it was played: only the sends that were made, the impaired ones named."""
+    schedule = machine.plan.schedule
+    fates = [schedule.fate(send.request.index, send.attempt) for send, _ in machine.sent]
+    impaired = [f"{f.label} {f.verb}" for f in fates if f.action is not Action.DELIVER]
+    shown = ", ".join(impaired[:12]) + (f", +{len(impaired) - 12} more" if len(impaired) > 12 else "")
+    return f"seed {schedule.seed} ({schedule.profile}): " + (f"impaired {shown}" if impaired else "no send impaired")
+
+
+def judge(machine: UdpClientMachine) -> Verdict:
     """Pass when every request that needs a reply got the right one on its own socket."""
     plan = machine.plan
     missing = [r for r in plan.requests if r.expected is not None and not machine.answered(r)]
-    evidence = [f"impairment: {schedule_note}",
+    evidence = [f"impairment: {impairment_note(machine)}",
                 f"sent {len(machine.sent)} datagrams for {len(plan.requests)} requests "
                 f"from {plan.clients} socket(s); received {len(machine.received)}"]
     if not missing:

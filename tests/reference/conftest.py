@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -40,12 +40,14 @@ def script(name: str) -> str:
 
 @dataclass
 class ServerProcess:
+    """A reference server running as a subprocess; its output is known once it has stopped."""
+
     proc: subprocess.Popen[bytes]
     port: int
     banner: bytes = b""
     stdout: bytes = b""
     stderr: bytes = b""
-    returncode: int | None = field(default=None)
+    returncode: int | None = None
 
     @property
     def address(self) -> tuple[str, int]:

@@ -12,7 +12,9 @@ if TYPE_CHECKING:
     from conftest import RunScript, ServerProcess
 
 LOCALHOST = "127.0.0.1"
+# Short waits where a reply is meant to be missing, long ones where it is meant to come.
 FAST = ("--timeout", "0.3")
+PATIENT = ("--timeout", "2")
 PROMPT = b"Input lowercase sentence: "
 FAKE_READ_TIMEOUT = 1.0
 
@@ -75,15 +77,23 @@ def reply_after_half_close(conn: socket.socket, fake: FakeTcpServer) -> None:
 
 
 def test_tcp_client_prints_the_reply_to_each_line(tcp_server: ServerProcess, run_script: RunScript) -> None:
-    result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", str(tcp_server.port), *FAST,
+    result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", str(tcp_server.port), *PATIENT,
                         input="hello\nstraße\n\nMixed Case 42\n".encode())
     assert (result.returncode, result.stderr) == (0, b"")
     assert result.stdout == b"HELLO\nSTRASSE\n\nMIXED CASE 42\n"
 
 
+def test_tcp_client_passes_bytes_that_are_not_utf8_through(
+    tcp_server: ServerProcess, run_script: RunScript
+) -> None:
+    result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", str(tcp_server.port), *PATIENT,
+                        input=b"\xff\xfeabc\n")
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"\xff\xfeABC\n", b"")
+
+
 def test_tcp_client_sends_each_line_without_its_newline_and_half_closes(run_script: RunScript) -> None:
     with FakeTcpServer(reply_after_half_close) as fake:
-        result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", fake.port, *FAST,
+        result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", fake.port, *PATIENT,
                             input=b"one\ntwo\n")
     assert (result.returncode, result.stdout) == (0, b"ONE\nTWO\n")
     assert fake.requests == [b"one", b"two"]
@@ -98,7 +108,7 @@ def test_tcp_client_reads_a_reply_that_arrives_in_pieces(run_script: RunScript) 
             time.sleep(0.05)
 
     with FakeTcpServer(reply_in_pieces) as fake:
-        result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", fake.port, "--timeout", "2",
+        result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", fake.port, *PATIENT,
                             input=b"hello, world\n")
     assert (result.returncode, result.stdout) == (0, b"HELLO, WORLD\n")
 
@@ -130,7 +140,7 @@ def test_tcp_client_gives_up_when_the_server_never_replies(run_script: RunScript
 def test_tcp_client_prints_no_prompt_when_stdin_is_not_a_terminal(
     tcp_server: ServerProcess, run_script: RunScript
 ) -> None:
-    result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", str(tcp_server.port), *FAST,
+    result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", str(tcp_server.port), *PATIENT,
                         input=b"hello\n")
     assert PROMPT.strip() not in result.stdout
 
@@ -139,5 +149,5 @@ def test_tcp_client_prompts_when_stdin_is_a_terminal(
     tcp_server: ServerProcess, run_script_in_terminal: RunScript
 ) -> None:
     result = run_script_in_terminal("tcp_client.py", "--host", LOCALHOST, "--port", str(tcp_server.port),
-                                    *FAST, input=b"hello\n")
+                                    *PATIENT, input=b"hello\n")
     assert (result.returncode, result.stdout) == (0, PROMPT + b"HELLO\n" + PROMPT)

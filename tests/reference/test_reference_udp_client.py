@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 
 CLIENT = Path(__file__).resolve().parents[2] / "reference" / "udp_client.py"
 LOCALHOST = "127.0.0.1"
-FAST = ("--timeout", "0.3")  # keeps retransmissions, and the suite, quick
+# Short waits where a reply is meant to be missing, so the suite stays quick;
+# long ones where it is meant to come, so a slow machine does not cause a retransmission.
+FAST = ("--timeout", "0.3")
+PATIENT = ("--timeout", "2")
 PROMPT = b"Input lowercase sentence: "
 
 Respond = Callable[[socket.socket, bytes, tuple[str, int], int], None]
@@ -68,15 +71,23 @@ def never_reply(sock: socket.socket, datagram: bytes, sender: tuple[str, int], n
 
 
 def test_udp_client_prints_the_reply_to_each_line(udp_server: ServerProcess, run_script: RunScript) -> None:
-    result = run_script("udp_client.py", "--host", LOCALHOST, "--port", str(udp_server.port), *FAST,
+    result = run_script("udp_client.py", "--host", LOCALHOST, "--port", str(udp_server.port), *PATIENT,
                         input="hello\nstraße\n\nMixed Case 42\n".encode())
     assert (result.returncode, result.stderr) == (0, b"")
     assert result.stdout == b"HELLO\nSTRASSE\n\nMIXED CASE 42\n"
 
 
+def test_udp_client_passes_bytes_that_are_not_utf8_through(
+    udp_server: ServerProcess, run_script: RunScript
+) -> None:
+    result = run_script("udp_client.py", "--host", LOCALHOST, "--port", str(udp_server.port), *PATIENT,
+                        input=b"\xff\xfeabc\n")
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"\xff\xfeABC\n", b"")
+
+
 def test_udp_client_sends_each_line_without_its_newline(run_script: RunScript) -> None:
     with FakeUdpServer(uppercase_reply) as fake:
-        result = run_script("udp_client.py", "--host", LOCALHOST, "--port", fake.port, *FAST,
+        result = run_script("udp_client.py", "--host", LOCALHOST, "--port", fake.port, *PATIENT,
                             input=b"one\ntwo\n")
     assert result.returncode == 0
     assert fake.received == [b"one", b"two"]
@@ -91,7 +102,7 @@ def test_udp_client_retransmits_when_the_first_datagram_is_lost(run_script: RunS
         result = run_script("udp_client.py", "--host", LOCALHOST, "--port", fake.port, *FAST,
                             input=b"hello\n")
     assert (result.returncode, result.stdout, result.stderr) == (0, b"HELLO\n", b"")
-    assert fake.received == [b"hello", b"hello"]
+    assert len(fake.received) >= 2 and set(fake.received) == {b"hello"}
 
 
 def test_udp_client_does_not_take_a_duplicate_reply_for_the_next_lines_answer() -> None:
@@ -104,7 +115,7 @@ def test_udp_client_does_not_take_a_duplicate_reply_for_the_next_lines_answer() 
 
     with FakeUdpServer(reply_twice) as fake:
         client = subprocess.Popen(
-            [sys.executable, "-u", str(CLIENT), "--host", LOCALHOST, "--port", fake.port, *FAST],
+            [sys.executable, "-u", str(CLIENT), "--host", LOCALHOST, "--port", fake.port, *PATIENT],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
         try:
@@ -129,7 +140,7 @@ def test_udp_client_ignores_datagrams_from_other_addresses(run_script: RunScript
         sock.sendto(datagram.upper(), sender)
 
     with FakeUdpServer(impostor_first) as fake:
-        result = run_script("udp_client.py", "--host", LOCALHOST, "--port", fake.port, *FAST,
+        result = run_script("udp_client.py", "--host", LOCALHOST, "--port", fake.port, *PATIENT,
                             input=b"hello\n")
     assert (result.returncode, result.stdout) == (0, b"HELLO\n")
 
@@ -159,7 +170,7 @@ def test_udp_client_without_a_server_exits_1_with_a_one_line_message(run_script:
 def test_udp_client_prints_no_prompt_when_stdin_is_not_a_terminal(
     udp_server: ServerProcess, run_script: RunScript
 ) -> None:
-    result = run_script("udp_client.py", "--host", LOCALHOST, "--port", str(udp_server.port), *FAST,
+    result = run_script("udp_client.py", "--host", LOCALHOST, "--port", str(udp_server.port), *PATIENT,
                         input=b"hello\n")
     assert PROMPT.strip() not in result.stdout
 
@@ -168,5 +179,5 @@ def test_udp_client_prompts_when_stdin_is_a_terminal(
     udp_server: ServerProcess, run_script_in_terminal: RunScript
 ) -> None:
     result = run_script_in_terminal("udp_client.py", "--host", LOCALHOST, "--port", str(udp_server.port),
-                                    *FAST, input=b"hello\n")
+                                    *PATIENT, input=b"hello\n")
     assert (result.returncode, result.stdout) == (0, PROMPT + b"HELLO\n" + PROMPT)

@@ -210,7 +210,7 @@ def test_drive_against_a_server_that_ignores_first_attempts_passes_with_retries(
     m = machine(messages=4, retries=1, reply_timeout=0.5)
     drive(m, lossy)
 
-    assert judge(m, "test").passed
+    assert judge(m).passed
     assert len(m.sent) == 8
 
 
@@ -338,7 +338,7 @@ def test_judge_passes_when_every_request_is_answered(params):
     m = machine(**params)
     drive(m, correct)
 
-    verdict = judge(m, "no impairment")
+    verdict = judge(m)
 
     assert verdict.passed
     assert "answered correctly" in verdict.summary
@@ -348,7 +348,7 @@ def test_judge_of_an_echo_server_hints_at_upper_casing():
     m = machine()
     drive(m, echo)
 
-    verdict = judge(m, "no impairment")
+    verdict = judge(m)
 
     assert not verdict.passed
     assert "unchanged" in verdict.summary
@@ -359,7 +359,7 @@ def test_judge_of_a_truncated_reply_says_truncated():
     m = machine(length=2000)
     drive(m, lambda s: [(s.request.client, uppercase(s.request.payload)[:1024])])
 
-    verdict = judge(m, "no impairment")
+    verdict = judge(m)
 
     assert not verdict.passed
     assert "truncated" in verdict.summary
@@ -371,7 +371,7 @@ def test_judge_of_a_partly_upper_cased_reply_says_so():
     m = machine()
     drive(m, lambda s: [(s.request.client, uppercase(s.request.payload)[:3] + s.request.payload[3:])])
 
-    verdict = judge(m, "no impairment")
+    verdict = judge(m)
 
     assert not verdict.passed
     assert "upper" in verdict.hint
@@ -392,7 +392,7 @@ def test_judge_of_replies_sent_to_the_other_client_hints_wrong_client(server):
     m = machine(clients=2, messages=1)
     drive(m, server)
 
-    verdict = judge(m, "no impairment")
+    verdict = judge(m)
 
     assert not verdict.passed
     assert verdict.hint is not None
@@ -403,7 +403,7 @@ def test_judge_of_a_silent_server_says_no_reply():
     m = machine(messages=2, retries=1, reply_timeout=0.5)
     drive(m, silent)
 
-    verdict = judge(m, "no impairment")
+    verdict = judge(m)
 
     assert not verdict.passed
     assert "no reply" in verdict.summary
@@ -414,17 +414,25 @@ def test_judge_of_a_server_that_stops_answering_names_the_first_unanswered_reque
     m = machine(messages=3)
     drive(m, lambda s: correct(s) if s.request.index == 0 else [])
 
-    verdict = judge(m, "no impairment")
+    verdict = judge(m)
 
     assert not verdict.passed
     assert "no reply to request 1" in verdict.summary
 
 
-def test_judge_evidence_carries_the_impairment_note():
+def test_judge_evidence_names_the_seed_and_that_nothing_was_impaired():
     m = machine()
     drive(m, correct)
 
-    assert "impairment: seed 7 (drop 30%)" in judge(m, "seed 7 (drop 30%)").evidence
+    assert f"impairment: seed {SEED} (no impairment): no send impaired" in judge(m).evidence
+
+
+def test_judge_evidence_names_each_impaired_send_that_was_made():
+    m = machine(messages=2, drop_messages=(1,), retries=1, reply_timeout=0.5)
+    drive(m, correct)
+
+    note = next(line for line in judge(m).evidence if line.startswith("impairment:"))
+    assert "msg1 drop" in note and "msg0" not in note
 
 
 # ------------------------------------------------------------------ UDP plan

@@ -1,0 +1,103 @@
+"""One student's grading in a pytest process of its own: started, watched, and stopped as a group.
+
+A process per student keeps one student's disaster (a hung check, a crashed grader) from
+touching the others, and it is exactly what a student runs: `pytest grader/ --submission`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+import grader
+
+GRADER_DIR = Path(grader.__file__).resolve().parent
+POLL = 0.2  # seconds between looks at a running child and at the cancel flag
+STOP_GRACE = 20.0  # seconds a stopped child gets to remove its containers before it is killed
+LOG_LINES = 15  # lines of the child's output kept when it breaks
+
+_PYTEST_EXIT = re.compile(r"^!+ _pytest\.outcomes\.Exit: (.*?) !+$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    returncode: int | None  # None: it had to be killed
+    timed_out: bool = False
+    cancelled: bool = False
+
+
+def pytest_command(submission: Path, junit: Path, student: str, assignment: Path, sandbox: str,
+                   seed: int) -> list[str]:
+    return [
+        sys.executable, "-m", "pytest", str(GRADER_DIR),
+        "--submission", str(submission), "--assignment", str(assignment), "--sandbox", sandbox, "--seed", str(seed),
+        f"--junitxml={junit}", "-o", f"junit_suite_name={student}",
+        # The report shape the gradebook reads, whichever ini file pytest finds from its rootdir.
+        "-o", "junit_family=xunit2", "-o", "junit_logging=system-out", "-o", "junit_log_passing_tests=true",
+        "-q", "-p", "no:cacheprovider",
+    ]
+
+
+def run_child(argv: list[str], log: Path, timeout: float, cancel: threading.Event) -> ChildRun:
+    """Run `argv` from the folder that holds the grader package; stop it at `timeout` or when `cancel` is set."""
+    with log.open("wb") as out:
+        # Its own session: the terminal's Ctrl-C reaches only us, and we stop children in order.
+        process = subprocess.Popen(argv, cwd=GRADER_DIR.parent, stdin=subprocess.DEVNULL, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return ChildRun(process.wait(timeout=POLL))
+        except subprocess.TimeoutExpired:
+            pass
+        if cancel.is_set():
+            return ChildRun(_stop(process), cancelled=True)
+        if time.monotonic() >= deadline:
+            return ChildRun(_stop(process), timed_out=True)
+
+
+def _stop(process: subprocess.Popen) -> int | None:
+    """SIGINT first: pytest then tears its fixtures down, and the sandbox removes its containers."""
+    _signal_group(process.pid, signal.SIGINT)
+    try:
+        return process.wait(timeout=STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        # Local-mode programs run in sessions of their own, out of reach of the group's signal.
+        descendants = psutil.Process(process.pid).children(recursive=True)
+    except psutil.Error:
+        descendants = []
+    _signal_group(process.pid, signal.SIGKILL)
+    for child in descendants:
+        try:
+            child.kill()
+        except psutil.Error:
+            pass
+    process.wait()
+    return None
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def failure_message(log: str) -> str:
+    """What broke a child, in its own words: the message of a pytest.exit, else its last lines."""
+    exits = _PYTEST_EXIT.findall(log)
+    if exits:
+        return exits[-1]
+    lines = [line for line in log.splitlines() if line.strip()]
+    return "\n".join(lines[-LOG_LINES:]) or "(no output)"
