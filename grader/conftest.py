@@ -12,7 +12,6 @@ import pytest
 
 from grader.discover import DiscoveryError, discover
 from grader.engine import Grading
-from grader.model import CheckResult
 from grader.sandbox import SandboxError, open_sandbox
 from grader.spec import Assignment, SpecError, load_assignment
 
@@ -52,8 +51,6 @@ def grading(pytestconfig: pytest.Config, record_testsuite_property):
         pytest.exit(str(exc), returncode=4)
     seed = pytestconfig.getoption("--seed")
     grading = Grading(submission, assignment, sandbox, assignment.seed if seed is None else seed)
-    results: list[CheckResult] = []
-    grading.results = results  # type: ignore[attr-defined]
     found = ", ".join(f"{role.value}={p.source or ' '.join(p.command)}" for role, p in submission.programs.items())
     record_testsuite_property("submission", submission.name)
     record_testsuite_property("assignment", assignment.name)
@@ -65,8 +62,8 @@ def grading(pytestconfig: pytest.Config, record_testsuite_property):
     finally:
         grading.close()
         sandbox.close()
-        record_testsuite_property("score", f"{sum(r.points for r in results):g}")
-        record_testsuite_property("max_score", f"{sum(r.max_points for r in results):g}")
+        record_testsuite_property("score", f"{sum(r.points for r in grading.results):g}")
+        record_testsuite_property("max_score", f"{sum(r.max_points for r in grading.results):g}")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -46,20 +46,25 @@ class Grading:
     _servers: dict[Role, RunningServer] = field(default_factory=dict)
     _start_failures: dict[Role, StartFailure] = field(default_factory=dict)
     _client_runs: dict[tuple, clients.ClientRun] = field(default_factory=dict)  # shared by checks of one run
+    results: list[CheckResult] = field(default_factory=list)  # every check run so far, in order
 
     def run(self, check: CheckSpec) -> CheckResult:
         started = time.monotonic()
         try:
             verdict = self._verdict(check)
         except SandboxError as exc:
-            return CheckResult(check.id, Status.ERROR, 0.0, check.points,
-                               f"the grader could not run this check: {exc}", (f"sandbox {self.sandbox.name}",),
-                               None, time.monotonic() - started)
+            result = CheckResult(check.id, Status.ERROR, 0.0, check.points,
+                                 f"the grader could not run this check: {exc}", (f"sandbox {self.sandbox.name}",),
+                                 None, time.monotonic() - started)
+            self.results.append(result)
+            return result
         points = check.points if verdict.passed else 0.0
         status = Status.PASSED if verdict.passed else (
             Status.MISSING if check.role not in self.submission.programs else Status.FAILED)
-        return CheckResult(check.id, status, points, check.points, verdict.summary, tuple(verdict.evidence),
-                           verdict.hint, time.monotonic() - started)
+        result = CheckResult(check.id, status, points, check.points, verdict.summary, tuple(verdict.evidence),
+                             verdict.hint, time.monotonic() - started)
+        self.results.append(result)
+        return result
 
     def close(self) -> None:
         for server in self._servers.values():

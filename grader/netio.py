@@ -102,7 +102,7 @@ def _drain(sock, client: int, machine: UdpClientMachine, start: float) -> None:
 def play_tcp(plan: TcpPlan, target: Address) -> list[ConnectionRecord]:
     """Play the connections in the plan's order; each read is bounded by the plan's timeouts."""
     start = time.monotonic()
-    clock: Callable[[], float] = lambda: time.monotonic() - start  # noqa: E731
+    clock: Callable[[], float] = lambda: time.monotonic() - start
     records = [ConnectionRecord(c) for c in plan.connections]
     sockets: dict[int, socket.socket] = {}
     try:

@@ -61,7 +61,7 @@ class Sandbox(Protocol):
     def start_server(self, submission_path: Path, program: Program, port: int) -> RunningServer: ...
 
     def run_client(self, submission_path: Path, program: Program, stdin: bytes,
-                   server: "ScriptedServerSpec | None", budget: float) -> "ClientRun":
+                   server: ScriptedServerSpec | None, budget: float) -> ClientRun:
         """Run a client against a scripted server (None: no server at all), killed after `budget`."""
 
     def close(self) -> None: ...

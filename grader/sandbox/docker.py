@@ -15,9 +15,8 @@ import time
 import uuid
 from pathlib import Path
 
-import requests
-
 import docker
+import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import LogConfig, Ulimit
 
@@ -105,17 +104,19 @@ def sweep_leftovers(client: docker.DockerClient) -> int:
             return False
         return False
 
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
-        if orphaned(container.labels):
+    # The low-level API lists without inspecting each object, so objects that another run
+    # removes meanwhile cannot break the sweep.
+    for container in client.api.containers(all=True, filters={"label": LABEL}):
+        if orphaned(container.get("Labels") or {}):
             try:
-                container.remove(force=True)
+                client.api.remove_container(container["Id"], force=True)
                 removed += 1
             except NotFound:
                 pass
-    for network in client.networks.list(filters={"label": LABEL}):
-        if orphaned(network.attrs.get("Labels") or {}):
+    for network in client.api.networks(filters={"label": LABEL}):
+        if orphaned(network.get("Labels") or {}):
             try:
-                network.remove()
+                client.api.remove_network(network["Id"])
                 removed += 1
             except (NotFound, APIError):
                 pass
@@ -291,17 +292,11 @@ class DockerSandbox:
         return container
 
     def close(self) -> None:
-        for container in self._containers:
+        for container in list(self._containers):
             try:
-                container.remove(force=True)
-            except NotFound:
-                pass
+                self._remove(container)
             except DockerException:
-                time.sleep(0.2)
-                try:
-                    container.remove(force=True)
-                except DockerException:
-                    pass
+                pass  # the start-up sweep of a later run removes it: its owner PID is then dead
         try:
             self.network.remove()
         except DockerException:

@@ -19,9 +19,6 @@ from grader.scenarios.clients import ClientRun, ScriptedServerSpec
 from grader.scripted_server import parse_events
 
 
-
-
-
 def local_command(program: Program) -> list[str]:
     """Run `python3 ...` with this interpreter, so the venv's Python is the one graded."""
     command = list(program.command)

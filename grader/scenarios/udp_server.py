@@ -7,7 +7,7 @@ so duplication and reordering cannot confuse the grader.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from grader.impair import Action, DatagramProfile, DatagramSchedule
 from grader.scenarios.common import MIN_LENGTH, PAYLOADS, Verdict, explain_wrong_reply, make_payloads, same_reply, show
