@@ -11,9 +11,8 @@ import os
 from pathlib import Path
 
 import grader
+from grader.runner import GRADER_DIR
 from grader.spec import Assignment
-
-GRADER_DIR = Path(grader.__file__).resolve().parent
 
 
 def grader_fingerprint() -> str:

@@ -94,10 +94,12 @@ def _signal_group(pgid: int, signum: int) -> None:
         pass
 
 
-def failure_message(log: str) -> str:
-    """What broke a child, in its own words: the message of a pytest.exit, else its last lines."""
-    exits = _PYTEST_EXIT.findall(log)
-    if exits:
-        return exits[-1]
+def exit_message(log: str) -> str | None:
+    """The reason a child gave when it stopped itself (pytest.exit: an unreadable submission, no sandbox)."""
+    found = _PYTEST_EXIT.findall(log)
+    return found[-1] if found else None
+
+
+def log_tail(log: str) -> str:
     lines = [line for line in log.splitlines() if line.strip()]
     return "\n".join(lines[-LOG_LINES:]) or "(no output)"

@@ -1,0 +1,288 @@
+"""`grader grade | merge | clean`: the instructor's and the CI pipeline's entry point.
+
+Exit status 0 means the grader did its job, whatever the students scored; 2 means it
+could not (no Docker where required, a broken spec, a missing folder), with one line
+saying why; 130 means it was interrupted (what was graded is written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from xml.etree.ElementTree import ParseError
+
+import docker
+from docker.errors import APIError, DockerException, NotFound
+from junitparser import TestSuite
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from grader import gradebook, junit, pipeline
+from grader.junit import StudentReport
+from grader.roster import ALL, Entry, RosterError, find_submissions, parse_shard, select
+from grader.sandbox import SandboxError
+from grader.sandbox.docker import LABEL, sweep_leftovers
+from grader.spec import SpecError, load_assignment
+
+EXIT_CANNOT_RUN = 2
+EXIT_INTERRUPTED = 130
+
+
+class Fatal(Exception):
+    """The grader cannot do what it was asked; the message says why and what to do."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.command(args)
+    except (Fatal, SpecError, RosterError, SandboxError) as exc:
+        # One line, no traceback: the reader is an instructor or a CI log, not the grader's author.
+        print(f"grader: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except KeyboardInterrupt:
+        print("grader: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description="Grade socket-lab submissions.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    grade = commands.add_parser("grade", help="grade every submission into a report folder",
+                                description="Grade each student folder (or .zip) of SUBMISSIONS_DIR in its own "
+                                            "pytest process; write JUnit, gradebook.xml/.csv, feedback and results.")
+    grade.add_argument("submissions", nargs="?", default="submissions", metavar="SUBMISSIONS_DIR",
+                       help="one folder or .zip per student (default: submissions)")
+    grade.add_argument("--out", default="reports", help="report folder (default: reports)")
+    grade.add_argument("--jobs", type=_positive_int, default=None,
+                       help=f"submissions graded at once (default: {pipeline.default_jobs()}; 1 with local sandbox)")
+    grade.add_argument("--assignment", default="uppercase", help="assignment name or .toml path (default: uppercase)")
+    grade.add_argument("--sandbox", default="auto", choices=("auto", "docker", "local"),
+                       help="docker, local processes (one at a time, not sandboxed), or auto (default)")
+    grade.add_argument("--seed", type=int, default=None, help="seed of every impairment (default: the assignment's)")
+    grade.add_argument("--only", nargs="+", action="extend", default=[], metavar="STUDENT",
+                       help="grade only these students (the gradebook still lists everyone graded before)")
+    grade.add_argument("--shard", default=None, metavar="I/N",
+                       help="grade shard I of N (1-based), chosen by a hash of each student's name")
+    grade.add_argument("--force", action="store_true", help="grade again even what the cache says is unchanged")
+    grade.add_argument("--timeout", type=_positive_float, default=pipeline.DEFAULT_TIMEOUT, metavar="SECONDS",
+                       help=f"stop one submission's grading after this long (default: {pipeline.DEFAULT_TIMEOUT})")
+    grade.set_defaults(command=_grade)
+
+    merge = commands.add_parser("merge", help="join the reports of several shards into one gradebook",
+                                description="Read DIR/junit/*.xml (or DIR/*.xml) of every DIR and write one "
+                                            "report folder, as `grader grade` would have.")
+    merge.add_argument("dirs", nargs="+", metavar="DIR", help="report folders of the shards")
+    merge.add_argument("--out", required=True, help="report folder to write")
+    merge.set_defaults(command=_merge)
+
+    clean = commands.add_parser("clean", help="remove containers and networks left by graders that died")
+    clean.add_argument("--all", action="store_true", help="remove every socketlab container and network, "
+                                                          "including those of a grading still running")
+    clean.set_defaults(command=_clean)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
+# --- grade --------------------------------------------------------------------------------
+
+
+def _grade(args: argparse.Namespace) -> int:
+    err = Console(stderr=True)
+    assignment = load_assignment(args.assignment)
+    students, todo = select(find_submissions(Path(args.submissions)), parse_shard(args.shard) if args.shard else ALL,
+                            args.only)
+    if not students:
+        err.print(f"No submissions in {escape(args.submissions)} (one folder or .zip per student)"
+                  + (f" for shard {escape(args.shard)}" if args.shard else "") + ".", highlight=False)
+    sandbox, environment = pipeline.resolve_sandbox(args.sandbox)
+    jobs = args.jobs or pipeline.default_jobs()
+    if sandbox == "local":
+        if args.sandbox == "auto":
+            err.print("Docker is not reachable: grading with local processes, which are [bold]not sandboxed[/].")
+        if args.jobs and args.jobs > 1:
+            err.print("--jobs ignored: local programs all use the host's port 12000, so one grading runs at a time.")
+        jobs = 1
+    else:
+        pipeline.sweep_containers()
+    out = _output_folder(args.out)
+    settings = pipeline.Settings(assignment, sandbox, assignment.seed if args.seed is None else args.seed, jobs,
+                                 args.timeout, environment, args.force)
+    try:
+        outcome = _run_with_progress(todo, settings, out, err)
+    finally:
+        if sandbox == "docker":
+            pipeline.sweep_containers()
+    reports = _publish(out, pipeline.collect(out, [e.name for e in students]))
+    graded_now = {g.report.student: "cached" if g.cached else "" for g in outcome.graded}
+    _summary(reports, {r.student: graded_now.get(r.student, "earlier run") for r in reports}, out)
+    if outcome.interrupted:
+        err.print(f"Interrupted: {len(todo) - len(outcome.graded)} submission(s) not graded; "
+                  "run the same command again to finish.")
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _output_folder(path: str) -> Path:
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise Fatal(f"{out}: cannot write reports there ({exc.strerror}); pass another --out") from None
+    return out
+
+
+def _run_with_progress(todo: list[Entry], settings: pipeline.Settings, out: Path, console: Console) -> pipeline.Outcome:
+    progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[failures]} with failures"), TimeElapsedColumn(),
+                        TextColumn("ETA"), TimeRemainingColumn(), console=console)
+    task = progress.add_task("grading", total=len(todo), failures=0)
+    failures = 0
+
+    def done(graded: pipeline.Graded) -> None:
+        nonlocal failures
+        report = graded.report
+        if report.grader_error is not None or report.failures:
+            failures += 1
+        note = " (cached)" if graded.cached else ""
+        progress.console.print(f"{escape(report.student)}: {_score(report)}{note}", highlight=False)
+        progress.update(task, advance=1, failures=failures)
+
+    with progress:
+        return pipeline.grade(todo, settings, out, done)
+
+
+# --- merge --------------------------------------------------------------------------------
+
+
+def _merge(args: argparse.Namespace) -> int:
+    out = _output_folder(args.out)
+    suites: dict[str, tuple[TestSuite, Path]] = {}
+    for folder in map(Path, args.dirs):
+        for file in _junit_files(folder):
+            try:
+                found = junit.read_suites(file)
+            except (OSError, ParseError) as exc:
+                raise Fatal(f"{file}: not a readable JUnit file ({exc})") from None
+            for suite in found:
+                if suite.name in suites:
+                    raise Fatal(f"student {suite.name!r} is in both {suites[suite.name][1]} and {file}; "
+                                "merge each shard once")
+                suites[suite.name] = (junit.normalize_suite(suite, suite.name), file)
+    for name, (suite, _) in suites.items():
+        junit.write_suite(suite, out / "junit" / f"{name}.xml")
+    reports = _publish(out, [suite for suite, _ in suites.values()])
+    _summary(reports, {}, out)
+    return 0
+
+
+def _junit_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise Fatal(f"{folder}: no such folder; pass the --out folders of the shards")
+    nested = folder / "junit"
+    return sorted((nested if nested.is_dir() else folder).glob("*.xml"))
+
+
+# --- clean --------------------------------------------------------------------------------
+
+
+def _clean(args: argparse.Namespace) -> int:
+    try:
+        client = docker.from_env(timeout=30)
+        client.ping()
+    except DockerException as exc:
+        raise Fatal(f"Docker engine not reachable ({exc.__class__.__name__}); nothing to clean there") from None
+    try:
+        removed = _remove_all(client) if args.all else sweep_leftovers(client)
+    except DockerException as exc:
+        raise Fatal(f"Docker refused the clean-up: {exc}") from None
+    finally:
+        client.close()
+    print(f"removed {removed} socketlab container(s) and network(s)")
+    return 0
+
+
+def _remove_all(client: docker.DockerClient) -> int:
+    removed = 0
+    # The low-level API lists without inspecting each object, which races with runs removing theirs.
+    for container in client.api.containers(all=True, filters={"label": LABEL}):
+        try:
+            client.api.remove_container(container["Id"], force=True)
+            removed += 1
+        except NotFound:
+            pass
+    # Networks last: Docker refuses to remove one that a container still uses.
+    for network in client.api.networks(filters={"label": LABEL}):
+        try:
+            client.api.remove_network(network["Id"])
+            removed += 1
+        except (NotFound, APIError):
+            pass
+    return removed
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+def _publish(out: Path, suites: list[TestSuite]) -> list[StudentReport]:
+    try:
+        return gradebook.publish(out, suites)
+    except OSError as exc:
+        raise Fatal(f"{out}: cannot write the gradebook ({exc.strerror})") from None
+
+
+def _score(report: StudentReport) -> str:
+    if report.grader_error is not None:
+        return "grader error"
+    percent = "" if report.percent is None else f" ({report.percent:.0f} %)"
+    return f"{report.score:g}/{report.max_score:g}{percent}"
+
+
+def _first_failure(report: StudentReport) -> str:
+    if report.grader_error is not None:
+        return report.grader_error.splitlines()[0] if report.grader_error else ""
+    first = next(iter(report.failures), None)
+    return f"{first.check_id}: {first.summary}" if first else ""
+
+
+def _summary(reports: list[StudentReport], notes: dict[str, str], out: Path) -> None:
+    """One row per student; `notes` marks results not graded by this run (cached, earlier run)."""
+    console = Console()
+    if not reports:
+        console.print(f"No student reports; {escape(str(out))}/ holds an empty gradebook.", highlight=False)
+        return
+    rows = [(report.student + (f" ({notes[report.student]})" if notes.get(report.student) else ""),
+             _score(report), _first_failure(report)) for report in reports]
+    # Names and scores are never cut; the first failure gets the width that is left (10: borders and padding).
+    left = max(20, console.width - 10 - max((len(r[0]) for r in rows), default=0) - max((len(r[1]) for r in rows),
+                                                                                         default=0))
+    table = Table(title=f"{len(reports)} student(s)")
+    table.add_column("student", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("first failure", no_wrap=True)
+    for name, score, failure in rows:
+        shown = failure if len(failure) <= left else failure[:left - 1] + "…"
+        table.add_row(escape(name), escape(score), escape(shown))
+    console.print(table)
+    console.print(f"Reports in {escape(str(out))}/: gradebook.xml, gradebook.csv, junit/, feedback/, results/",
+                  highlight=False)

@@ -1,0 +1,152 @@
+"""The class's reports, all derived from the per-student JUnit suites.
+
+`<out>/gradebook.xml`, `gradebook.csv`, `feedback/<student>.md` and `results/<student>.json`
+(Gradescope's results.json shape) come from the same suites, so a report written by
+`grader grade` and one rebuilt by `grader merge` are the same.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from junitparser import TestSuite
+
+from grader import junit
+from grader.junit import CheckReport, StudentReport
+
+GRADEBOOK_NAME = "socket-lab gradebook"
+ERROR_CELL = "error"  # CSV cell of a check the grader could not run (or of every check, for a grader error)
+
+
+def student_order(name: str) -> tuple[str, str]:
+    return name.casefold(), name
+
+
+def check_columns(reports: Iterable[StudentReport]) -> list[str]:
+    """Check ids in the order the assignment lists them (as the first student's suite does), not alphabetical."""
+    columns: dict[str, None] = {}
+    for report in reports:
+        columns.update(dict.fromkeys(report.check_ids))
+    return list(columns)
+
+
+def csv_text(reports: list[StudentReport]) -> str:
+    """`student,score,max_score,percent`, then one column per check: the points earned.
+
+    A cell is `error` where the grader could not run the check and empty where the
+    student's report has no such check (shards graded with different assignments).
+    """
+    columns = check_columns(reports)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", "score", "max_score", "percent", *columns])
+    for report in reports:
+        cells = {c.check_id: _cell(c) for c in report.checks}
+        percent = "" if report.percent is None else f"{report.percent:.1f}"
+        row = [report.student, f"{report.score:g}", f"{report.max_score:g}", percent]
+        if report.grader_error is not None:
+            graded = set(report.check_ids) or set(columns)
+            row += [ERROR_CELL if column in graded else "" for column in columns]
+        else:
+            row += [cells.get(column, "") for column in columns]
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def _cell(check: CheckReport) -> str:
+    if check.status == "error" or check.points is None:
+        return ERROR_CELL
+    return f"{check.points:g}"
+
+
+def gradescope(report: StudentReport) -> dict[str, Any]:
+    """Gradescope's results.json; its top level has no max_score, so that goes into extra_data."""
+    extra = {"student": report.student, "max_score": report.max_score,
+             **{k: report.properties[k] for k in ("assignment", "seed", "sandbox") if k in report.properties}}
+    if report.grader_error is not None:
+        return {"score": 0.0, "output": f"The grader could not grade this submission: {report.grader_error}",
+                "tests": [], "extra_data": extra}
+    return {
+        "score": report.score,
+        "output": _score_line(report),
+        "tests": [{"name": c.check_id, "score": c.points or 0.0, "max_score": c.max_points or 0.0,
+                   "status": "passed" if c.passed else "failed", "output": c.text} for c in report.checks],
+        "extra_data": extra,
+    }
+
+
+def feedback(report: StudentReport) -> str:
+    """The score, then each failed check with its evidence and hint, then the advisories, then what passed."""
+    lines = [f"# {report.student}", ""]
+    if report.grader_error is not None:
+        lines += ["The grader could not grade this submission, so it has no score yet:", "",
+                  *_fenced(report.grader_error), "", "It is graded again on the grader's next run."]
+        return "\n".join(lines) + "\n"
+    lines += [f"**{_score_line(report)}**", "", _run_line(report), ""]
+    lines += ["## Failed checks", ""]
+    lines += [line for check in report.failures for line in _check_section(check)] or [
+        "None: every required check passed.", ""]
+    if report.advisories:
+        lines += ["## Advisories (cost no points)", ""]
+        lines += [line for check in report.advisories for line in _check_section(check)]
+    passed = [c for c in report.checks if c.passed]
+    if passed:
+        lines += ["## Passed", ""] + [f"- {c.check_id} ({_points(c)})" for c in passed] + [""]
+    return "\n".join(lines)
+
+
+def _score_line(report: StudentReport) -> str:
+    percent = "" if report.percent is None else f" ({report.percent:.1f} %)"
+    return f"Score: {report.score:g}/{report.max_score:g}{percent}"
+
+
+def _run_line(report: StudentReport) -> str:
+    p = report.properties
+    parts = [f"{label} {p[key]}" for key, label in (("assignment", "Assignment"), ("seed", "seed"),
+                                                    ("sandbox", "sandbox"), ("discovered", "programs found:"))
+             if p.get(key)]
+    return ", ".join(parts) + "." if parts else ""
+
+
+def _check_section(check: CheckReport) -> list[str]:
+    lines = [f"### {check.check_id} ({_points(check)}, {check.status})", "", check.summary, ""]
+    if check.evidence:
+        lines += [*_fenced("\n".join(check.evidence)), ""]
+    if check.hint:
+        lines += [f"**Hint:** {check.hint}", ""]
+    return lines
+
+
+def _points(check: CheckReport) -> str:
+    if check.points is None or check.max_points is None:
+        return "not graded"
+    return f"{check.points:g}/{check.max_points:g} points"
+
+
+def _fenced(text: str) -> list[str]:
+    # A program's output is quoted verbatim: the fence outgrows any backtick run inside it.
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + "text", text, fence]
+
+
+def publish(out: Path, suites: Iterable[TestSuite]) -> list[StudentReport]:
+    """Write every report of `out` from the students' suites; return the students' reports, sorted."""
+    ordered = sorted(suites, key=lambda s: student_order(s.name))
+    reports = [junit.report(s) for s in ordered]
+    out.mkdir(parents=True, exist_ok=True)
+    junit.document(ordered, GRADEBOOK_NAME).write(str(out / "gradebook.xml"))
+    (out / "gradebook.csv").write_text(csv_text(reports), encoding="utf-8")
+    for folder in ("feedback", "results"):
+        (out / folder).mkdir(exist_ok=True)
+    for report in reports:
+        (out / "feedback" / f"{report.student}.md").write_text(feedback(report), encoding="utf-8")
+        (out / "results" / f"{report.student}.json").write_text(
+            json.dumps(gradescope(report), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return reports

@@ -1,0 +1,215 @@
+"""The JUnit side of the gradebook: one suite per student, read back into check results.
+
+What pytest writes for one student (`pytest grader/ --junitxml`) is normalised here:
+the suite is named after the student, each test case gets `classname=<student>` and
+`name=<check id>` (so every reporter, which groups by suite or classname, shows who and
+what), and anything the Jenkins junit-10 schema does not allow is rewritten. The
+gradebook's other outputs are then parsed back from these suites, so `grader merge`
+needs nothing but the per-student XML files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
+
+GRADER_ERROR = "grader-error"  # failure type: the grader, not the student, is at fault
+ERROR_CASE = "grader_error"  # the one test case of a submission the grader could not grade
+
+_CHECK_NAME = re.compile(r"test_check\[(.+)\]")
+_SECTION = re.compile(r"^-+ Captured (.+?) -+$", re.MULTILINE)
+_POINTS = re.compile(r"\[points\] (\S+)/(\S+)")
+_HEAD = re.compile(r"(\S+): (PASSED|FAILED|MISSING|ERROR) \(\S+/\S+ points\): (.*)")
+_HINT = "  hint: "
+_EVIDENCE = "  - "
+# Characters XML 1.0 cannot hold, even escaped; a student's output may contain any byte.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+class JUnitError(Exception):
+    """A JUnit file that is not one student's grading."""
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    check_id: str
+    status: str  # passed, failed, missing (role not found) or error (the grader could not run it)
+    advisory: bool  # reported as xfail: shown, costs no points
+    points: float | None  # None when the grader could not tell
+    max_points: float | None
+    summary: str
+    evidence: tuple[str, ...] = ()
+    hint: str | None = None
+    text: str = ""  # the whole report of the check, as pytest printed it
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+
+@dataclass(frozen=True)
+class StudentReport:
+    student: str
+    score: float
+    max_score: float
+    properties: dict[str, str] = field(default_factory=dict)
+    checks: tuple[CheckReport, ...] = ()
+    grader_error: str | None = None  # set when the submission could not be graded at all
+
+    @property
+    def percent(self) -> float | None:
+        return 100 * self.score / self.max_score if self.max_score else None
+
+    @property
+    def check_ids(self) -> list[str]:
+        """The checks of its assignment; a grader error's suite lists them in its `checks` property."""
+        return [c.check_id for c in self.checks] or self.properties.get("checks", "").split()
+
+    @property
+    def failures(self) -> list[CheckReport]:
+        return [c for c in self.checks if not c.passed and not c.advisory]
+
+    @property
+    def advisories(self) -> list[CheckReport]:
+        return [c for c in self.checks if not c.passed and c.advisory]
+
+
+def xml_text(text: str) -> str:
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def normalize(xml: JUnitXml, student: str) -> TestSuite:
+    """pytest's report of one student, as the gradebook holds it."""
+    suites = list(xml)
+    if len(suites) != 1:
+        raise JUnitError(f"expected one test suite, found {len(suites)}")
+    return normalize_suite(suites[0], student)
+
+
+def normalize_suite(suite: TestSuite, student: str) -> TestSuite:
+    """Idempotent, so merged reports may come straight from pytest or from `grader grade`."""
+    suite.name = student
+    for case in suite:
+        match = _CHECK_NAME.fullmatch(case.name or "")
+        if match:
+            case.name = match[1]
+        case.classname = student
+        if case.is_error:
+            # junit-10.xsd has no <error> in a test case; pytest writes one when the grader
+            # itself broke (a fixture error), so it becomes a failure typed as the grader's.
+            case.result = [_as_failure(r) if isinstance(r, Error) else r for r in case.result]
+    suite.update_statistics()
+    return suite
+
+
+def _as_failure(error: Error) -> Failure:
+    failure = Failure(error.message, GRADER_ERROR)
+    failure.text = error.text
+    return failure
+
+
+def error_suite(student: str, message: str, properties: dict[str, str], detail: str = "") -> TestSuite:
+    """The suite of a submission the grader could not grade: one failed test case saying why.
+
+    `properties` should hold max_score and `checks` (the check ids, space-separated), so
+    the gradebook still has the student's maximum and a column for each check.
+    """
+    suite = TestSuite(student)
+    for name, value in {**properties, "score": "0", "grader_error": message}.items():
+        suite.add_property(name, xml_text(value))
+    case = TestCase(ERROR_CASE, student, 0.0)
+    failure = Failure(xml_text(message), GRADER_ERROR)
+    failure.text = xml_text(detail or message)
+    case.result = [failure]
+    suite.add_testcase(case)
+    return suite
+
+
+def document(suites: Iterable[TestSuite], name: str) -> JUnitXml:
+    """`<testsuites>` holding `suites`, with totals but none of the attributes junit-10.xsd lacks (skipped)."""
+    book = JUnitXml(name)
+    tests = failures = errors = 0
+    seconds = 0.0
+    for suite in suites:
+        suite.update_statistics()
+        book.append(suite)
+        tests, failures, errors = tests + suite.tests, failures + suite.failures, errors + suite.errors
+        seconds += suite.time or 0.0
+    book.tests, book.failures, book.errors, book.time = tests, failures, errors, round(seconds, 3)
+    return book
+
+
+def write_suite(suite: TestSuite, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document([suite], suite.name).write(str(path))
+
+
+def read_suites(path: Path) -> list[TestSuite]:
+    return list(JUnitXml.fromfile(str(path)))
+
+
+def report(suite: TestSuite) -> StudentReport:
+    properties = {p.name: p.value for p in suite.properties()}
+    if properties.get("grader_error") is not None:
+        return StudentReport(suite.name, 0.0, _number(properties.get("max_score")) or 0.0, properties,
+                             grader_error=properties["grader_error"])
+    checks = tuple(_check(case) for case in suite)
+    score = _number(properties.get("score"))
+    max_score = _number(properties.get("max_score"))
+    return StudentReport(
+        suite.name,
+        score if score is not None else sum(c.points or 0.0 for c in checks),
+        max_score if max_score is not None else sum(c.max_points or 0.0 for c in checks),
+        properties, checks)
+
+
+def _check(case: TestCase) -> CheckReport:
+    advisory = case.is_skipped
+    text = _captured_out(case.system_out or "").strip("\n")
+    lines = text.splitlines()
+    points = _POINTS.fullmatch(lines[0]) if lines else None
+    head = _HEAD.fullmatch(lines[1]) if len(lines) > 1 else None
+    if points is None or head is None:
+        failure = next((r for r in case.result if isinstance(r, Failure)), None)
+        summary = (failure.message if failure is not None and failure.message
+                   else "the grader could not run this check")
+        return CheckReport(case.name, "error", advisory, None, None, summary,
+                           text=(failure.text if failure is not None and failure.text else text) or summary)
+    evidence, hint = _evidence_and_hint(lines[2:])
+    return CheckReport(case.name, head[2].lower(), advisory, _number(points[1]), _number(points[2]), head[3],
+                       evidence, hint, "\n".join(lines[1:]))
+
+
+def _captured_out(system_out: str) -> str:
+    """The test's own stdout: pytest puts each capture (Out, Err, Log) under a `--- Captured X ---` line."""
+    parts = _SECTION.split(system_out)
+    if len(parts) == 1:
+        return system_out
+    return next((body for name, body in zip(parts[1::2], parts[2::2], strict=True) if name == "Out"), "")
+
+
+def _evidence_and_hint(lines: list[str]) -> tuple[tuple[str, ...], str | None]:
+    """Lines as grader.report.format_result writes them; a program's output is indented, so it cannot fake either."""
+    hint = None
+    hint_at = max((i for i, line in enumerate(lines) if line.startswith(_HINT)), default=None)
+    if hint_at is not None:
+        hint = "\n".join([lines[hint_at][len(_HINT):], *lines[hint_at + 1:]])
+        lines = lines[:hint_at]
+    evidence: list[str] = []
+    for line in lines:
+        if line.startswith(_EVIDENCE):
+            evidence.append(line[len(_EVIDENCE):])
+        elif evidence:
+            evidence[-1] += "\n" + line
+    return tuple(evidence), hint
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,203 @@
+"""Grade a class: each submission in its own pytest process, several at once, each result kept as it lands.
+
+A student's JUnit suite is written as soon as that student is done, so an interrupted
+run keeps what it graded; the gradebook is then rebuilt from those files.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree.ElementTree import ParseError
+
+import docker
+from docker.errors import DockerException
+from junitparser import JUnitXml, TestSuite
+
+from grader import junit
+from grader.cache import Cache, cache_key, grader_fingerprint
+from grader.discover import DiscoveryError, unpack_zip
+from grader.junit import StudentReport
+from grader.roster import Entry
+from grader.runner import ChildRun, exit_message, log_tail, pytest_command, run_child
+from grader.sandbox import SandboxError
+from grader.sandbox.docker import DEFAULT_IMAGE, docker_problem, sweep_leftovers
+from grader.spec import Assignment
+
+DEFAULT_TIMEOUT = 15 * 60  # seconds for one whole submission; a hung one is stopped and reported
+
+Runner = Callable[[list[str], Path, float, threading.Event], ChildRun]
+
+
+@dataclass(frozen=True)
+class Settings:
+    assignment: Assignment
+    sandbox: str  # "docker" or "local": `auto` is resolved before grading starts
+    seed: int
+    jobs: int
+    timeout: float = DEFAULT_TIMEOUT
+    environment: str = ""  # what else decides a grade (the runtime image), for the cache key
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class Graded:
+    report: StudentReport
+    cached: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    graded: list[Graded]
+    interrupted: bool
+
+
+def default_jobs() -> int:
+    # Most of a grading waits on sockets and timeouts, not on the CPU, hence more than one per core.
+    return min(4, (os.cpu_count() or 1) * 2)
+
+
+def resolve_sandbox(requested: str) -> tuple[str, str]:
+    """(docker or local, the environment string for the cache key); SandboxError when docker is required but absent."""
+    if requested in ("auto", "docker"):
+        problem = docker_problem()
+        if problem is None:
+            return "docker", f"docker {_image_id()}"
+        if requested == "docker":
+            raise SandboxError(problem)
+    return "local", "local"
+
+
+def _image_id() -> str:
+    client = docker.from_env(timeout=10)
+    try:
+        return client.images.get(DEFAULT_IMAGE).id
+    finally:
+        client.close()
+
+
+def sweep_containers() -> int:
+    """Remove the containers and networks of graders that died (a killed child, an earlier crash)."""
+    try:
+        client = docker.from_env(timeout=30)
+    except DockerException:
+        return 0
+    try:
+        return sweep_leftovers(client)
+    except DockerException:
+        return 0
+    finally:
+        client.close()
+
+
+def grade(entries: Iterable[Entry], settings: Settings, out: Path, on_done: Callable[[Graded], None],
+          runner: Runner = run_child) -> Outcome:
+    """Grade `entries` into `out/junit/`; Ctrl-C stops the running children and keeps what is done."""
+    grading = _Grading(settings, out, runner)
+    with ThreadPoolExecutor(max_workers=settings.jobs, thread_name_prefix="grade") as pool:
+        futures = [pool.submit(grading.one, entry) for entry in entries]
+        interrupted = False
+        try:
+            for future in as_completed(futures):
+                graded = future.result()
+                if graded is not None:
+                    on_done(graded)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            # On Ctrl-C (or a bug) no new grading starts and running children are stopped;
+            # leaving the `with` then waits for them to remove their containers.
+            if any(not f.done() for f in futures):
+                grading.cancel.set()
+                for future in futures:
+                    future.cancel()
+    return Outcome([g for g in map(_result, futures) if g is not None], interrupted)
+
+
+def _result(future: Future) -> Graded | None:
+    return None if future.cancelled() or future.exception() is not None else future.result()
+
+
+class _Grading:
+    def __init__(self, settings: Settings, out: Path, runner: Runner):
+        self.settings = settings
+        self.junit_dir = out / "junit"
+        self.cache = Cache(out / "cache")
+        self.runner = runner
+        self.fingerprint = grader_fingerprint()
+        self.cancel = threading.Event()
+        self.junit_dir.mkdir(parents=True, exist_ok=True)
+
+    def one(self, entry: Entry) -> Graded | None:
+        """None when grading was interrupted before this student was done."""
+        if self.cancel.is_set():
+            return None
+        s = self.settings
+        target = self.junit_dir / f"{entry.name}.xml"
+        try:
+            key: str | None = cache_key(entry.path, s.assignment, s.seed, s.environment, self.fingerprint)
+        except OSError:
+            key = None  # an unreadable file: grade it (the grading will say what is wrong), never cache it
+        if key is not None and not s.force and self.cache.hit(entry.name, key):
+            cached = _read(target)
+            if cached is not None:
+                return Graded(junit.report(cached), cached=True)
+        # Whatever happens next, no stale report may pass for this run's.
+        self.cache.forget(entry.name)
+        target.unlink(missing_ok=True)
+        with tempfile.TemporaryDirectory(prefix=f"socketlab-{entry.name[:20]}-") as scratch:
+            suite = self._run(entry, Path(scratch))
+        if suite is None:
+            return None
+        junit.write_suite(suite, target)
+        report = junit.report(suite)
+        # A grader error or a check the sandbox could not run may be the machine's fault: try again next time.
+        if key is not None and report.grader_error is None and all(c.status != "error" for c in report.checks):
+            self.cache.store(entry.name, key)
+        return Graded(report, cached=False)
+
+    def _run(self, entry: Entry, scratch: Path) -> TestSuite | None:
+        s = self.settings
+        properties = {"submission": entry.path.name, "assignment": s.assignment.name, "seed": str(s.seed),
+                      "sandbox": s.sandbox, "max_score": f"{s.assignment.max_points:g}",
+                      "checks": " ".join(c.id for c in s.assignment.checks)}
+        try:
+            folder = unpack_zip(entry.path, scratch / "submission") if entry.is_zip else entry.path
+        except DiscoveryError as exc:
+            return junit.error_suite(entry.name, str(exc), properties)
+        raw, log = scratch / "junit.xml", scratch / "pytest.log"
+        command = pytest_command(folder.resolve(), raw, entry.name, s.assignment.source.resolve(), s.sandbox, s.seed)
+        run = self.runner(command, log, s.timeout, self.cancel)
+        if run.cancelled:
+            return None
+        output = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+        if run.timed_out:
+            return junit.error_suite(entry.name, f"grading took longer than {s.timeout:g} s and was stopped",
+                                     properties, log_tail(output))
+        if run.returncode in (0, 1):  # pytest: all checks passed / some failed
+            try:
+                return junit.normalize(JUnitXml.fromfile(str(raw)), entry.name)
+            except (OSError, ParseError, junit.JUnitError) as exc:
+                problem = f"pytest wrote no readable JUnit report ({exc})"
+        else:
+            reason = exit_message(output)
+            problem = f"pytest exited with status {run.returncode}" + (f": {reason}" if reason else "")
+        return junit.error_suite(entry.name, problem, properties, log_tail(output))
+
+
+def _read(path: Path) -> TestSuite | None:
+    try:
+        suites = junit.read_suites(path)
+    except (OSError, ParseError):
+        return None
+    return suites[0] if len(suites) == 1 else None
+
+
+def collect(out: Path, students: Iterable[str]) -> list[TestSuite]:
+    """The suites of `students` found in `out/junit/` (a student never graded has none)."""
+    return [suite for name in students if (suite := _read(out / "junit" / f"{name}.xml")) is not None]

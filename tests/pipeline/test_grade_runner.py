@@ -1,0 +1,107 @@
+"""The child process of one student: its exit status, and how it is stopped at a timeout or on Ctrl-C."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from grader import runner
+
+# A child that starts a grandchild in the same group, writes both pids, and sleeps; on SIGINT it
+# writes a marker (as pytest's teardown would remove its containers) and exits.
+SLEEPER = """
+import os, signal, subprocess, sys, time
+grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+def stop(*_):
+    open(sys.argv[1] + ".interrupted", "w").close()
+    grandchild.kill()
+    sys.exit(2)
+if sys.argv[2] == "obey":
+    signal.signal(signal.SIGINT, stop)
+else:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+open(sys.argv[1], "w").write(f"{os.getpid()} {grandchild.pid}")
+time.sleep(60)
+"""
+
+
+def _sleeper(tmp_path: Path, mode: str) -> tuple[list[str], Path]:
+    pids = tmp_path / "pids"
+    return [sys.executable, "-c", SLEEPER, str(pids), mode], pids
+
+
+def _wait_for(path: Path) -> None:
+    deadline = time.monotonic() + 10
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_the_exit_status_and_output_of_a_child_are_kept(tmp_path):
+    log = tmp_path / "log"
+    run = runner.run_child([sys.executable, "-c", "print('hello'); raise SystemExit(3)"], log, 30, threading.Event())
+    assert run == runner.ChildRun(3)
+    assert log.read_text().strip() == "hello"
+
+
+# The timeouts leave the sleeper ample time to set its SIGINT handler up before it is stopped.
+def test_a_child_past_its_timeout_gets_sigint_to_clean_up(tmp_path):
+    argv, pids = _sleeper(tmp_path, "obey")
+    started = time.monotonic()
+    run = runner.run_child(argv, tmp_path / "log", 3, threading.Event())
+    assert run.timed_out and not run.cancelled
+    assert time.monotonic() - started < 15
+    assert (tmp_path / "pids.interrupted").exists()
+    assert not any(_alive(int(pid)) for pid in pids.read_text().split())
+
+
+def test_a_child_that_ignores_sigint_is_killed_with_its_whole_group(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "STOP_GRACE", 0.5)
+    argv, pids = _sleeper(tmp_path, "ignore")
+    run = runner.run_child(argv, tmp_path / "log", 3, threading.Event())
+    assert run == runner.ChildRun(None, timed_out=True)
+    time.sleep(0.2)
+    assert not any(_alive(int(pid)) for pid in pids.read_text().split())
+
+
+def test_cancelling_stops_a_running_child(tmp_path):
+    argv, pids = _sleeper(tmp_path, "obey")
+    cancel = threading.Event()
+    threading.Thread(target=lambda: (_wait_for(pids), cancel.set()), daemon=True).start()
+    run = runner.run_child(argv, tmp_path / "log", 60, cancel)
+    assert run.cancelled and not run.timed_out
+    assert (tmp_path / "pids.interrupted").exists()
+
+
+def test_the_command_is_the_students_own_pytest_run_with_the_report_shape_fixed(tmp_path):
+    argv = runner.pytest_command(tmp_path / "alice", tmp_path / "j.xml", "alice", tmp_path / "a.toml", "docker", 9)
+    assert argv[:4] == [sys.executable, "-m", "pytest", str(runner.GRADER_DIR)]
+    for pair in (["--submission", str(tmp_path / "alice")], ["--sandbox", "docker"], ["--seed", "9"],
+                 ["-o", "junit_suite_name=alice"], ["-o", "junit_logging=system-out"]):
+        assert any(argv[i:i + 2] == pair for i in range(len(argv)))
+
+
+@pytest.mark.parametrize(("log", "message"), [
+    ("\nno tests ran in 0.55s\n! _pytest.outcomes.Exit: grader.toml: roles: must be a table !\n",
+     "grader.toml: roles: must be a table"),
+    ("ERROR: usage: something else\n", None),
+])
+def test_the_reason_a_child_gave_for_stopping(log, message):
+    assert runner.exit_message(log) == message
+
+
+def test_the_log_tail_keeps_the_last_lines():
+    log = "\n".join(f"line {i}" for i in range(100))
+    assert runner.log_tail(log).splitlines() == [f"line {i}" for i in range(100 - runner.LOG_LINES, 100)]
+    assert runner.log_tail("") == "(no output)"

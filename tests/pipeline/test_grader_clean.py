@@ -1,0 +1,75 @@
+"""`grader clean`: containers of dead graders go, those of live ones stay (unless --all)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+
+import docker
+import pytest
+from docker.errors import NotFound
+
+from grader import cli
+from grader.sandbox.docker import DEFAULT_IMAGE, LABEL, OWNER_LABEL
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+@pytest.mark.docker
+def test_clean_removes_the_containers_of_dead_graders_only(docker_ready, capsys):
+    client = docker.from_env()
+    started = []
+    try:
+        for pid in (_dead_pid(), os.getpid()):
+            started.append(client.containers.run(
+                DEFAULT_IMAGE, ["python3", "-c", "import time; time.sleep(120)"], detach=True,
+                labels={LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{pid}"}))
+        orphan, live = started
+        assert cli.main(["clean"]) == 0
+        with pytest.raises(NotFound):
+            client.containers.get(orphan.id)
+        client.containers.get(live.id)  # its grader (this test) is alive
+        assert "removed" in capsys.readouterr().out
+    finally:
+        for container in started:
+            try:
+                container.remove(force=True)
+            except NotFound:
+                pass
+        client.close()
+
+
+class FakeApi:
+    """docker-py's low-level API, as far as `clean --all` uses it."""
+
+    def __init__(self):
+        self.removed: list[str] = []
+        self.filters: list[dict] = []
+
+    def containers(self, all: bool, filters: dict) -> list[dict]:
+        self.filters.append(filters)
+        return [{"Id": "c1"}, {"Id": "c2"}]
+
+    def networks(self, filters: dict) -> list[dict]:
+        self.filters.append(filters)
+        return [{"Id": "n1"}]
+
+    def remove_container(self, container_id: str, force: bool) -> None:
+        if container_id == "c2":
+            raise NotFound("gone meanwhile")
+        self.removed.append(container_id)
+
+    def remove_network(self, network_id: str) -> None:
+        self.removed.append(network_id)
+
+
+def test_clean_all_removes_every_labelled_container_then_network():
+    client = type("Client", (), {"api": FakeApi()})()
+    assert cli._remove_all(client) == 2
+    assert client.api.removed == ["c1", "n1"]
+    assert client.api.filters == [{"label": LABEL}, {"label": LABEL}]

@@ -1,0 +1,207 @@
+"""The pool around the per-student runs, with a stub in place of pytest: caching, errors, zips, Ctrl-C."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+from pipeline_samples import FULL_MARKS, junit_text
+
+from grader import junit, pipeline
+from grader.model import Status
+from grader.roster import Entry, find_submissions
+from grader.runner import ChildRun
+from grader.spec import load_assignment
+
+SPEC = 'name = "mini"\nseed = 7\n[[checks]]\nid = "udp_server.basic"\nkind = "udp_exchange"\npoints = 4\n'
+
+
+class StubRunner:
+    """Stands in for run_child: writes what pytest would have written, or breaks as told."""
+
+    def __init__(self, cases=FULL_MARKS, returncode: int = 1, write: bool = True, log: str = "",
+                 result: ChildRun | None = None):
+        self.cases, self.returncode, self.write, self.log, self.result = cases, returncode, write, log, result
+        self.calls: list[dict[str, str]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, argv: list[str], log: Path, timeout: float, cancel: threading.Event) -> ChildRun:
+        args = {"junit": next(a.split("=", 1)[1] for a in argv if a.startswith("--junitxml=")),
+                "student": next(a.split("=", 1)[1] for a in argv if a.startswith("junit_suite_name=")),
+                "submission": argv[argv.index("--submission") + 1], "seed": argv[argv.index("--seed") + 1]}
+        with self.lock:
+            self.calls.append(args)
+        log.write_text(self.log)
+        if self.write:
+            Path(args["junit"]).write_text(junit_text(args["student"], self.cases))
+        return self.result or ChildRun(self.returncode)
+
+
+@pytest.fixture
+def submissions(tmp_path) -> list[Entry]:
+    root = tmp_path / "submissions"
+    for name in ("alice", "bob"):
+        (root / name).mkdir(parents=True)
+        (root / name / "UDPServer.py").write_text(f"# {name}\n")
+    return find_submissions(root)
+
+
+@pytest.fixture
+def settings(tmp_path) -> pipeline.Settings:
+    spec = tmp_path / "mini.toml"
+    spec.write_text(SPEC)
+    return pipeline.Settings(load_assignment(str(spec)), "docker", 7, jobs=2, timeout=60, environment="test")
+
+
+def _grade(entries, settings, out, runner, on_done=lambda graded: None) -> pipeline.Outcome:
+    return pipeline.grade(entries, settings, out, on_done, runner=runner)
+
+
+def test_each_student_gets_a_normalised_junit_file(submissions, settings, tmp_path):
+    stub = StubRunner()
+    outcome = _grade(submissions, settings, tmp_path / "out", stub)
+    assert not outcome.interrupted
+    assert sorted(g.report.student for g in outcome.graded) == ["alice", "bob"]
+    assert {c["seed"] for c in stub.calls} == {"7"}
+    for name in ("alice", "bob"):
+        [suite] = junit.read_suites(tmp_path / "out" / "junit" / f"{name}.xml")
+        assert suite.name == name and {c.classname for c in suite} == {name}
+
+
+def test_an_unchanged_submission_is_not_graded_again(submissions, settings, tmp_path):
+    _grade(submissions, settings, tmp_path / "out", StubRunner())
+    again = StubRunner()
+    seen = []
+    outcome = _grade(submissions, settings, tmp_path / "out", again, seen.append)
+    assert again.calls == []
+    assert all(g.cached for g in outcome.graded) and len(seen) == 2
+    assert seen[0].report.score == 4.0
+
+
+def test_a_changed_submission_seed_or_force_is_graded_again(submissions, settings, tmp_path):
+    out = tmp_path / "out"
+    _grade(submissions, settings, out, StubRunner())
+    (submissions[0].path / "UDPServer.py").write_text("# changed\n")
+    changed = StubRunner()
+    _grade(submissions, settings, out, changed)
+    assert [c["student"] for c in changed.calls] == ["alice"]
+    reseeded = StubRunner()
+    _grade(submissions, pipeline.Settings(**{**settings.__dict__, "seed": 8}), out, reseeded)
+    assert sorted(c["student"] for c in reseeded.calls) == ["alice", "bob"]
+    forced = StubRunner()
+    _grade(submissions, pipeline.Settings(**{**settings.__dict__, "seed": 8, "force": True}), out, forced)
+    assert len(forced.calls) == 2
+
+
+def test_a_broken_pytest_run_is_a_grader_error_for_that_student_only(submissions, settings, tmp_path):
+    stub = StubRunner(returncode=3, write=False, log="INTERNALERROR> something broke\n")
+    outcome = _grade(submissions[:1], settings, tmp_path / "out", stub)
+    report = outcome.graded[0].report
+    assert report.grader_error == "pytest exited with status 3"
+    assert (report.score, report.max_score) == (0.0, 4.0)
+    [suite] = junit.read_suites(tmp_path / "out" / "junit" / "alice.xml")
+    assert "INTERNALERROR> something broke" in next(iter(suite)).result[0].text
+    retry = StubRunner()
+    _grade(submissions[:1], settings, tmp_path / "out", retry)
+    assert len(retry.calls) == 1  # an error is never cached
+
+
+def test_the_reason_a_child_gave_is_in_the_grader_error(submissions, settings, tmp_path):
+    stub = StubRunner(returncode=4, write=False,
+                      log="! _pytest.outcomes.Exit: grader.toml: roles: must be a table; write [roles.udp_server] !\n")
+    report = _grade(submissions[:1], settings, tmp_path / "out", stub).graded[0].report
+    assert report.grader_error == "pytest exited with status 4: grader.toml: roles: must be a table; write " \
+                                  "[roles.udp_server]"
+
+
+def test_a_run_without_a_junit_report_is_a_grader_error(submissions, settings, tmp_path):
+    report = _grade(submissions[:1], settings, tmp_path / "out", StubRunner(returncode=0, write=False)).graded[0].report
+    assert report.grader_error.startswith("pytest wrote no readable JUnit report")
+
+
+def test_a_timeout_is_a_grader_error(submissions, settings, tmp_path):
+    stub = StubRunner(write=False, result=ChildRun(None, timed_out=True))
+    report = _grade(submissions[:1], settings, tmp_path / "out", stub).graded[0].report
+    assert report.grader_error == "grading took longer than 60 s and was stopped"
+
+
+def test_a_check_the_sandbox_could_not_run_is_not_cached(submissions, settings, tmp_path):
+    cases = [("udp_server.basic", Status.ERROR, 0, 4, True, "the grader could not run this check: Docker", None)]
+    _grade(submissions[:1], settings, tmp_path / "out", StubRunner(cases))
+    retry = StubRunner()
+    _grade(submissions[:1], settings, tmp_path / "out", retry)
+    assert len(retry.calls) == 1
+
+
+def test_a_zip_is_unpacked_for_its_grading(tmp_path, settings):
+    root = tmp_path / "submissions"
+    root.mkdir()
+    with zipfile.ZipFile(root / "carla.zip", "w") as archive:
+        archive.writestr("carla_lab2/UDPServer.py", "# carla\n")
+    seen = []
+
+    class Peek(StubRunner):
+        def __call__(self, argv, log, timeout, cancel):
+            folder = Path(argv[argv.index("--submission") + 1])
+            seen.append((folder.name, (folder / "UDPServer.py").read_text()))
+            return super().__call__(argv, log, timeout, cancel)
+
+    outcome = _grade(find_submissions(root), settings, tmp_path / "out", Peek())
+    assert seen == [("carla_lab2", "# carla\n")]
+    assert outcome.graded[0].report.student == "carla"
+
+
+def test_a_broken_zip_is_a_grader_error_without_a_run(tmp_path, settings):
+    root = tmp_path / "submissions"
+    root.mkdir()
+    (root / "dan.zip").write_bytes(b"not a zip")
+    stub = StubRunner()
+    report = _grade(find_submissions(root), settings, tmp_path / "out", stub).graded[0].report
+    assert stub.calls == []
+    assert "cannot unpack" in report.grader_error
+
+
+def test_submissions_are_graded_in_parallel(submissions, settings, tmp_path):
+    both_running = threading.Barrier(2, timeout=10)
+
+    class Together(StubRunner):
+        def __call__(self, argv, log, timeout, cancel):
+            both_running.wait()  # breaks (and fails the run) unless two gradings overlap
+            return super().__call__(argv, log, timeout, cancel)
+
+    outcome = _grade(submissions, settings, tmp_path / "out", Together())
+    assert len(outcome.graded) == 2 and all(g.report.grader_error is None for g in outcome.graded)
+
+
+def test_ctrl_c_stops_running_gradings_and_keeps_finished_ones(tmp_path, settings):
+    root = tmp_path / "submissions"
+    for name in ("alice", "bob", "carla"):
+        (root / name).mkdir(parents=True)
+    first_done = threading.Event()
+
+    class Slow(StubRunner):
+        def __call__(self, argv, log, timeout, cancel):
+            if "junit_suite_name=alice" in argv:
+                return super().__call__(argv, log, timeout, cancel)
+            first_done.wait(10)
+            cancel.wait(10)  # as run_child does: stop the child once cancelled
+            return ChildRun(None, cancelled=True)
+
+    def interrupt(graded):
+        first_done.set()
+        raise KeyboardInterrupt
+
+    outcome = _grade(find_submissions(root), settings, tmp_path / "out", Slow(), interrupt)
+    assert outcome.interrupted
+    assert [g.report.student for g in outcome.graded] == ["alice"]
+    assert sorted(p.name for p in (tmp_path / "out" / "junit").iterdir()) == ["alice.xml"]
+
+
+def test_the_gradebook_covers_the_students_in_scope_that_have_a_report(submissions, settings, tmp_path):
+    out = tmp_path / "out"
+    _grade(submissions, settings, out, StubRunner())
+    shutil.copy(out / "junit" / "alice.xml", out / "junit" / "gone.xml")  # a student removed since
+    assert [s.name for s in pipeline.collect(out, ["alice", "bob", "never_graded"])] == ["alice", "bob"]
