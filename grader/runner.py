@@ -6,6 +6,7 @@ touching the others, and it is exactly what a student runs: `pytest grader/ --su
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import signal
@@ -47,12 +48,16 @@ def pytest_command(submission: Path, junit: Path, student: str, assignment: Path
     ]
 
 
+PR_SET_PDEATHSIG = 1
+
+
 def run_child(argv: list[str], log: Path, timeout: float, cancel: threading.Event) -> ChildRun:
     """Run `argv` from the folder that holds the grader package; stop it at `timeout` or when `cancel` is set."""
     with log.open("wb") as out:
         # Its own session: the terminal's Ctrl-C reaches only us, and we stop children in order.
         process = subprocess.Popen(argv, cwd=GRADER_DIR.parent, stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+                                   stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=_interrupt_when_parent_dies)
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -63,6 +68,18 @@ def run_child(argv: list[str], log: Path, timeout: float, cancel: threading.Even
             return ChildRun(_stop(process), cancelled=True)
         if time.monotonic() >= deadline:
             return ChildRun(_stop(process), timed_out=True)
+
+
+def _interrupt_when_parent_dies() -> None:
+    """Linux: when the grader dies, even by SIGKILL, the kernel sends its child SIGINT.
+
+    The child then tears its fixtures down and removes its containers, instead of grading
+    on unsupervised beside the next run. Elsewhere this is a no-op, and the next run's
+    start-up sweep still removes what a dead run left.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT)
 
 
 def _stop(process: subprocess.Popen) -> int | None:

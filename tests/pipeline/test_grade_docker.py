@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import docker
+import psutil
 import pytest
 from junitparser import JUnitXml
 from pipeline_samples import GRADER, run_grader
@@ -201,3 +202,30 @@ def test_ctrl_c_stops_cleanly_and_leaves_no_container(tmp_path, docker_ready):
     assert "Traceback" not in stderr and "Interrupted" in stderr
     assert _containers_mounting(folder) == []
     assert (tmp_path / "reports" / "gradebook.xml").is_file()
+
+
+def _networks_of_dead_owners() -> list[str]:
+    client = docker.from_env()
+    try:
+        dead = []
+        for network in client.api.networks(filters={"label": LABEL}):
+            pid = (network.get("Labels") or {}).get("socketlab.owner", ":").partition(":")[2]
+            if pid.isdigit() and not psutil.pid_exists(int(pid)):
+                dead.append(network["Name"])
+        return dead
+    finally:
+        client.close()
+
+
+def test_after_a_sigkill_mid_run_the_next_run_completes_and_nothing_is_left(tmp_path, docker_ready):
+    folder = _silent_class(tmp_path)
+    killed = _start(tmp_path)
+    _await_container(folder, killed)
+    killed.kill()
+    killed.communicate(timeout=30)
+    again = _start(tmp_path, "--timeout", "8")
+    stdout, stderr = again.communicate(timeout=180)
+    assert again.returncode == 0, stdout + stderr
+    assert (tmp_path / "reports" / "gradebook.xml").is_file()
+    assert _containers_mounting(folder) == []
+    assert _networks_of_dead_owners() == []
