@@ -14,7 +14,7 @@ from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
 import docker
-from docker.errors import APIError, DockerException, NotFound
+from docker.errors import DockerException
 from junitparser import TestSuite
 from rich.console import Console
 from rich.markup import escape
@@ -25,7 +25,7 @@ from grader import gradebook, junit, pipeline
 from grader.junit import StudentReport
 from grader.roster import ALL, Entry, RosterError, find_submissions, parse_shard, select
 from grader.sandbox import SandboxError
-from grader.sandbox.docker import LABEL, sweep_leftovers
+from grader.sandbox.docker import sweep_leftovers
 from grader.spec import SpecError, load_assignment
 
 EXIT_CANNOT_RUN = 2
@@ -213,32 +213,13 @@ def _clean(args: argparse.Namespace) -> int:
     except DockerException as exc:
         raise Fatal(f"Docker engine not reachable ({exc.__class__.__name__}); nothing to clean there") from None
     try:
-        removed = _remove_all(client) if args.all else sweep_leftovers(client)
+        removed = sweep_leftovers(client, everything=args.all)
     except DockerException as exc:
         raise Fatal(f"Docker refused the clean-up: {exc}") from None
     finally:
         client.close()
     print(f"removed {removed} socketlab container(s) and network(s)")
     return 0
-
-
-def _remove_all(client: docker.DockerClient) -> int:
-    removed = 0
-    # The low-level API lists without inspecting each object, which races with runs removing theirs.
-    for container in client.api.containers(all=True, filters={"label": LABEL}):
-        try:
-            client.api.remove_container(container["Id"], force=True)
-            removed += 1
-        except NotFound:
-            pass
-    # Networks last: Docker refuses to remove one that a container still uses.
-    for network in client.api.networks(filters={"label": LABEL}):
-        try:
-            client.api.remove_network(network["Id"])
-            removed += 1
-        except (NotFound, APIError):
-            pass
-    return removed
 
 
 # --- output -------------------------------------------------------------------------------

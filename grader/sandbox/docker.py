@@ -87,12 +87,17 @@ def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def sweep_leftovers(client: docker.DockerClient) -> int:
-    """Remove labelled containers and networks whose grader process on this host is gone."""
+def sweep_leftovers(client: docker.DockerClient, everything: bool = False) -> int:
+    """Remove labelled containers and networks whose grader process on this host is gone.
+
+    `everything` removes every labelled object, live runs' too (`grader clean --all`).
+    """
     removed = 0
     host = socket.gethostname()
 
     def orphaned(labels: dict[str, str]) -> bool:
+        if everything:
+            return True
         owner_host, _, pid = labels.get(OWNER_LABEL, ":").partition(":")
         if owner_host != host or not pid.isdigit():
             return False
@@ -113,6 +118,7 @@ def sweep_leftovers(client: docker.DockerClient) -> int:
                 removed += 1
             except NotFound:
                 pass
+    # Networks last: Docker refuses to remove one that a container still uses.
     for network in client.api.networks(filters={"label": LABEL}):
         if orphaned(network.get("Labels") or {}):
             try:

@@ -11,7 +11,7 @@ import pytest
 from docker.errors import NotFound
 
 from grader import cli
-from grader.sandbox.docker import DEFAULT_IMAGE, LABEL, OWNER_LABEL
+from grader.sandbox.docker import DEFAULT_IMAGE, LABEL, OWNER_LABEL, sweep_leftovers
 
 
 def _dead_pid() -> int:
@@ -70,6 +70,6 @@ class FakeApi:
 
 def test_clean_all_removes_every_labelled_container_then_network():
     client = type("Client", (), {"api": FakeApi()})()
-    assert cli._remove_all(client) == 2
+    assert sweep_leftovers(client, everything=True) == 2
     assert client.api.removed == ["c1", "n1"]
     assert client.api.filters == [{"label": LABEL}, {"label": LABEL}]
