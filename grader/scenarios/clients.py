@@ -7,10 +7,12 @@ so the engine runs each distinct behaviour once per submission.
 
 from __future__ import annotations
 
+import base64
 import random
 import re
 from dataclasses import dataclass, field
 
+from grader.diagnose import program_error_hint
 from grader.sandbox import ExitInfo
 from grader.scenarios.common import Verdict, show
 
@@ -90,8 +92,6 @@ def server_spec(transport: str, params: ClientParams, port: int) -> ScriptedServ
 
 def received_requests(events: list[dict]) -> list[bytes]:
     """What the client sent: each datagram, or each TCP connection's bytes."""
-    import base64
-
     datagrams = [base64.b64decode(e["data"]) for e in events if e.get("event") == "datagram"]
     per_conn: dict[int, bytes] = {}
     for e in events:
@@ -163,8 +163,6 @@ def _not_printed(run: ClientRun, reply: str) -> str:
 
 
 def _hint(run: ClientRun, source: str, reply: str) -> str | None:
-    from grader.diagnose import program_error_hint
-
     output = run.stderr + "\n" + run.stdout
     if f"b'{reply}'" in run.stdout or f'b"{reply}"' in run.stdout:
         return "printed the bytes repr: print(modifiedMessage.decode()) to show text"
