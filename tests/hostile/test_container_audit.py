@@ -1,0 +1,98 @@
+"""An audit of every container the grader starts: `docker inspect` must show the DESIGN.md limits.
+
+The grader runs the reference (all four roles, so servers, clients and scripted-server
+sidecars) while every container it creates is inspected the moment it exists.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.discover import discover
+from grader.engine import Grading
+from grader.sandbox.docker import DockerSandbox
+from grader.spec import load_assignment
+
+REFERENCE = Path(__file__).resolve().parents[2] / "reference"
+
+
+class AuditedSandbox(DockerSandbox):
+    """Records `docker inspect` of each container right after it starts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inspected: list[dict] = []
+
+    def _start(self, command, **extra):
+        container = super()._start(command, **extra)
+        self.inspected.append(self.client.api.inspect_container(container.id))
+        return container
+
+
+@pytest.fixture(scope="module")
+def inspected(docker_ready) -> list[dict]:
+    assignment = load_assignment("uppercase")
+    sandbox = AuditedSandbox()
+    grading = Grading(discover(REFERENCE), assignment, sandbox, assignment.seed)
+    try:
+        for check in assignment.checks:
+            grading.run(check)
+    finally:
+        grading.close()
+        sandbox.close()
+    return sandbox.inspected
+
+
+def _name(attrs: dict) -> str:
+    return f"{attrs['Name']} ({attrs['Config']['Labels'].get('socketlab.role')})"
+
+
+def test_the_audit_saw_servers_clients_and_sidecars(inspected):
+    roles = {attrs["Config"]["Labels"].get("socketlab.role") for attrs in inspected}
+    assert {"udp_server", "tcp_server", "udp_client", "tcp_client", "scripted_server"} <= roles
+
+
+def test_no_container_is_privileged_or_runs_as_root(inspected):
+    for attrs in inspected:
+        assert not attrs["HostConfig"]["Privileged"], _name(attrs)
+        user = attrs["Config"]["User"].split(":")[0]
+        assert user not in ("", "0", "root"), _name(attrs)
+
+
+def test_every_capability_is_dropped_and_privileges_cannot_grow(inspected):
+    for attrs in inspected:
+        host = attrs["HostConfig"]
+        assert host["CapDrop"] == ["ALL"] and not host["CapAdd"], _name(attrs)
+        assert "no-new-privileges" in (host["SecurityOpt"] or []), _name(attrs)
+
+
+def test_every_container_has_its_limits(inspected):
+    for attrs in inspected:
+        host = attrs["HostConfig"]
+        assert 0 < host["PidsLimit"] <= 64, _name(attrs)
+        assert 0 < host["Memory"] <= 256 << 20 and host["MemorySwap"] == host["Memory"], _name(attrs)
+        assert 0 < host["NanoCpus"] <= 1_000_000_000, _name(attrs)
+        assert {u["Name"] for u in host["Ulimits"] or []} >= {"nofile", "fsize"}, _name(attrs)
+        assert host["LogConfig"]["Config"].get("max-size"), _name(attrs)
+        assert host["Init"] is True, _name(attrs)
+
+
+def test_every_root_filesystem_is_read_only(inspected):
+    for attrs in inspected:
+        assert attrs["HostConfig"]["ReadonlyRootfs"], _name(attrs)
+        for mount in attrs["Mounts"]:
+            assert not mount.get("RW", False) or mount["Type"] == "tmpfs", f"{_name(attrs)}: {mount}"
+
+
+def test_no_container_mounts_the_docker_socket(inspected):
+    for attrs in inspected:
+        sources = [m.get("Source", "") for m in attrs["Mounts"]]
+        assert not any(s.endswith("docker.sock") for s in sources), _name(attrs)
+
+
+def test_no_port_is_published_beyond_loopback(inspected):
+    for attrs in inspected:
+        for bindings in (attrs["HostConfig"]["PortBindings"] or {}).values():
+            assert all(b["HostIp"] == "127.0.0.1" for b in bindings or []), _name(attrs)
