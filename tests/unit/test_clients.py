@@ -1,0 +1,75 @@
+"""Judging a client run: pure, from its output, its ending and what the scripted server saw."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from grader.sandbox import ExitInfo
+from grader.scenarios.clients import ClientParams, ClientRun, count_printed, judge, typed_line
+
+LINE = "hello network"
+REPLY = "HELLO NETWORK"
+PY2 = 'File "UDPClient.py", line 5\n    print modifiedMessage\n    ^\nSyntaxError: Missing parentheses in call to \'print\'\n'
+
+
+def run(stdout: str = "", stderr: str = "", code: int | None = 0, sent: bytes | None = LINE.encode()) -> ClientRun:
+    events = [] if sent is None else [{"event": "datagram", "t": 0.01, "size": len(sent),
+                                       "data": base64.b64encode(sent).decode()}]
+    return ClientRun(stdout, stderr, None if code is None else ExitInfo(code), 0.2, 6.0, events)
+
+
+@pytest.mark.parametrize("stdout", [f"{REPLY}\n", f"Input lowercase sentence:From Server:  {REPLY}\n",
+                                    f"reply: {REPLY}!\n"])
+def test_the_reply_counts_as_printed_behind_prompts_and_prefixes(stdout):
+    assert judge("prints_reply", run(stdout), LINE, REPLY, "").passed
+
+
+def test_a_bytes_repr_is_not_a_printed_reply_and_says_so():
+    verdict = judge("prints_reply", run(f"From Server: b'{REPLY}'\n"), LINE, REPLY, "")
+    assert not verdict.passed and "bytes" in verdict.summary and "decode" in (verdict.hint or "")
+
+
+def test_a_lowercase_echo_is_not_the_reply():
+    verdict = judge("prints_reply", run(f"{LINE}\n"), LINE, REPLY, "")
+    assert not verdict.passed and "lower case" in verdict.summary
+
+
+def test_a_duplicated_reply_printed_twice_fails_the_print_once_check():
+    verdict = judge("prints_reply_once", run(f"{REPLY}\n{REPLY}\n"), LINE, REPLY, "")
+    assert not verdict.passed and "2 times" in verdict.summary
+
+
+def test_a_client_that_crashed_at_start_has_not_exited_cleanly():
+    verdict = judge("exits", run(stderr=PY2, code=1, sent=None), LINE, REPLY, "print modifiedMessage")
+    assert not verdict.passed and "Python 2" in (verdict.hint or "")
+
+
+def test_a_killed_client_without_settimeout_gets_the_timeout_hint():
+    verdict = judge("exits_within_budget", run(code=None), LINE, REPLY, "clientSocket.recvfrom(2048)")
+    assert not verdict.passed and "settimeout" in (verdict.hint or "")
+
+
+def test_the_typed_line_must_reach_the_server():
+    assert judge("sends_line", run(), LINE, REPLY, "").passed
+    assert not judge("sends_line", run(sent=b"something else"), LINE, REPLY, "").passed
+
+
+def test_no_server_with_a_traceback_is_not_a_clear_failure():
+    verdict = judge("clear_failure", run(stderr="Traceback (most recent call last):\nConnectionRefusedError\n",
+                                         code=1, sent=None), LINE, REPLY, "")
+    assert not verdict.passed
+
+
+def test_count_printed_ignores_occurrences_inside_bytes_reprs():
+    assert count_printed(f"b'{REPLY}' and {REPLY}", REPLY) == 1
+
+
+def test_the_typed_line_depends_only_on_the_seed():
+    assert typed_line(7) == typed_line(7) != typed_line(8)
+
+
+def test_an_unknown_behaviour_is_rejected():
+    with pytest.raises(ValueError, match="behaviour"):
+        ClientParams(behaviour="explode")
