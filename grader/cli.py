@@ -70,8 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--shard", default=None, metavar="I/N",
                        help="grade shard I of N (1-based), chosen by a hash of each student's name")
     grade.add_argument("--force", action="store_true", help="grade again even what the cache says is unchanged")
-    grade.add_argument("--timeout", type=_positive_float, default=pipeline.DEFAULT_TIMEOUT, metavar="SECONDS",
-                       help=f"stop one submission's grading after this long (default: {pipeline.DEFAULT_TIMEOUT})")
+    grade.add_argument("--timeout", type=_positive_float, default=None, metavar="SECONDS",
+                       help="time limit of one submission's grading: the checks not reached by then fail, "
+                            "the others keep their results (default: the assignment's [timeouts] submission)")
     grade.set_defaults(command=_grade)
 
     merge = commands.add_parser("merge", help="join the reports of several shards into one gradebook",

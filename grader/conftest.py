@@ -26,6 +26,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="docker, local processes, or auto: docker when the engine is reachable")
     group.addoption("--seed", type=int, default=None, help="seed of every impairment (default: the assignment's)")
     group.addoption("--image", default=None, help="runtime image for --sandbox docker")
+    group.addoption("--time-limit", type=float, default=None, metavar="SECONDS",
+                    help="for all checks of the submission; checks not reached by then fail "
+                         "(default: the assignment's [timeouts] submission)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -50,7 +53,8 @@ def grading(pytestconfig: pytest.Config, record_testsuite_property):
     except (DiscoveryError, SandboxError) as exc:
         pytest.exit(str(exc), returncode=4)
     seed = pytestconfig.getoption("--seed")
-    grading = Grading(submission, assignment, sandbox, assignment.seed if seed is None else seed)
+    grading = Grading(submission, assignment, sandbox, assignment.seed if seed is None else seed,
+                      pytestconfig.getoption("--time-limit"))
     found = ", ".join(f"{role.value}={p.source or ' '.join(p.command)}" for role, p in submission.programs.items())
     record_testsuite_property("submission", submission.name)
     record_testsuite_property("assignment", assignment.name)

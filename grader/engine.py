@@ -12,7 +12,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from grader import diagnose, netio
-from grader.model import CheckResult, CheckSpec, Role, Status, Submission
+from grader.model import CheckResult, CheckSpec, Deadline, Role, Status, Submission
 from grader.sandbox import ExitInfo, RunningServer, Sandbox, SandboxError
 from grader.scenarios import clients, tcp_server, udp_server
 from grader.scenarios.common import Verdict
@@ -37,27 +37,47 @@ class StartFailure:
 
 @dataclass
 class Grading:
-    """One submission, one assignment, one sandbox."""
+    """One submission, one assignment, one sandbox.
+
+    Time limits nest: start-up and each exchange inside a check, each check inside the
+    submission. The one that runs out is named in the result of the check it cut short;
+    what was graded before it keeps its points.
+    """
 
     submission: Submission
     assignment: Assignment
     sandbox: Sandbox
     seed: int
+    time_limit: float | None = None  # for the whole submission; None: the assignment's
+    _deadline: Deadline = field(init=False)
     _servers: dict[Role, RunningServer] = field(default_factory=dict)
     _start_failures: dict[Role, StartFailure] = field(default_factory=dict)
     _client_runs: dict[tuple, clients.ClientRun] = field(default_factory=dict)  # shared by checks of one run
     results: list[CheckResult] = field(default_factory=list)  # every check run so far, in order
 
+    def __post_init__(self) -> None:
+        limit = self.assignment.timeouts.submission if self.time_limit is None else self.time_limit
+        self._deadline = Deadline.after("submission", limit)
+
     def run(self, check: CheckSpec) -> CheckResult:
         started = time.monotonic()
+        if self._deadline.expired(started):
+            result = CheckResult(check.id, Status.FAILED, 0.0, check.points,
+                                 f"not run: {self._deadline.describe()} ran out before this check",
+                                 ("the checks before it keep their results",))
+            self.results.append(result)
+            return result
+        deadline = Deadline.earliest(Deadline.after("check", self.assignment.timeouts.check, started), self._deadline)
         try:
-            verdict = self._verdict(check)
+            verdict = self._verdict(check, deadline)
         except SandboxError as exc:
             result = CheckResult(check.id, Status.ERROR, 0.0, check.points,
                                  f"the grader could not run this check: {exc}", (f"sandbox {self.sandbox.name}",),
                                  None, time.monotonic() - started)
             self.results.append(result)
             return result
+        if not verdict.passed and deadline.expired() and deadline.describe() not in verdict.summary:
+            verdict.summary = f"{deadline.describe()} ran out during this check: {verdict.summary}"
         points = check.points if verdict.passed else 0.0
         status = Status.PASSED if verdict.passed else (
             Status.MISSING if check.role not in self.submission.programs else Status.FAILED)
@@ -71,7 +91,7 @@ class Grading:
             server.stop()
         self._servers.clear()
 
-    def _verdict(self, check: CheckSpec) -> Verdict:
+    def _verdict(self, check: CheckSpec, deadline: Deadline) -> Verdict:
         program = self.submission.programs.get(check.role)
         if program is None:
             return Verdict(False, f"no {check.role.value} found in the submission", [
@@ -80,14 +100,14 @@ class Grading:
                 + (" and bind" if check.role.is_server else " without bind")
                 + f", or named like {_example_name(check.role)}; a grader.toml can name it"])
         if not check.role.is_server:
-            verdict = self._play_client(check)
+            verdict = self._play_client(check, deadline)
             verdict.evidence.append(f"seed {self.seed}, sandbox {self.sandbox.name}")
             return verdict
-        server = self._server(check.role)
+        server = self._server(check.role, deadline)
         if isinstance(server, StartFailure):
             return Verdict(False, server.summary, list(server.evidence), server.hint)
         seed = check_seed(self.seed, check)
-        verdict = self._play(check, server, seed)
+        verdict = self._play(check, server, seed, deadline)
         verdict.evidence.append(f"seed {self.seed} (check seed {seed}), sandbox {self.sandbox.name}")
         exit_info = server.exit_info() if verdict.passed else _await_exit(server, CRASH_GRACE)
         if exit_info is not None:
@@ -102,7 +122,7 @@ class Grading:
             verdict.evidence.append(_output_evidence(server.output_tail(OUTPUT_LINES)))
         return verdict
 
-    def _play(self, check: CheckSpec, server: RunningServer, seed: int) -> Verdict:
+    def _play(self, check: CheckSpec, server: RunningServer, seed: int, deadline: Deadline) -> Verdict:
         transport = check.role.transport
         port = self.assignment.port
         sockets = server.bound_sockets() or []
@@ -116,11 +136,11 @@ class Grading:
         transform = self.assignment.transform
         if check.kind == "udp_exchange":
             plan = udp_server.plan(check.params, transform, seed)
-            machine = netio.play_udp(plan, server.address("udp"))
+            machine = netio.play_udp(plan, server.address("udp"), deadline.at)
             verdict = udp_server.judge(machine)
         elif check.kind == "tcp_exchange":
             tcp_plan = tcp_server.plan(check.params, transform, seed)
-            verdict = tcp_server.judge(tcp_plan, netio.play_tcp(tcp_plan, server.address("tcp")))
+            verdict = tcp_server.judge(tcp_plan, netio.play_tcp(tcp_plan, server.address("tcp"), deadline.at))
         else:
             raise ValueError(f"no runner for scenario kind {check.kind!r}")
         if not verdict.passed and verdict.hint is None:
@@ -130,7 +150,7 @@ class Grading:
                 verdict.hint = problem[1]
         return verdict
 
-    def _play_client(self, check: CheckSpec) -> Verdict:
+    def _play_client(self, check: CheckSpec, deadline: Deadline) -> Verdict:
         params: clients.ClientParams = check.params
         transport = check.role.transport
         behaviours = clients.UDP_BEHAVIOURS if transport == "udp" else clients.TCP_BEHAVIOURS
@@ -140,14 +160,19 @@ class Grading:
         seed = zlib.crc32(f"{self.seed}:{check.role.value}:{key[1]}".encode())
         line = clients.typed_line(seed)
         reply = self.assignment.transform(line.encode()).decode("utf-8", "replace")
-        if key not in self._client_runs:
+        run = self._client_runs.get(key)
+        if run is None:
             if not self.sandbox.sandboxed:
                 self.close()  # local servers hold the host's port 12000, which the scripted server needs
             program = self.submission.programs[check.role]
-            self._client_runs[key] = self.sandbox.run_client(
-                self.submission.path, program, (line + "\n").encode(),
-                clients.server_spec(transport, params, self.assignment.port), self.assignment.timeouts.client_budget)
-        return clients.judge(params.expect, self._client_runs[key], line, reply, self._source(check.role))
+            budget = self.assignment.timeouts.client_budget
+            cut = deadline.remaining() < budget  # a run cut short by a time limit is not shared
+            run = self.sandbox.run_client(self.submission.path, program, (line + "\n").encode(),
+                                          clients.server_spec(transport, params, self.assignment.port),
+                                          max(0.1, min(budget, deadline.remaining())))
+            if not cut:
+                self._client_runs[key] = run
+        return clients.judge(params.expect, run, line, reply, self._source(check.role))
 
     def _source(self, role: Role) -> str:
         program = self.submission.programs[role]
@@ -158,27 +183,28 @@ class Grading:
         except OSError:
             return ""
 
-    def _server(self, role: Role) -> RunningServer | StartFailure:
+    def _server(self, role: Role, deadline: Deadline) -> RunningServer | StartFailure:
         if role in self._start_failures:
             return self._start_failures[role]
         server = self._servers.get(role)
         if server is not None and server.exit_info() is None:
             return server
         server = self.sandbox.start_server(self.submission.path, self.submission.programs[role], self.assignment.port)
-        outcome = self._await_start(role, server)
+        outcome = self._await_start(role, server, deadline)
         if isinstance(outcome, StartFailure):
             server.stop()
-            self._start_failures[role] = outcome
+            if not deadline.expired():  # cut short by a time limit, it may yet start for a later check
+                self._start_failures[role] = outcome
             return outcome
         self._servers[role] = server
         return server
 
-    def _await_start(self, role: Role, server: RunningServer) -> RunningServer | StartFailure:
+    def _await_start(self, role: Role, server: RunningServer, deadline: Deadline) -> RunningServer | StartFailure:
         """Ready once it has bound any socket of its transport (where is judged by the checks)."""
         limit = self.assignment.timeouts.startup
-        deadline = time.monotonic() + limit
+        until = min(time.monotonic() + limit, deadline.at)
         program = self.submission.programs[role]
-        while time.monotonic() < deadline:
+        while time.monotonic() < until:
             exit_info = server.exit_info()
             if exit_info is not None:
                 output = server.output_tail(OUTPUT_LINES)
@@ -190,8 +216,9 @@ class Grading:
                 return server
             time.sleep(POLL)
         output = server.output_tail(OUTPUT_LINES)
+        phase = deadline.describe() if deadline.expired() else f"the start-up time limit ({limit:g} s)"
         return StartFailure(f"the program did not start listening: no {role.transport.upper()} socket "
-                            f"bound within {limit:g}s", [f"ran: {' '.join(program.command)}", _output_evidence(output)],
+                            f"bound within {phase}", [f"ran: {' '.join(program.command)}", _output_evidence(output)],
                             diagnose.program_error_hint(output) or "bind the server socket right at start-up")
 
 

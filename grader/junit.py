@@ -121,12 +121,17 @@ def error_suite(student: str, message: str, properties: dict[str, str], detail: 
     suite = TestSuite(student)
     for name, value in {**properties, "score": "0", "grader_error": message}.items():
         suite.add_property(name, xml_text(value))
-    case = TestCase(ERROR_CASE, student, 0.0)
+    suite.add_testcase(error_case(student, ERROR_CASE, message, detail))
+    return suite
+
+
+def error_case(student: str, name: str, message: str, detail: str = "") -> TestCase:
+    """A test case the grader could not produce a result for: a failure typed as the grader's."""
+    case = TestCase(name, student, 0.0)
     failure = Failure(xml_text(message), GRADER_ERROR)
     failure.text = xml_text(detail or message)
     case.result = [failure]
-    suite.add_testcase(case)
-    return suite
+    return case
 
 
 def document(suites: Iterable[TestSuite], name: str) -> JUnitXml:

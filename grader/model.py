@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,3 +76,33 @@ class CheckResult:
     @property
     def passed(self) -> bool:
         return self.status is Status.PASSED
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When a phase of the grading runs out, on the monotonic clock, named so a timeout can say which.
+
+    Phases nest (a check inside its submission); the engine hands the earliest one down to
+    every wait, so no wait outlives the phase it belongs to.
+    """
+
+    phase: str  # "check" or "submission"
+    limit: float  # seconds the phase was given
+    at: float  # time.monotonic() when it runs out
+
+    @classmethod
+    def after(cls, phase: str, limit: float, now: float | None = None) -> Deadline:
+        return cls(phase, limit, (time.monotonic() if now is None else now) + limit)
+
+    def remaining(self, now: float | None = None) -> float:
+        return max(0.0, self.at - (time.monotonic() if now is None else now))
+
+    def expired(self, now: float | None = None) -> bool:
+        return self.remaining(now) <= 0.0
+
+    def describe(self) -> str:
+        return f"the {self.phase} time limit ({self.limit:g} s)"
+
+    @staticmethod
+    def earliest(first: Deadline, *others: Deadline) -> Deadline:
+        return min((first, *others), key=lambda d: d.at)

@@ -12,7 +12,6 @@ import selectors
 import socket
 import struct
 import time
-from collections.abc import Callable
 
 from grader.impair import DatagramPipe, Ending, StreamPlan
 from grader.scenarios.common import same_reply
@@ -23,10 +22,11 @@ Address = tuple[str, int]
 MAX_DATAGRAM = 65535
 MAX_REPLY = 1 << 20  # a server that streams endlessly is cut off here
 MAX_RECEIVED = 5000  # datagrams kept per check; a flooding server cannot grow memory
+STOPPED = "stopped: a time limit of the grading ran out"
 
 
-def play_udp(plan: UdpPlan, target: Address) -> UdpClientMachine:
-    """Drive the scripted UDP client against `target` until done or out of budget."""
+def play_udp(plan: UdpPlan, target: Address, stop_at: float | None = None) -> UdpClientMachine:
+    """Drive the scripted UDP client against `target` until done, out of budget, or at `stop_at` (monotonic)."""
     machine = UdpClientMachine(plan)
     sockets = [_udp_socket(target) for _ in range(plan.clients)]
     selector = selectors.DefaultSelector()
@@ -37,7 +37,7 @@ def play_udp(plan: UdpPlan, target: Address) -> UdpClientMachine:
     timers: list[tuple[float, int, int, int]] = []  # (due, order, message, client) delayed sends
     order = 0
     start = time.monotonic()
-    deadline = start + plan.budget
+    deadline = min(start + plan.budget, stop_at if stop_at is not None else float("inf"))
     try:
         while True:
             now = time.monotonic() - start
@@ -99,20 +99,20 @@ def _drain(sock, client: int, machine: UdpClientMachine, start: float) -> None:
             machine.receive(client, data, time.monotonic() - start)
 
 
-def play_tcp(plan: TcpPlan, target: Address) -> list[ConnectionRecord]:
-    """Play the connections in the plan's order; each read is bounded by the plan's timeouts."""
+def play_tcp(plan: TcpPlan, target: Address, stop_at: float | None = None) -> list[ConnectionRecord]:
+    """Play the connections in the plan's order; each wait is bounded by the plan's timeouts and by `stop_at`."""
     start = time.monotonic()
-    clock: Callable[[], float] = lambda: time.monotonic() - start
+    clock = _Clock(start, stop_at)
     records = [ConnectionRecord(c) for c in plan.connections]
     sockets: dict[int, socket.socket] = {}
     try:
         if plan.overlapping:
             for record in records:
-                sockets[record.plan.index] = _connect(record, target, plan.reply_timeout)
+                sockets[record.plan.index] = _connect(record, target, clock.cap(plan.reply_timeout))
         for record in records:
             if record.plan.stream is None:
                 continue
-            sock = sockets.get(record.plan.index) or _connect(record, target, plan.reply_timeout)
+            sock = sockets.get(record.plan.index) or _connect(record, target, clock.cap(plan.reply_timeout))
             sockets[record.plan.index] = sock
             if sock is not None:
                 _exchange(sock, record, plan, clock)
@@ -120,7 +120,7 @@ def play_tcp(plan: TcpPlan, target: Address) -> list[ConnectionRecord]:
         if plan.probe is not None:
             probe = ConnectionRecord(plan.probe, notes=["(probe: is the server still serving?)"])
             records.append(probe)
-            sock = _connect(probe, target, plan.reply_timeout)
+            sock = _connect(probe, target, clock.cap(plan.reply_timeout))
             if sock is not None:
                 _exchange(sock, probe, plan, clock)
                 _close(sock, probe)
@@ -131,7 +131,30 @@ def play_tcp(plan: TcpPlan, target: Address) -> list[ConnectionRecord]:
     return records
 
 
+class _Clock:
+    """Seconds since the exchange began, and how much of a wait the caller's time limit still allows."""
+
+    def __init__(self, start: float, stop_at: float | None):
+        self.start = start
+        self.stop_at = stop_at
+
+    def __call__(self) -> float:
+        return time.monotonic() - self.start
+
+    def cap(self, seconds: float) -> float:
+        if self.stop_at is None:
+            return seconds
+        return max(0.0, min(seconds, self.stop_at - time.monotonic()))
+
+    @property
+    def stopped(self) -> bool:
+        return self.stop_at is not None and time.monotonic() >= self.stop_at
+
+
 def _connect(record: ConnectionRecord, target: Address, timeout: float) -> socket.socket | None:
+    if timeout <= 0:
+        record.connect_error = STOPPED
+        return None
     try:
         return socket.create_connection(target, timeout=timeout)
     except OSError as exc:
@@ -139,14 +162,18 @@ def _connect(record: ConnectionRecord, target: Address, timeout: float) -> socke
         return None
 
 
-def _exchange(sock: socket.socket, record: ConnectionRecord, plan: TcpPlan, clock: Callable[[], float]) -> None:
+def _exchange(sock: socket.socket, record: ConnectionRecord, plan: TcpPlan, clock: _Clock) -> None:
     stream: StreamPlan = record.plan.stream  # type: ignore[assignment]
     if stream.nodelay:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         for write in stream.writes:
             if write.pause_before:
-                time.sleep(write.pause_before)  # the pause *is* the scenario: a slow writer
+                time.sleep(clock.cap(write.pause_before))  # the pause *is* the scenario: a slow writer
+            if clock.stopped:
+                record.error = STOPPED
+                return
+            sock.settimeout(clock.cap(plan.reply_timeout))  # a server that never reads fills its window
             sock.sendall(write.data)
         if stream.ending is Ending.RESET:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -159,13 +186,16 @@ def _exchange(sock: socket.socket, record: ConnectionRecord, plan: TcpPlan, cloc
     _read_reply(sock, record, plan, clock)
 
 
-def _read_reply(sock: socket.socket, record: ConnectionRecord, plan: TcpPlan, clock: Callable[[], float]) -> None:
+def _read_reply(sock: socket.socket, record: ConnectionRecord, plan: TcpPlan, clock: _Clock) -> None:
     expected = record.plan.expected
     deadline = clock() + plan.reply_timeout
     while len(record.reply) < MAX_REPLY:
-        remaining = deadline - clock()
+        if clock.stopped:
+            record.error = record.error or STOPPED
+            return
+        remaining = clock.cap(deadline - clock())
         if remaining <= 0:
-            record.error = record.error or f"timed out after {plan.reply_timeout:.1f}s"
+            record.error = record.error or f"the exchange timeout ({plan.reply_timeout:.1f}s) ran out"
             return
         sock.settimeout(remaining)
         try:

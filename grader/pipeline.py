@@ -29,7 +29,9 @@ from grader.sandbox import SandboxError
 from grader.sandbox.docker import DEFAULT_IMAGE, docker_problem, sweep_leftovers
 from grader.spec import Assignment
 
-DEFAULT_TIMEOUT = 15 * 60  # seconds for one whole submission; a hung one is stopped and reported
+# The child stops itself at the submission's time limit, failing the checks not reached.
+# This much later it is stopped from outside, for when the child itself hangs.
+KILL_GRACE = 30.0
 
 Runner = Callable[[list[str], Path, float, threading.Event], ChildRun]
 
@@ -40,9 +42,13 @@ class Settings:
     sandbox: str  # "docker" or "local": `auto` is resolved before grading starts
     seed: int
     jobs: int
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float | None = None  # seconds for one whole submission; None: the assignment's [timeouts] submission
     environment: str = ""  # what else decides a grade (the runtime image), for the cache key
     force: bool = False
+
+    @property
+    def time_limit(self) -> float:
+        return self.assignment.timeouts.submission if self.timeout is None else self.timeout
 
 
 @dataclass(frozen=True)
@@ -140,7 +146,8 @@ class _Grading:
         s = self.settings
         target = self.junit_dir / f"{entry.name}.xml"
         try:
-            key: str | None = cache_key(entry.path, s.assignment, s.seed, s.environment, self.fingerprint)
+            key: str | None = cache_key(entry.path, s.assignment, s.seed, f"{s.environment} limit {s.time_limit:g}",
+                                        self.fingerprint)
         except OSError:
             key = None  # an unreadable file: grade it (the grading will say what is wrong), never cache it
         if key is not None and not s.force and self.cache.hit(entry.name, key):
@@ -171,14 +178,16 @@ class _Grading:
         except DiscoveryError as exc:
             return junit.error_suite(entry.name, str(exc), properties)
         raw, log = scratch / "junit.xml", scratch / "pytest.log"
-        command = pytest_command(folder.resolve(), raw, entry.name, s.assignment.source.resolve(), s.sandbox, s.seed)
-        run = self.runner(command, log, s.timeout, self.cancel)
+        command = pytest_command(folder.resolve(), raw, entry.name, s.assignment.source.resolve(), s.sandbox, s.seed,
+                                 s.time_limit)
+        run = self.runner(command, log, s.time_limit + KILL_GRACE, self.cancel)
         if run.cancelled:
             return None
         output = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
         if run.timed_out:
-            return junit.error_suite(entry.name, f"grading took longer than {s.timeout:g} s and was stopped",
-                                     properties, log_tail(output))
+            problem = f"grading took longer than {s.time_limit + KILL_GRACE:g} s and was stopped"
+            partial = _partial(raw, entry.name, [c.id for c in s.assignment.checks], problem)
+            return partial or junit.error_suite(entry.name, problem, properties, log_tail(output))
         if run.returncode in (0, 1):  # pytest: all checks passed / some failed
             try:
                 return junit.normalize(JUnitXml.fromfile(str(raw)), entry.name)
@@ -188,6 +197,22 @@ class _Grading:
             reason = exit_message(output)
             problem = f"pytest exited with status {run.returncode}" + (f": {reason}" if reason else "")
         return junit.error_suite(entry.name, problem, properties, log_tail(output))
+
+
+def _partial(raw: Path, student: str, check_ids: list[str], problem: str) -> TestSuite | None:
+    """What a stopped child had graded (pytest writes its report on SIGINT), the rest as errors."""
+    try:
+        suite = junit.normalize(JUnitXml.fromfile(str(raw)), student)
+    except (OSError, ParseError, junit.JUnitError):
+        return None
+    graded = {case.name for case in suite}
+    if not graded:
+        return None
+    for check_id in check_ids:
+        if check_id not in graded:
+            suite.add_testcase(junit.error_case(student, check_id, f"not run: {problem}"))
+    suite.update_statistics()
+    return suite
 
 
 def _read(path: Path) -> TestSuite | None:

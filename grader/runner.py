@@ -37,10 +37,11 @@ class ChildRun:
 
 
 def pytest_command(submission: Path, junit: Path, student: str, assignment: Path, sandbox: str,
-                   seed: int) -> list[str]:
+                   seed: int, time_limit: float) -> list[str]:
     return [
         sys.executable, "-m", "pytest", str(GRADER_DIR),
         "--submission", str(submission), "--assignment", str(assignment), "--sandbox", sandbox, "--seed", str(seed),
+        "--time-limit", f"{time_limit:g}",
         f"--junitxml={junit}", "-o", f"junit_suite_name={student}",
         # The report shape the gradebook reads, whichever ini file pytest finds from its rootdir.
         "-o", "junit_family=xunit2", "-o", "junit_logging=system-out", "-o", "junit_log_passing_tests=true",

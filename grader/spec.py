@@ -43,11 +43,14 @@ class Timeouts:
     startup: float = 5.0  # until a server has bound its socket
     check: float = 60.0  # one whole check, whatever it does
     client_budget: float = 6.0  # a client must have exited by then
+    submission: float = 300.0  # all checks of one submission; the checks not reached fail, the rest count
 
     def __post_init__(self) -> None:
         for name in ("startup", "check", "client_budget"):
             if not 0 < getattr(self, name) <= 600:
                 raise ValueError(f"{name} must be more than 0 and at most 600 seconds")
+        if not 0 < self.submission <= 3600:
+            raise ValueError("submission must be more than 0 and at most 3600 seconds")
 
 
 @dataclass(frozen=True)

@@ -210,8 +210,8 @@ def judge(machine: UdpClientMachine) -> Verdict:
         summary = f"wrong reply to request {first.index}: {what}"
     elif not machine.received:
         summary = "no reply at all"
-        evidence.append(f"nothing came back within {plan.reply_timeout:.1f}s per attempt")
+        evidence.append(f"nothing came back within the exchange timeout ({plan.reply_timeout:.1f}s per attempt)")
     else:
         summary = f"no reply to request {first.index} ({len(missing)} of {len(plan.requests)} unanswered)"
-        evidence.append(f"nothing came back for it within {plan.reply_timeout:.1f}s per attempt")
+        evidence.append(f"nothing came back for it within the exchange timeout ({plan.reply_timeout:.1f}s per attempt)")
     return Verdict(False, summary, evidence, hint)

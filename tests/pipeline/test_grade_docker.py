@@ -179,17 +179,35 @@ def _await_container(folder: Path, process: subprocess.Popen) -> None:
         time.sleep(0.2)
 
 
-def test_a_stuck_grading_is_stopped_at_its_timeout_and_leaves_no_container(tmp_path, docker_ready):
-    folder = _silent_class(tmp_path)
+# Answers its first datagram, then goes quiet: what it earned before must outlive the time limit.
+ONCE_SERVER = """\
+from socket import *
+import time
+serverSocket = socket(AF_INET, SOCK_DGRAM)
+serverSocket.bind(('', 12000))
+message, clientAddress = serverSocket.recvfrom(2048)
+serverSocket.sendto(message.decode().upper().encode(), clientAddress)
+time.sleep(600)
+"""
+
+
+def test_a_submission_past_its_time_limit_keeps_the_points_it_earned_before(tmp_path, docker_ready):
+    folder = tmp_path / "submissions" / "once"
+    folder.mkdir(parents=True)
+    (folder / "UDPServer.py").write_text(ONCE_SERVER)
+    patient = 'params = { payload = "non_ascii", reply_timeout = 10.0, retries = 5 }'
+    (tmp_path / "mini.toml").write_text(SPEC.replace('params = { payload = "non_ascii" }', patient))
     process = _start(tmp_path, "--timeout", "8")
-    _await_container(folder, process)
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stdout + stderr
     assert _containers_mounting(folder) == []
-    results = json.loads((tmp_path / "reports" / "results" / "silent.json").read_text())
-    assert "grading took longer than 8 s" in results["output"]
     rows = list(csv.reader((tmp_path / "reports" / "gradebook.csv").open()))
-    assert rows[1] == ["silent", "0", "4", "0.0", "error", "error", "error", "error"]
+    assert rows[1] == ["once", "3", "4", "75.0", "1", "2", "0", "0"]
+    suite = JUnitXml.fromfile(str(tmp_path / "reports" / "junit" / "once.xml"))
+    failures = {case.name: case.result[0].message for s in suite for case in s if case.result}
+    assert "FAILED (0/1 points): the submission time limit (8 s) ran out during this check" in failures[
+        "udp_server.non_ascii"]
+    assert "not run: the submission time limit (8 s) ran out before this check" in failures["udp_server.empty_datagram"]
 
 
 def test_ctrl_c_stops_cleanly_and_leaves_no_container(tmp_path, docker_ready):

@@ -85,9 +85,11 @@ def test_cancelling_stops_a_running_child(tmp_path):
 
 
 def test_the_command_is_the_students_own_pytest_run_with_the_report_shape_fixed(tmp_path):
-    argv = runner.pytest_command(tmp_path / "alice", tmp_path / "j.xml", "alice", tmp_path / "a.toml", "docker", 9)
+    argv = runner.pytest_command(tmp_path / "alice", tmp_path / "j.xml", "alice", tmp_path / "a.toml", "docker", 9,
+                                 120.0)
     assert argv[:4] == [sys.executable, "-m", "pytest", str(runner.GRADER_DIR)]
     for pair in (["--submission", str(tmp_path / "alice")], ["--sandbox", "docker"], ["--seed", "9"],
+                 ["--time-limit", "120"],
                  ["-o", "junit_suite_name=alice"], ["-o", "junit_logging=system-out"]):
         assert any(argv[i:i + 2] == pair for i in range(len(argv)))
 

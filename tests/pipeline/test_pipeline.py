@@ -122,10 +122,36 @@ def test_a_run_without_a_junit_report_is_a_grader_error(submissions, settings, t
     assert report.grader_error.startswith("pytest wrote no readable JUnit report")
 
 
-def test_a_timeout_is_a_grader_error(submissions, settings, tmp_path):
+def test_the_child_gets_the_time_limit_and_is_stopped_from_outside_only_after_a_grace(submissions, settings, tmp_path):
+    seen = []
+
+    class Peek(StubRunner):
+        def __call__(self, argv, log, timeout, cancel):
+            seen.append((argv[argv.index("--time-limit") + 1], timeout))
+            return super().__call__(argv, log, timeout, cancel)
+
+    _grade(submissions[:1], settings, tmp_path / "out", Peek())
+    assert seen == [("60", 60 + pipeline.KILL_GRACE)]
+
+
+def test_a_child_stopped_from_outside_without_a_report_is_a_grader_error(submissions, settings, tmp_path):
     stub = StubRunner(write=False, result=ChildRun(None, timed_out=True))
     report = _grade(submissions[:1], settings, tmp_path / "out", stub).graded[0].report
-    assert report.grader_error == "grading took longer than 60 s and was stopped"
+    assert report.grader_error == f"grading took longer than {60 + pipeline.KILL_GRACE:g} s and was stopped"
+
+
+def test_a_child_stopped_from_outside_keeps_what_it_graded_and_the_rest_are_errors(submissions, tmp_path):
+    spec = tmp_path / "two.toml"
+    spec.write_text(SPEC + SPEC[SPEC.index("[[checks]]"):].replace("udp_server.basic", "udp_server.lossy"))
+    two = pipeline.Settings(load_assignment(str(spec)), "docker", 7, jobs=1, timeout=60, environment="test")
+    graded_first = [("udp_server.basic", Status.PASSED, 4, 4, True, "every request got its reply", None)]
+    stub = StubRunner(graded_first, result=ChildRun(None, timed_out=True))
+    report = _grade(submissions[:1], two, tmp_path / "out", stub).graded[0].report
+    assert report.grader_error is None
+    assert [(c.check_id, c.status) for c in report.checks] == [("udp_server.basic", "passed"),
+                                                               ("udp_server.lossy", "error")]
+    assert report.score == 4
+    assert "not run: grading took longer than" in report.checks[1].summary
 
 
 def test_a_check_the_sandbox_could_not_run_is_not_cached(submissions, settings, tmp_path):
