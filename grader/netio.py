@@ -61,7 +61,7 @@ def play_udp(plan: UdpPlan, target: Address, stop_at: float | None = None) -> Ud
             wait = max(0.0, min(wakeups) - now) if wakeups else 0.05
             wait = min(wait, deadline - time.monotonic())
             for key, _ in selector.select(max(0.0, wait)):
-                _drain(key.fileobj, key.data, machine, start)
+                _drain(key.fileobj, key.data, machine, start, target)
     finally:
         selector.close()
         for sock in sockets:
@@ -87,16 +87,16 @@ def _send_quietly(sock: socket.socket, payload: bytes, target: Address) -> None:
         pass  # ICMP errors from an earlier send surface here; the missing reply tells the story
 
 
-def _drain(sock, client: int, machine: UdpClientMachine, start: float) -> None:
+def _drain(sock, client: int, machine: UdpClientMachine, start: float, target: Address) -> None:
     for _ in range(256):
         try:
-            data, _ = sock.recvfrom(MAX_DATAGRAM)
+            data, source = sock.recvfrom(MAX_DATAGRAM)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
             return  # ECONNREFUSED from an ICMP port unreachable: nothing to read
         if len(machine.received) < MAX_RECEIVED:
-            machine.receive(client, data, time.monotonic() - start)
+            machine.receive(client, data, time.monotonic() - start, None if source == target else source)
 
 
 def play_tcp(plan: TcpPlan, target: Address, stop_at: float | None = None) -> list[ConnectionRecord]:

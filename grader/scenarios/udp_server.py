@@ -100,6 +100,7 @@ class Received:
     client: int
     data: bytes
     at: float
+    foreign_source: tuple[str, int] | None = None  # set when it came from anywhere but the server's address
 
 
 class UdpClientMachine:
@@ -131,8 +132,12 @@ class UdpClientMachine:
             self._next += 1
         return sends
 
-    def receive(self, client: int, data: bytes, now: float) -> None:
-        self.received.append(Received(client, data, now))
+    def receive(self, client: int, data: bytes, now: float, foreign_source: tuple[str, int] | None = None) -> None:
+        """A datagram from anywhere but the address the requests went to answers nothing:
+        a client that connect()s its socket, or checks what recvfrom returned, never sees it."""
+        self.received.append(Received(client, data, now, foreign_source))
+        if foreign_source is not None:
+            return
         for req in self.plan.requests[: self._next]:
             if req.client == client and req.expected is not None and same_reply(data, req.expected):
                 self._answered.add(req.index)
@@ -199,7 +204,14 @@ def judge(machine: UdpClientMachine) -> Verdict:
              and (r.client == first.client or same_reply(r.data, first.expected or b""))]
     summary = f"{len(missing)} of {len(plan.requests)} requests got no correct reply"
     hint = None
-    if stray:
+    foreign = [r for r in machine.received if r.foreign_source is not None]
+    if foreign:
+        host, port = foreign[0].foreign_source  # type: ignore[misc]
+        evidence.append(f"got {show(foreign[0].data)} from {host}:{port}, not from the address the request went to")
+        summary = f"the replies came from another socket ({host}:{port}), not from the server's port"
+        hint = ("reply with the socket that received the request (serverSocket.sendto(reply, clientAddress)), "
+                "so the reply comes from the port the client sent to")
+    elif stray:
         what, hint = explain_wrong_reply(stray[0].data, first.expected or b"", first.payload)
         evidence.append(f"got {show(stray[0].data)} at {stray[0].at:.3f}s: {what}")
         misdirected = stray[0].client != first.client or any(

@@ -271,6 +271,15 @@ def test_a_reply_on_the_wrong_clients_socket_does_not_count():
     assert not m.answered(first.request)
 
 
+def test_a_correct_reply_from_another_address_does_not_count():
+    m = machine()
+    first, = m.poll(0.0)
+
+    m.receive(0, first.request.expected, 0.1, foreign_source=("172.18.0.2", 40123))
+
+    assert not m.answered(first.request)
+
+
 def test_a_reply_to_a_request_not_yet_sent_does_not_count():
     m = machine(messages=2)
     m.poll(0.0)
@@ -353,6 +362,23 @@ def test_judge_of_an_echo_server_hints_at_upper_casing():
     assert not verdict.passed
     assert "unchanged" in verdict.summary
     assert "upper" in verdict.hint
+
+
+def test_judge_of_replies_from_another_socket_names_the_socket_and_hints_at_sendto():
+    m = machine()
+    now = 0.0
+    for _ in range(10):
+        for send in m.poll(now):
+            m.receive(send.request.client, send.request.expected, now, foreign_source=("172.18.0.2", 40123))
+        if m.finished(now):
+            break
+        now = m.next_wakeup(now) or now
+
+    verdict = judge(m)
+
+    assert not verdict.passed
+    assert verdict.summary == "the replies came from another socket (172.18.0.2:40123), not from the server's port"
+    assert "sendto" in verdict.hint
 
 
 def test_judge_of_a_truncated_reply_says_truncated():
