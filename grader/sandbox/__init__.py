@@ -30,12 +30,12 @@ class ExitInfo:
     @property
     def reason(self) -> str:
         if self.oom_killed:
-            return "killed: out of memory"
+            return "ran out of memory and was killed (the memory limit)"
         if self.code is None:
             return "still running"
         if self.code < 0 or self.code > 128:
             signal_no = -self.code if self.code < 0 else self.code - 128
-            return f"killed by signal {signal_no}"
+            return f"was killed by signal {signal_no}"
         return f"exited with status {self.code}"
 
 

@@ -1,0 +1,231 @@
+"""Every hostile program of the corpus, graded beside the reference in one `grader grade --jobs 4`.
+
+Each program carries its expected verdict on its first line (tests/hostile/corpus_verdicts.py).
+One round grades them all and fails on any mismatch; it also checks that the grader survived
+each (a report per student, no grader error), that the reference keeps full marks, and that
+the machine is back where it was: no student process, no labelled container or network, and
+process count, memory and disk within a small tolerance. The tolerance is there because
+this machine runs other things too (the page cache, Docker's own bookkeeping); a program
+that escaped its limits would blow far past it.
+
+The rounds repeat, so a hostile neighbour that could move the reference's score even once
+in a while would show. Each round prints its figures: the grader's peak memory and the
+worst time from a container hitting a limit (or being stopped) to its being gone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import psutil
+import pytest
+from corpus_verdicts import Expected, mismatches, read_expected
+
+from grader import junit
+from grader.discover import discover
+from grader.model import Role
+from grader.sandbox.docker import LABEL, DockerSandbox
+
+pytestmark = pytest.mark.docker
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = sorted((Path(__file__).resolve().parent / "corpus").glob("*.py"))
+GRADER = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "grader"
+ROUNDS = 5
+STUDENT_UID = 10001
+PROCESS_SLACK = 20  # processes: other work on the machine comes and goes
+MEMORY_SLACK = 256 << 20  # bytes of available memory: page cache, dockerd's own growth
+DISK_SLACK = 64 << 20  # bytes of free disk: the reports this test writes, Docker's metadata
+MAX_CHECK_TEXT = 20_000  # characters of one check's report: a flood's output must arrive capped
+
+
+@dataclass(frozen=True)
+class MachineState:
+    processes: int
+    student_processes: tuple[str, ...]
+    available_memory: int
+    free_disk: dict[str, int]
+
+    @classmethod
+    def now(cls) -> MachineState:
+        students = []
+        for process in psutil.process_iter(["uids", "name", "pid"]):
+            uids = process.info["uids"]
+            if uids is not None and STUDENT_UID in (uids.real, uids.effective):
+                students.append(f"{process.info['pid']} {process.info['name']}")
+        places = {"/", tempfile.gettempdir(), "/var/lib/docker"}
+        return cls(len(psutil.pids()), tuple(students), psutil.virtual_memory().available,
+                   {p: shutil.disk_usage(p).free for p in places if os.path.isdir(p)})
+
+
+class PeakMemory:
+    """Samples the RSS of a process (the grader) and of its whole tree (with its pytest children)."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.grader = 0
+        self.tree = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            try:
+                root = psutil.Process(self.pid)
+                own = root.memory_info().rss
+                tree = own
+                for child in root.children(recursive=True):
+                    try:
+                        tree += child.memory_info().rss
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                return
+            self.grader, self.tree = max(self.grader, own), max(self.tree, tree)
+            self._stop.wait(0.1)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def docker_client(docker_ready):
+    client = docker.from_env(timeout=60)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def victim(docker_ready) -> str:
+    """Another grading's server (the reference UDP server, on a network of its own): a target to probe."""
+    sandbox = DockerSandbox()
+    reference = discover(ROOT / "reference")
+    server = sandbox.start_server(reference.path, reference.programs[Role.UDP_SERVER], 12000)
+    try:
+        host, port = server.address("udp")
+        _assert_answers((host, port))  # reachable from the grader, so a probe that fails met isolation
+        yield host
+    finally:
+        server.stop()
+        sandbox.close()
+
+
+def _assert_answers(target: tuple[str, int]) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.2)
+        for _ in range(50):
+            sock.sendto(b"ping", target)
+            try:
+                if sock.recvfrom(64)[0] == b"PING":
+                    return
+            except OSError:
+                time.sleep(0.1)
+    raise AssertionError(f"the victim server at {target} never answered the host")
+
+
+@pytest.fixture(scope="module")
+def expected() -> list[Expected]:
+    return [read_expected(path) for path in CORPUS]
+
+
+@pytest.fixture(scope="module")
+def hostile_class(tmp_path_factory, expected, victim) -> Path:
+    """One student per hostile program, under its role's textbook file name, and the reference."""
+    root = tmp_path_factory.mktemp("class")
+    for verdict, path in zip(expected, CORPUS, strict=True):
+        folder = root / verdict.program
+        folder.mkdir()
+        shutil.copy(path, folder / verdict.file_name)
+        (folder / "targets.txt").write_text(victim + "\n")
+    shutil.copytree(ROOT / "reference", root / "reference", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return root
+
+
+def _labelled(client: docker.DockerClient) -> tuple[set[str], set[str]]:
+    containers = {c["Id"] for c in client.api.containers(all=True, filters={"label": LABEL})}
+    networks = {n["Id"] for n in client.api.networks(filters={"label": LABEL})}
+    return containers, networks
+
+
+def _limit_to_gone(client: docker.DockerClient, since: float, until: float) -> tuple[float, str]:
+    """Worst seconds from a container's first oom/die/kill event to its destroy event, and which."""
+    first_end: dict[str, tuple[float, str]] = {}
+    destroyed: dict[str, float] = {}
+    events = client.events(since=int(since), until=int(until) + 1, decode=True,
+                           filters={"type": "container", "label": LABEL})
+    for event in events:
+        at = event["timeNano"] / 1e9
+        if at < since:
+            continue
+        cid, action = event["id"], event["Action"]
+        if action in ("oom", "die", "kill") and cid not in first_end:
+            attributes = event["Actor"]["Attributes"]
+            first_end[cid] = (at, f"{attributes.get('socketlab.role', '?')} {action}")
+        elif action == "destroy":
+            destroyed[cid] = at
+    gaps = [(destroyed[cid] - at, what) for cid, (at, what) in first_end.items() if cid in destroyed]
+    return max(gaps, default=(0.0, "none"))
+
+
+@pytest.mark.parametrize("round_no", range(1, ROUNDS + 1))
+def test_every_hostile_program_gets_its_verdict_beside_a_reference_that_keeps_full_marks(
+        round_no, hostile_class, expected, victim, docker_client, tmp_path):
+    victim_objects = _labelled(docker_client)
+    before = MachineState.now()
+    started = time.time()
+    out = tmp_path / "reports"
+    process = subprocess.Popen([str(GRADER), "grade", str(hostile_class), "--out", str(out), "--jobs", "4",
+                                "--sandbox", "docker"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    memory = PeakMemory(process.pid)
+    output, _ = process.communicate(timeout=1200)
+    memory.stop()
+    took = time.time() - started
+    assert process.returncode == 0, output
+
+    reports = {r.student: r for r in map(junit.report, junit.read_suites(out / "gradebook.xml"))}
+    problems: list[str] = []
+    for verdict in expected:
+        report = reports.get(verdict.program)
+        if report is None or report.grader_error is not None:
+            problems.append(f"{verdict.program}: no grading ({report and report.grader_error})")
+            continue
+        checks = {c.check_id: (c.status, c.summary) for c in report.checks}
+        problems += [f"{verdict.program}: {p}" for p in mismatches(verdict, report.score, checks)]
+        problems += [f"{verdict.program}: {c.check_id} could not be run: {c.summary}"
+                     for c in report.checks if c.status == "error"]
+        problems += [f"{verdict.program}: {c.check_id} report is {len(c.text)} characters"
+                     for c in report.checks if len(c.text) > MAX_CHECK_TEXT]
+    reference = reports["reference"]
+    if reference.score != reference.max_score:
+        problems.append(f"reference: {reference.score:g}/{reference.max_score:g}: "
+                        + "; ".join(f"{c.check_id}: {c.summary}" for c in reference.failures))
+    assert not problems, "\n".join(problems)
+
+    containers, networks = _labelled(docker_client)
+    assert containers <= victim_objects[0] and networks <= victim_objects[1], "labelled objects left behind"
+    after = MachineState.now()
+    assert after.student_processes == (), "student processes outlived the grading"
+    assert after.processes <= before.processes + PROCESS_SLACK
+    assert after.available_memory >= before.available_memory - MEMORY_SLACK
+    for place, free in before.free_disk.items():
+        assert after.free_disk[place] >= free - DISK_SLACK, place
+    untouched = {p.name for p in hostile_class.rglob("*") if p.is_file()}
+    assert not {"junit.xml", "results.json", "gradebook.csv"} & untouched, "a fake report landed in a submission"
+
+    gap, what = _limit_to_gone(docker_client, started, time.time())
+    print(f"round {round_no}: {len(expected)} hostile programs and the reference in {took:.1f} s; "
+          f"grader peak RSS {memory.grader / 2**20:.0f} MiB (with its pytest children {memory.tree / 2**20:.0f} MiB); "
+          f"worst limit-to-gone {gap:.2f} s ({what})")
