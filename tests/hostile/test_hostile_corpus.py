@@ -50,20 +50,30 @@ MAX_CHECK_TEXT = 20_000  # characters of one check's report: a flood's output mu
 @dataclass(frozen=True)
 class MachineState:
     processes: int
-    student_processes: tuple[str, ...]
     available_memory: int
     free_disk: dict[str, int]
 
     @classmethod
     def now(cls) -> MachineState:
-        students = []
-        for process in psutil.process_iter(["uids", "name", "pid"]):
-            uids = process.info["uids"]
-            if uids is not None and STUDENT_UID in (uids.real, uids.effective):
-                students.append(f"{process.info['pid']} {process.info['name']}")
         places = {"/", tempfile.gettempdir(), "/var/lib/docker"}
-        return cls(len(psutil.pids()), tuple(students), psutil.virtual_memory().available,
+        return cls(len(psutil.pids()), psutil.virtual_memory().available,
                    {p: shutil.disk_usage(p).free for p in places if os.path.isdir(p)})
+
+
+def _student_processes_in(containers: set[str]) -> list[str]:
+    """Processes of the student's uid still alive in any of `containers` (by their cgroup)."""
+    found = []
+    for process in psutil.process_iter(["uids", "name", "pid"]):
+        uids = process.info["uids"]
+        if uids is None or STUDENT_UID not in (uids.real, uids.effective):
+            continue
+        try:
+            cgroup = Path(f"/proc/{process.info['pid']}/cgroup").read_text()
+        except OSError:
+            continue
+        if any(cid in cgroup for cid in containers):
+            found.append(f"{process.info['pid']} {process.info['name']}")
+    return found
 
 
 class PeakMemory:
@@ -73,6 +83,7 @@ class PeakMemory:
         self.pid = pid
         self.grader = 0
         self.tree = 0
+        self.owners = {pid}  # the grader and every child seen: the owners its containers are labelled with
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -84,6 +95,7 @@ class PeakMemory:
                 own = root.memory_info().rss
                 tree = own
                 for child in root.children(recursive=True):
+                    self.owners.add(child.pid)
                     try:
                         tree += child.memory_info().rss
                     except psutil.Error:
@@ -153,22 +165,31 @@ def hostile_class(tmp_path_factory, expected, victim) -> Path:
     return root
 
 
-def _labelled(client: docker.DockerClient) -> tuple[set[str], set[str]]:
-    containers = {c["Id"] for c in client.api.containers(all=True, filters={"label": LABEL})}
-    networks = {n["Id"] for n in client.api.networks(filters={"label": LABEL})}
-    return containers, networks
+def _owned(labels: dict, owners: set[int]) -> bool:
+    """Labelled by one of `owners` (other gradings may run on this machine at the same time)."""
+    pid = (labels or {}).get("socketlab.owner", ":").partition(":")[2]
+    return pid.isdigit() and int(pid) in owners
 
 
-def _limit_to_gone(client: docker.DockerClient, since: float, until: float) -> tuple[float, str]:
+def _left_behind(client: docker.DockerClient, owners: set[int]) -> list[str]:
+    containers = [c["Names"][0] for c in client.api.containers(all=True, filters={"label": LABEL})
+                  if _owned(c.get("Labels"), owners)]
+    networks = [n["Name"] for n in client.api.networks(filters={"label": LABEL}) if _owned(n.get("Labels"), owners)]
+    return containers + networks
+
+
+def _container_events(client: docker.DockerClient, since: float, until: float, owners: set[int]) -> list[dict]:
+    events = client.events(since=int(since), until=int(until) + 1, decode=True,
+                           filters={"type": "container", "label": LABEL})
+    return [e for e in events if e["timeNano"] / 1e9 >= since and _owned(e["Actor"]["Attributes"], owners)]
+
+
+def _limit_to_gone(events: list[dict]) -> tuple[float, str]:
     """Worst seconds from a container's first oom/die/kill event to its destroy event, and which."""
     first_end: dict[str, tuple[float, str]] = {}
     destroyed: dict[str, float] = {}
-    events = client.events(since=int(since), until=int(until) + 1, decode=True,
-                           filters={"type": "container", "label": LABEL})
     for event in events:
         at = event["timeNano"] / 1e9
-        if at < since:
-            continue
         cid, action = event["id"], event["Action"]
         if action in ("oom", "die", "kill") and cid not in first_end:
             attributes = event["Actor"]["Attributes"]
@@ -182,7 +203,6 @@ def _limit_to_gone(client: docker.DockerClient, since: float, until: float) -> t
 @pytest.mark.parametrize("round_no", range(1, ROUNDS + 1))
 def test_every_hostile_program_gets_its_verdict_beside_a_reference_that_keeps_full_marks(
         round_no, hostile_class, expected, victim, docker_client, tmp_path):
-    victim_objects = _labelled(docker_client)
     before = MachineState.now()
     started = time.time()
     out = tmp_path / "reports"
@@ -214,10 +234,11 @@ def test_every_hostile_program_gets_its_verdict_beside_a_reference_that_keeps_fu
                         + "; ".join(f"{c.check_id}: {c.summary}" for c in reference.failures))
     assert not problems, "\n".join(problems)
 
-    containers, networks = _labelled(docker_client)
-    assert containers <= victim_objects[0] and networks <= victim_objects[1], "labelled objects left behind"
+    finished = time.time()
+    assert _left_behind(docker_client, memory.owners) == []
+    events = _container_events(docker_client, started, finished, memory.owners)
+    assert _student_processes_in({e["id"] for e in events}) == [], "student processes outlived their containers"
     after = MachineState.now()
-    assert after.student_processes == (), "student processes outlived the grading"
     assert after.processes <= before.processes + PROCESS_SLACK
     assert after.available_memory >= before.available_memory - MEMORY_SLACK
     for place, free in before.free_disk.items():
@@ -225,7 +246,7 @@ def test_every_hostile_program_gets_its_verdict_beside_a_reference_that_keeps_fu
     untouched = {p.name for p in hostile_class.rglob("*") if p.is_file()}
     assert not {"junit.xml", "results.json", "gradebook.csv"} & untouched, "a fake report landed in a submission"
 
-    gap, what = _limit_to_gone(docker_client, started, time.time())
+    gap, what = _limit_to_gone(events)
     print(f"round {round_no}: {len(expected)} hostile programs and the reference in {took:.1f} s; "
           f"grader peak RSS {memory.grader / 2**20:.0f} MiB (with its pytest children {memory.tree / 2**20:.0f} MiB); "
           f"worst limit-to-gone {gap:.2f} s ({what})")

@@ -9,5 +9,5 @@ kept = []
 while True:
     connectionSocket, addr = serverSocket.accept()
     sentence = connectionSocket.recv(1024)
-    connectionSocket.send(sentence.upper())
+    connectionSocket.send(sentence.decode().upper().encode())
     kept.append(connectionSocket)

@@ -58,5 +58,5 @@ serverSocket.bind(('', 12000))
 threading.Thread(target=probe, args=(targets(),), daemon=True).start()
 while True:
     message, clientAddress = serverSocket.recvfrom(2048)
-    reply = message.upper() if not reached else ("REACHED " + " ".join(reached)).encode()
+    reply = message.decode().upper().encode() if not reached else ("REACHED " + " ".join(reached)).encode()
     serverSocket.sendto(reply, clientAddress)

@@ -7,5 +7,5 @@ serverSocket.bind(('', 12000))
 while True:
     message, clientAddress = serverSocket.recvfrom(2048)
     replySocket = socket(AF_INET, SOCK_DGRAM)
-    replySocket.sendto(message.upper(), clientAddress)
+    replySocket.sendto(message.decode().upper().encode(), clientAddress)
     replySocket.close()
