@@ -26,6 +26,7 @@ from grader.junit import StudentReport
 from grader.roster import ALL, Entry, RosterError, find_submissions, parse_shard, select
 from grader.sandbox import SandboxError
 from grader.sandbox.docker import sweep_leftovers
+from grader.scratch import sweep_scratch
 from grader.spec import SpecError, load_assignment
 
 EXIT_CANNOT_RUN = 2
@@ -82,9 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("--out", required=True, help="report folder to write")
     merge.set_defaults(command=_merge)
 
-    clean = commands.add_parser("clean", help="remove containers and networks left by graders that died")
-    clean.add_argument("--all", action="store_true", help="remove every socketlab container and network, "
-                                                          "including those of a grading still running")
+    clean = commands.add_parser("clean", help="remove containers, networks and scratch folders left by graders "
+                                              "that died")
+    clean.add_argument("--all", action="store_true", help="remove every socketlab container, network and scratch "
+                                                          "folder, including those of a grading still running")
     clean.set_defaults(command=_clean)
     return parser
 
@@ -124,16 +126,14 @@ def _grade(args: argparse.Namespace) -> int:
         if args.jobs and args.jobs > 1:
             err.print("--jobs ignored: local programs all use the host's port 12000, so one grading runs at a time.")
         jobs = 1
-    else:
-        pipeline.sweep_containers()
+    pipeline.sweep_leftovers_of_dead_graders()
     out = _output_folder(args.out)
     settings = pipeline.Settings(assignment, sandbox, assignment.seed if args.seed is None else args.seed, jobs,
                                  args.timeout, environment, args.force)
     try:
         outcome = _run_with_progress(todo, settings, out, err)
     finally:
-        if sandbox == "docker":
-            pipeline.sweep_containers()
+        pipeline.sweep_leftovers_of_dead_graders()
     reports = _publish(out, pipeline.collect(out, [e.name for e in students]))
     graded_now = {g.report.student: "cached" if g.cached else "" for g in outcome.graded}
     _summary(reports, {r.student: graded_now.get(r.student, "earlier run") for r in reports}, out)
@@ -208,6 +208,8 @@ def _junit_files(folder: Path) -> list[Path]:
 
 
 def _clean(args: argparse.Namespace) -> int:
+    folders = sweep_scratch(everything=args.all)
+    print(f"removed {folders} socketlab scratch folder(s)")
     try:
         client = docker.from_env(timeout=30)
         client.ping()

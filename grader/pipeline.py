@@ -7,7 +7,6 @@ run keeps what it graded; the gradebook is then rebuilt from those files.
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -27,6 +26,7 @@ from grader.roster import Entry
 from grader.runner import ChildRun, exit_message, log_tail, pytest_command, run_child
 from grader.sandbox import SandboxError
 from grader.sandbox.docker import DEFAULT_IMAGE, docker_problem, sweep_leftovers
+from grader.scratch import scratch_dir, sweep_scratch
 from grader.spec import Assignment
 
 # The child stops itself at the submission's time limit, failing the checks not reached.
@@ -87,8 +87,12 @@ def _image_id() -> str:
         client.close()
 
 
-def sweep_containers() -> int:
-    """Remove the containers and networks of graders that died (a killed child, an earlier crash)."""
+def sweep_leftovers_of_dead_graders() -> int:
+    """Remove what graders that died left (a killed child, an earlier crash): containers, networks, scratch folders."""
+    return sweep_scratch() + _sweep_docker()
+
+
+def _sweep_docker() -> int:
     try:
         client = docker.from_env(timeout=30)
     except DockerException:
@@ -157,7 +161,7 @@ class _Grading:
         # Whatever happens next, no stale report may pass for this run's.
         self.cache.forget(entry.name)
         target.unlink(missing_ok=True)
-        with tempfile.TemporaryDirectory(prefix=f"socketlab-{entry.name[:20]}-") as scratch:
+        with scratch_dir(entry.name[:20]) as scratch:
             suite = self._run(entry, Path(scratch))
         if suite is None:
             return None

@@ -10,7 +10,6 @@ import os
 import shlex
 import socket
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -24,6 +23,7 @@ from grader.model import Program
 from grader.sandbox import Address, ExitInfo, SandboxError
 from grader.sandbox.sockets import BoundSocket, read_namespace
 from grader.scenarios.clients import PLACEHOLDER_HOSTS, ClientRun, ScriptedServerSpec
+from grader.scratch import scratch_dir
 from grader.scripted_server import parse_events
 
 GRADER_DIR = Path(__file__).resolve().parents[1]  # holds scripted_server.py, mounted into sidecars
@@ -241,7 +241,7 @@ class DockerSandbox:
         try:
             if server is not None:
                 _await_log_line(sidecar, b'"event": "ready"', timeout=10)
-            with tempfile.TemporaryDirectory(prefix="socketlab-stdin-") as folder:
+            with scratch_dir("stdin") as folder:
                 Path(folder, "stdin").write_bytes(stdin)
                 os.chmod(folder, 0o755)
                 started = time.monotonic()

@@ -10,6 +10,7 @@ import json
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -247,3 +248,4 @@ def test_after_a_sigkill_mid_run_the_next_run_completes_and_nothing_is_left(tmp_
     assert (tmp_path / "reports" / "gradebook.xml").is_file()
     assert _containers_mounting(folder) == []
     assert _networks_of_dead_owners() == []
+    assert list(Path(tempfile.gettempdir()).glob(f"socketlab-{killed.pid}-*")) == []  # its scratch folders
