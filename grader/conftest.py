@@ -16,6 +16,7 @@ from grader.sandbox import SandboxError, open_sandbox
 from grader.spec import Assignment, SpecError, load_assignment
 
 ASSIGNMENT = pytest.StashKey[Assignment]()
+PARALLEL = 6  # lanes of one submission at once: most of them wait (on absent replies, on a hung client)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -26,6 +27,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="docker, local processes, or auto: docker when the engine is reachable")
     group.addoption("--seed", type=int, default=None, help="seed of every impairment (default: the assignment's)")
     group.addoption("--image", default=None, help="runtime image for --sandbox docker")
+    group.addoption("--parallel", type=int, default=PARALLEL, metavar="N",
+                    help=f"checks run side by side in Docker, in lanes that share nothing (default: {PARALLEL}; "
+                         "local processes always run one at a time)")
     group.addoption("--time-limit", type=float, default=None, metavar="SECONDS",
                     help="for all checks of the submission; checks not reached by then fail "
                          "(default: the assignment's [timeouts] submission)")
@@ -45,7 +49,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def grading(pytestconfig: pytest.Config, record_testsuite_property):
+def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_testsuite_property):
     assignment = pytestconfig.stash[ASSIGNMENT]
     try:
         submission = discover(Path(pytestconfig.getoption("--submission")))
@@ -54,7 +58,9 @@ def grading(pytestconfig: pytest.Config, record_testsuite_property):
         pytest.exit(str(exc), returncode=4)
     seed = pytestconfig.getoption("--seed")
     grading = Grading(submission, assignment, sandbox, assignment.seed if seed is None else seed,
-                      pytestconfig.getoption("--time-limit"))
+                      pytestconfig.getoption("--time-limit"), max(1, pytestconfig.getoption("--parallel")))
+    grading.plan([item.callspec.params["check"] for item in request.session.items
+                  if "check" in getattr(getattr(item, "callspec", None), "params", {})])
     found = ", ".join(f"{role.value}={p.source or ' '.join(p.command)}" for role, p in submission.programs.items())
     record_testsuite_property("submission", submission.name)
     record_testsuite_property("assignment", assignment.name)

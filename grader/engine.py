@@ -7,8 +7,11 @@ costs one check, not the rest.
 
 from __future__ import annotations
 
+import threading
 import time
 import zlib
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from grader import diagnose, netio
@@ -42,6 +45,12 @@ class Grading:
     Time limits nest: start-up and each exchange inside a check, each check inside the
     submission. The one that runs out is named in the result of the check it cut short;
     what was graded before it keeps its points.
+
+    Where the sandbox isolates them, `plan` runs checks side by side (most of a grading is
+    waiting: for absent replies, for a hung client's budget). Checks that share something
+    stay in order in one lane: a server role's checks share its running server, the checks
+    of one client run share that run. Lanes share nothing, so a result cannot depend on
+    what ran beside it.
     """
 
     submission: Submission
@@ -49,7 +58,11 @@ class Grading:
     sandbox: Sandbox
     seed: int
     time_limit: float | None = None  # for the whole submission; None: the assignment's
+    parallel: int = 1  # lanes run at once by `plan`; 1: every check in turn, when pytest asks for it
     _deadline: Deadline = field(init=False)
+    _pool: ThreadPoolExecutor | None = None
+    _planned: dict[str, Future] = field(default_factory=dict)
+    _stopping: threading.Event = field(default_factory=threading.Event)
     _servers: dict[Role, RunningServer] = field(default_factory=dict)
     _start_failures: dict[Role, StartFailure] = field(default_factory=dict)
     _client_runs: dict[tuple, clients.ClientRun] = field(default_factory=dict)  # shared by checks of one run
@@ -59,37 +72,71 @@ class Grading:
         limit = self.assignment.timeouts.submission if self.time_limit is None else self.time_limit
         self._deadline = Deadline.after("submission", limit)
 
+    def plan(self, checks: Sequence[CheckSpec]) -> None:
+        """Start `checks` in lanes in the background; `run` then waits for their results."""
+        if self.parallel < 2 or not self.sandbox.sandboxed or self._pool is not None:
+            return
+        lanes: dict[tuple, list[CheckSpec]] = {}
+        for check in checks:
+            if check.role.is_server or check.role not in self.submission.programs:
+                lanes.setdefault((check.role,), []).append(check)
+            else:
+                lanes.setdefault((check.role, check.params.scenario_key()), []).append(check)
+        self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix=f"lane-{self.submission.name[:12]}")
+        for lane in lanes.values():
+            futures = [Future() for _ in lane]
+            self._planned.update({check.id: future for check, future in zip(lane, futures, strict=True)})
+            self._pool.submit(self._run_lane, lane, futures)
+
+    def _run_lane(self, lane: list[CheckSpec], futures: list[Future]) -> None:
+        for check, future in zip(lane, futures, strict=True):
+            if self._stopping.is_set():
+                future.cancel()
+                continue
+            try:
+                future.set_result(self._evaluate(check))
+            except BaseException as exc:  # a bug in a check: reported on that check, not lost in a thread
+                future.set_exception(exc)
+
     def run(self, check: CheckSpec) -> CheckResult:
+        planned = self._planned.get(check.id)
+        result = planned.result() if planned is not None else self._evaluate(check)
+        self.results.append(result)
+        return result
+
+    def _evaluate(self, check: CheckSpec) -> CheckResult:
         started = time.monotonic()
         if self._deadline.expired(started):
-            result = CheckResult(check.id, Status.FAILED, 0.0, check.points,
-                                 f"not run: {self._deadline.describe()} ran out before this check",
-                                 ("the checks before it keep their results",))
-            self.results.append(result)
-            return result
+            return CheckResult(check.id, Status.FAILED, 0.0, check.points,
+                               f"not run: {self._deadline.describe()} ran out before this check",
+                               ("the checks before it keep their results",))
         deadline = Deadline.earliest(Deadline.after("check", self.assignment.timeouts.check, started), self._deadline)
         try:
             verdict = self._verdict(check, deadline)
         except SandboxError as exc:
-            result = CheckResult(check.id, Status.ERROR, 0.0, check.points,
-                                 f"the grader could not run this check: {exc}", (f"sandbox {self.sandbox.name}",),
-                                 None, time.monotonic() - started)
-            self.results.append(result)
-            return result
+            return CheckResult(check.id, Status.ERROR, 0.0, check.points,
+                               f"the grader could not run this check: {exc}", (f"sandbox {self.sandbox.name}",),
+                               None, time.monotonic() - started)
         if not verdict.passed and deadline.expired() and deadline.describe() not in verdict.summary:
             verdict.summary = f"{deadline.describe()} ran out during this check: {verdict.summary}"
         points = check.points if verdict.passed else 0.0
         status = Status.PASSED if verdict.passed else (
             Status.MISSING if check.role not in self.submission.programs else Status.FAILED)
-        result = CheckResult(check.id, status, points, check.points, verdict.summary, tuple(verdict.evidence),
-                             verdict.hint, time.monotonic() - started)
-        self.results.append(result)
-        return result
+        return CheckResult(check.id, status, points, check.points, verdict.summary, tuple(verdict.evidence),
+                           verdict.hint, time.monotonic() - started)
 
     def close(self) -> None:
-        for server in self._servers.values():
+        """Lanes start no new check, and their servers are stopped under them, which ends their waits."""
+        self._stopping.set()
+        self._stop_servers()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._stop_servers()  # any a lane restarted meanwhile
+
+    def _stop_servers(self) -> None:
+        for role, server in list(self._servers.items()):
+            self._servers.pop(role, None)
             server.stop()
-        self._servers.clear()
 
     def _verdict(self, check: CheckSpec, deadline: Deadline) -> Verdict:
         program = self.submission.programs.get(check.role)
@@ -112,7 +159,7 @@ class Grading:
         exit_info = server.exit_info() if verdict.passed else _await_exit(server, CRASH_GRACE)
         if exit_info is not None:
             output = server.output_tail(OUTPUT_LINES)
-            del self._servers[check.role]
+            self._servers.pop(check.role, None)
             server.stop()
             verdict.passed = False
             verdict.summary = f"the server crashed during this check ({exit_info.reason}); it is restarted for the next check"
@@ -163,7 +210,7 @@ class Grading:
         run = self._client_runs.get(key)
         if run is None:
             if not self.sandbox.sandboxed:
-                self.close()  # local servers hold the host's port 12000, which the scripted server needs
+                self._stop_servers()  # local servers hold the host's port 12000, which the scripted server needs
             program = self.submission.programs[check.role]
             budget = self.assignment.timeouts.client_budget
             cut = deadline.remaining() < budget  # a run cut short by a time limit is not shared
@@ -190,13 +237,14 @@ class Grading:
         if server is not None and server.exit_info() is None:
             return server
         server = self.sandbox.start_server(self.submission.path, self.submission.programs[role], self.assignment.port)
+        self._servers[role] = server  # at once, so that close() stops it even while it starts
         outcome = self._await_start(role, server, deadline)
         if isinstance(outcome, StartFailure):
+            self._servers.pop(role, None)
             server.stop()
             if not deadline.expired():  # cut short by a time limit, it may yet start for a later check
                 self._start_failures[role] = outcome
             return outcome
-        self._servers[role] = server
         return server
 
     def _await_start(self, role: Role, server: RunningServer, deadline: Deadline) -> RunningServer | StartFailure:
@@ -204,7 +252,7 @@ class Grading:
         limit = self.assignment.timeouts.startup
         until = min(time.monotonic() + limit, deadline.at)
         program = self.submission.programs[role]
-        while time.monotonic() < until:
+        while time.monotonic() < until and not self._stopping.is_set():
             exit_info = server.exit_info()
             if exit_info is not None:
                 output = server.output_tail(OUTPUT_LINES)

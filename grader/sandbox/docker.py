@@ -10,6 +10,7 @@ import os
 import shlex
 import socket
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -217,6 +218,7 @@ class DockerSandbox:
                 "com.docker.network.bridge.enable_ip_masquerade": "false",
             })
         self._containers: list = []
+        self._containers_lock = threading.Lock()  # the engine may run checks side by side
 
     def start_server(self, submission_path: Path, program: Program, port: int) -> DockerServer:
         container = self.start_server_container(submission_path, program, ports={
@@ -275,8 +277,9 @@ class DockerSandbox:
             container.remove(force=True)
         except NotFound:
             pass
-        if container in self._containers:
-            self._containers.remove(container)
+        with self._containers_lock:
+            if container in self._containers:
+                self._containers.remove(container)
 
     def _start(self, command: list[str], **extra):
         try:
@@ -294,11 +297,14 @@ class DockerSandbox:
             raise SandboxError(f"Docker image {self.image} is missing. Fix: run `make image`.") from None
         except DockerException as exc:
             raise SandboxError(f"Docker could not start the container: {exc}") from None
-        self._containers.append(container)
+        with self._containers_lock:
+            self._containers.append(container)
         return container
 
     def close(self) -> None:
-        for container in list(self._containers):
+        with self._containers_lock:
+            remaining = list(self._containers)
+        for container in remaining:
             try:
                 self._remove(container)
             except DockerException:

@@ -46,3 +46,25 @@ def test_grading_the_textbook_servers_twenty_times_gives_the_same_verdict_per_ch
 def test_the_textbook_servers_fail_some_advisory_checks_so_the_verdicts_are_not_trivial(repeated_outcomes):
     _, verdicts = repeated_outcomes[0]
     assert any(passed for _, passed in verdicts) and not all(passed for _, passed in verdicts)
+
+
+def _outcome(submission, assignment, sandbox, parallel: int) -> tuple[tuple[str, str, float], ...]:
+    grading = Grading(submission, assignment, sandbox, assignment.seed, parallel=parallel)
+    try:
+        grading.plan(assignment.checks)
+        results = [grading.run(c) for c in assignment.checks]
+    finally:
+        grading.close()
+    return tuple((r.check_id, r.status.value, r.points) for r in results)
+
+
+def test_checks_run_side_by_side_get_the_verdicts_they_get_one_at_a_time(docker_ready):
+    assignment = load_assignment("uppercase")
+    submission = discover(TEXTBOOK)  # all four roles, hung clients included: every kind of lane
+    sandbox = DockerSandbox()
+    try:
+        one_at_a_time = _outcome(submission, assignment, sandbox, parallel=1)
+        side_by_side = [_outcome(submission, assignment, sandbox, parallel=6) for _ in range(3)]
+    finally:
+        sandbox.close()
+    assert all(outcome == one_at_a_time for outcome in side_by_side)
