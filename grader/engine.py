@@ -187,7 +187,9 @@ class Grading:
             verdict = udp_server.judge(machine)
         elif check.kind == "tcp_exchange":
             tcp_plan = tcp_server.plan(check.params, transform, seed)
-            verdict = tcp_server.judge(tcp_plan, netio.play_tcp(tcp_plan, server.address("tcp"), deadline.at))
+            records = netio.play_tcp(tcp_plan, server.address("tcp"), deadline.at,
+                                     server.unread_bytes)
+            verdict = tcp_server.judge(tcp_plan, records)
         else:
             raise ValueError(f"no runner for scenario kind {check.kind!r}")
         if not verdict.passed and verdict.hint is None:

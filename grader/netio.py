@@ -12,6 +12,7 @@ import selectors
 import socket
 import struct
 import time
+from collections.abc import Callable
 
 from grader.impair import DatagramPipe, Ending, StreamPlan
 from grader.scenarios.common import same_reply
@@ -23,6 +24,9 @@ MAX_DATAGRAM = 65535
 MAX_REPLY = 1 << 20  # a server that streams endlessly is cut off here
 MAX_RECEIVED = 5000  # datagrams kept per check; a flooding server cannot grow memory
 STOPPED = "stopped: a time limit of the grading ran out"
+READ_WAIT = 0.5  # seconds a slice may wait to be read before the next is sent anyway
+
+Unread = Callable[[int], "int | None"]
 
 
 def play_udp(plan: UdpPlan, target: Address, stop_at: float | None = None) -> UdpClientMachine:
@@ -34,6 +38,9 @@ def play_udp(plan: UdpPlan, target: Address, stop_at: float | None = None) -> Ud
         selector.register(sock, selectors.EVENT_READ, index)
     pipe = DatagramPipe()
     by_index = {r.index: r for r in plan.requests}
+    # A fate depends only on (message, attempt): first sends are decided before the clock
+    # starts, so no reply waits behind a seeded draw for the request that follows it.
+    first_fates = {r.index: plan.schedule.fate(r.index, 0) for r in plan.requests}
     timers: list[tuple[float, int, int, int]] = []  # (due, order, message, client) delayed sends
     order = 0
     start = time.monotonic()
@@ -42,18 +49,20 @@ def play_udp(plan: UdpPlan, target: Address, stop_at: float | None = None) -> Ud
         while True:
             now = time.monotonic() - start
             for send in machine.poll(now):
-                fate = plan.schedule.fate(send.request.index, send.attempt)
+                fate = (first_fates[send.request.index] if send.attempt == 0
+                        else plan.schedule.fate(send.request.index, send.attempt))
                 for emission in pipe.push(fate):
                     heapq.heappush(timers, (now + emission.delay, order, emission.message, by_index[emission.message].client))
                     order += 1
-            if machine.finished(now):
+            finished = machine.finished(now)  # sending below leaves the machine as it is
+            if finished:
                 for emission in pipe.flush():
                     heapq.heappush(timers, (now + emission.delay, order, emission.message, by_index[emission.message].client))
                     order += 1
             while timers and timers[0][0] <= now:
                 _, _, message, client = heapq.heappop(timers)
                 _send_quietly(sockets[client], by_index[message].payload, target)
-            if machine.finished(now) and not timers:
+            if finished and not timers:
                 break
             if time.monotonic() >= deadline:
                 break
@@ -99,10 +108,16 @@ def _drain(sock, client: int, machine: UdpClientMachine, start: float, target: A
             machine.receive(client, data, time.monotonic() - start, None if source == target else source)
 
 
-def play_tcp(plan: TcpPlan, target: Address, stop_at: float | None = None) -> list[ConnectionRecord]:
-    """Play the connections in the plan's order; each wait is bounded by the plan's timeouts and by `stop_at`."""
+def play_tcp(plan: TcpPlan, target: Address, stop_at: float | None = None,
+             unread: Unread | None = None) -> list[ConnectionRecord]:
+    """Play the connections in the plan's order; each wait is bounded by the plan's timeouts and by `stop_at`.
+
+    `unread(port)` tells how much of what our socket on `port` sent the server has not
+    read yet; with it, a sliced request waits (briefly) for each slice to be read before
+    the next, so a busy machine cannot merge the slices and change the verdict.
+    """
     start = time.monotonic()
-    clock = _Clock(start, stop_at)
+    clock = _Clock(start, stop_at, unread)
     records = [ConnectionRecord(c) for c in plan.connections]
     sockets: dict[int, socket.socket] = {}
     try:
@@ -134,9 +149,10 @@ def play_tcp(plan: TcpPlan, target: Address, stop_at: float | None = None) -> li
 class _Clock:
     """Seconds since the exchange began, and how much of a wait the caller's time limit still allows."""
 
-    def __init__(self, start: float, stop_at: float | None):
+    def __init__(self, start: float, stop_at: float | None, unread: Unread | None = None):
         self.start = start
         self.stop_at = stop_at
+        self.unread = unread
 
     def __call__(self) -> float:
         return time.monotonic() - self.start
@@ -169,6 +185,7 @@ def _exchange(sock: socket.socket, record: ConnectionRecord, plan: TcpPlan, cloc
     try:
         for write in stream.writes:
             if write.pause_before:
+                _await_read(sock, clock)
                 time.sleep(clock.cap(write.pause_before))  # the pause *is* the scenario: a slow writer
             if clock.stopped:
                 record.error = STOPPED
@@ -184,6 +201,16 @@ def _exchange(sock: socket.socket, record: ConnectionRecord, plan: TcpPlan, cloc
         record.error = f"while sending: {_describe_error(exc)}"
         return
     _read_reply(sock, record, plan, clock)
+
+
+def _await_read(sock: socket.socket, clock: _Clock) -> None:
+    """Until the server has read all we sent, or READ_WAIT: one that reads nothing is not waited for long."""
+    if clock.unread is None:
+        return
+    port = sock.getsockname()[1]
+    until = time.monotonic() + clock.cap(READ_WAIT)
+    while clock.unread(port) != 0 and time.monotonic() < until:
+        time.sleep(0.005)
 
 
 def _read_reply(sock: socket.socket, record: ConnectionRecord, plan: TcpPlan, clock: _Clock) -> None:

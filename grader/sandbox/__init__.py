@@ -49,6 +49,13 @@ class RunningServer(Protocol):
     def exit_info(self) -> ExitInfo | None:
         """None while running."""
 
+    def unread_bytes(self, peer_port: int) -> int | None:
+        """Bytes that arrived on its TCP connection from our `peer_port` and that it has not read yet.
+
+        None where that cannot be seen. It lets a sliced request wait until the program has
+        read one slice before the next is sent, so slices stay slices on a busy machine.
+        """
+
     def output_tail(self, lines: int = 20) -> str: ...
 
     def stop(self) -> None: ...

@@ -22,7 +22,7 @@ from docker.types import LogConfig, Ulimit
 
 from grader.model import Program
 from grader.sandbox import Address, ExitInfo, SandboxError
-from grader.sandbox.sockets import BoundSocket, read_namespace
+from grader.sandbox.sockets import BoundSocket, read_namespace, read_unread
 from grader.scenarios.clients import PLACEHOLDER_HOSTS, ClientRun, ScriptedServerSpec
 from grader.scratch import scratch_dir
 from grader.scripted_server import parse_events
@@ -163,12 +163,18 @@ class DockerServer:
         return self._addresses[transport]
 
     def bound_sockets(self) -> list[BoundSocket] | None:
+        pid = self._namespace_pid()
+        return [] if pid is None else read_namespace(pid, STUDENT_UID)
+
+    def unread_bytes(self, peer_port: int) -> int | None:
+        pid = self._namespace_pid()
+        return None if pid is None else read_unread(pid, self._port, peer_port)
+
+    def _namespace_pid(self) -> int | None:
         if self._pid is None:
             self._container.reload()
             self._pid = self._container.attrs["State"]["Pid"] or None
-        if self._pid is None:
-            return []
-        return read_namespace(self._pid, STUDENT_UID)
+        return self._pid
 
     def exit_info(self) -> ExitInfo | None:
         if self._exit is not None:

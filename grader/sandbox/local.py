@@ -14,7 +14,7 @@ import psutil
 
 from grader.model import Program
 from grader.sandbox import Address, ExitInfo, SandboxError
-from grader.sandbox.sockets import BoundSocket
+from grader.sandbox.sockets import BoundSocket, read_unread
 from grader.scenarios.clients import ClientRun, ScriptedServerSpec
 from grader.scripted_server import parse_events
 
@@ -90,6 +90,9 @@ class LocalServer:
                 if (transport == "tcp" and conn.status == psutil.CONN_LISTEN) or (transport == "udp" and not conn.raddr):
                     found.append(BoundSocket(transport, conn.laddr.ip, conn.laddr.port))
         return found
+
+    def unread_bytes(self, peer_port: int) -> int | None:
+        return read_unread(self._process.pid, self._port, peer_port)  # the host's namespace: ours too
 
     def exit_info(self) -> ExitInfo | None:
         code = self._process.poll()

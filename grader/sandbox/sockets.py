@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _TCP_LISTEN = "0A"
+_TCP_ESTABLISHED = "01"
 _UDP_UNCONNECTED = "07"
 
 
@@ -72,3 +73,30 @@ def read_namespace(pid: int, uid: int | None = None) -> list[BoundSocket]:
                 continue
             found.extend(parse_proc_net(text, transport, v6, uid))
     return found
+
+
+def parse_unread(text: str, local_port: int, peer_port: int) -> int | None:
+    """Bytes the program has not read yet on its TCP connection local_port <- peer_port, from /proc/net/tcp[6].
+
+    None when there is no such connection (not accepted by the kernel yet, or gone).
+    """
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 5 or fields[3] != _TCP_ESTABLISHED:
+            continue
+        if int(fields[1].rsplit(":", 1)[1], 16) == local_port and int(fields[2].rsplit(":", 1)[1], 16) == peer_port:
+            return int(fields[4].split(":")[1], 16)
+    return None
+
+
+def read_unread(pid: int, local_port: int, peer_port: int) -> int | None:
+    """`parse_unread` over the TCP tables of the network namespace of `pid`."""
+    for suffix in ("", "6"):
+        try:
+            text = Path(f"/proc/{pid}/net/tcp{suffix}").read_text()
+        except OSError:
+            continue
+        unread = parse_unread(text, local_port, peer_port)
+        if unread is not None:
+            return unread
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.sandbox.sockets import BoundSocket, parse_proc_net
+from grader.sandbox.sockets import BoundSocket, parse_proc_net, parse_unread
 
 STUDENT = 1000
 ROOT = 0
@@ -165,3 +165,17 @@ def test_a_v4_mapped_any_address_counts_as_all_interfaces():
 
 def test_a_bound_socket_reads_as_transport_host_and_port():
     assert str(BoundSocket("udp", "127.0.0.1", 5000)) == "UDP 127.0.0.1:5000"
+
+
+TCP_TABLE = """\
+  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000:2EE0 00000000:0000 0A 00000000:00000000 00:00000000 00000000 10001        0 1 1 0 100 0 0 10 0
+   1: 020012AC:2EE0 010012AC:A1B2 01 00000000:00000019 00:00000000 00000000 10001        0 2 1 0 20 4 30 10 -1
+   2: 020012AC:2EE0 010012AC:A1B3 01 00000000:00000000 00:00000000 00000000 10001        0 3 1 0 20 4 30 10 -1
+   3: 020012AC:2EE0 010012AC:A1B4 06 00000000:00000000 00:00000000 00000000     0        0 0 3 0 0 0 0 0 0
+"""
+
+
+@pytest.mark.parametrize(("peer_port", "unread"), [(0xA1B2, 25), (0xA1B3, 0), (0xA1B4, None), (0xBEEF, None)])
+def test_unread_bytes_are_the_receive_queue_of_the_established_connection_from_that_peer(peer_port, unread):
+    assert parse_unread(TCP_TABLE, 12000, peer_port) == unread
