@@ -5,6 +5,7 @@ VENV        ?= .venv
 SUBMISSIONS ?= submissions
 REPORTS     ?= reports
 PYTEST_ARGS ?=
+BENCH_ARGS  ?=
 
 BIN := $(VENV)/bin
 
@@ -17,7 +18,7 @@ test: venv image
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
 bench: venv image
-	$(BIN)/python bench/startup.py
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 venv: $(VENV)/.installed
 

@@ -149,6 +149,9 @@ def _draw(profile: DatagramProfile, seed: int, message: int, attempt: int) -> Fa
     timing cannot change what happens.  A str seed is hashed with SHA-512 (seed version
     2), so it is stable across processes whatever PYTHONHASHSEED is.
     """
+    if not (profile.drop or profile.duplicate or profile.delay or profile.reorder):
+        # No draw can pick an action, so the generator, the costly part, is not needed.
+        return Fate(message, attempt, Action.DELIVER)
     rng = random.Random(f"{seed}:{message}:{attempt}")
     u = rng.random()
     for action, p in (
@@ -292,6 +295,9 @@ class Emission:
     delay: float = 0.0
 
 
+_COPIES = {Action.DROP: 0, Action.DUPLICATE: 2}  # datagrams on the wire per send; the other actions send one
+
+
 class DatagramPipe:
     """Turns fates into wire order for one path (one direction); pure, but not a value.
 
@@ -315,9 +321,8 @@ class DatagramPipe:
         if fate.action is Action.HOLD:
             self._held.append(fate)
             return []
-        copies = {Action.DROP: 0, Action.DUPLICATE: 2}.get(fate.action, 1)
-        out = [Emission(fate.message, fate.attempt, fate.delay)] * copies
-        if out:
+        out = [Emission(fate.message, fate.attempt, fate.delay)] * _COPIES.get(fate.action, 1)
+        if out and self._held:
             out += [Emission(h.message, h.attempt, fate.delay) for h in self._held]
             self._held.clear()
         return out

@@ -118,6 +118,9 @@ class UdpClientMachine:
         self._attempts: dict[int, int] = {}
         self._last_sent: dict[int, float] = {}
         self._answered: set[int] = set()
+        # Sent and not yet answered, in sending order: the only requests a reply or a timer
+        # can still concern, so each exchange costs the same however many came before it.
+        self._unanswered: dict[int, Request] = {}
         self._next = 0
 
     def poll(self, now: float) -> list[Send]:
@@ -127,9 +130,13 @@ class UdpClientMachine:
                  if self._waited(req, now)
                  and self._attempts[req.index] < self._max_attempts(req)]
         window = len(self.plan.requests) if self.plan.burst else 1
-        while self._next < len(self.plan.requests) and len(self._open(now)) < window:
-            sends.append(self._record(Send(self.plan.requests[self._next], 0), now))
+        open_now = len(self._open(now))
+        while self._next < len(self.plan.requests) and open_now < window:
+            req = self.plan.requests[self._next]
+            sends.append(self._record(Send(req, 0), now))
+            self._unanswered[req.index] = req
             self._next += 1
+            open_now += self._is_open(req, now)
         return sends
 
     def receive(self, client: int, data: bytes, now: float, foreign_source: tuple[str, int] | None = None) -> None:
@@ -138,9 +145,11 @@ class UdpClientMachine:
         self.received.append(Received(client, data, now, foreign_source))
         if foreign_source is not None:
             return
-        for req in self.plan.requests[: self._next]:
-            if req.client == client and req.expected is not None and same_reply(data, req.expected):
-                self._answered.add(req.index)
+        matched = [req.index for req in self._unanswered.values()
+                   if req.client == client and req.expected is not None and same_reply(data, req.expected)]
+        for index in matched:
+            self._answered.add(index)
+            del self._unanswered[index]
 
     def next_wakeup(self, now: float) -> float | None:
         times = [self._last_sent[r.index] + self.plan.reply_timeout for r in self._open(now)]
@@ -157,9 +166,11 @@ class UdpClientMachine:
 
     def _open(self, now: float) -> list[Request]:
         """Sent, unanswered, and with an attempt or a wait left."""
-        return [req for req in self.plan.requests[: self._next]
-                if req.index not in self._answered
-                and (self._attempts[req.index] < self._max_attempts(req) or not self._waited(req, now))]
+        return [req for req in self._unanswered.values() if self._is_open(req, now)]
+
+    def _is_open(self, req: Request, now: float) -> bool:
+        """For a sent, unanswered request: an attempt or a wait is left."""
+        return self._attempts[req.index] < self._max_attempts(req) or not self._waited(req, now)
 
     def _waited(self, req: Request, now: float) -> bool:
         # A hair of slack: the driver wakes at next_wakeup(), and the float sum that produced

@@ -1,0 +1,1 @@
+"""`make bench`: the grader's figures, each measured in the same run as its baseline."""

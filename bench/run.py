@@ -1,0 +1,289 @@
+"""`make bench`: the grader's figures, each measured in the same run as its baseline.
+
+    python -m bench.run [--quick] [--sizes N ...] [--jobs J|default ...] [--runs R] [--exchanges E]
+
+Per-exchange overhead and start-up come first, while the machine is quiet; the gradings
+last. Prints one table and writes bench/results/<UTC timestamp>.json and
+bench/results/latest.json. The targets are the issue's: 100 textbook submissions graded in
+under a minute, per-exchange overhead within 1.5x a bare socket round trip, the grader's
+peak memory under 300 MiB while grading 100 submissions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from bench import exchange, startup, throughput
+from bench.exchange import ExchangeFigures
+from bench.startup import StartupFigures
+from bench.stats import ratio
+from bench.throughput import Grading, Scaling
+from grader.pipeline import default_jobs
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TARGET_SUBMISSIONS = 100
+TARGET_SECONDS = 60.0
+TARGET_EXCHANGE_RATIO = 1.5
+TARGET_MEMORY_MIB = 300.0
+SLOWEST_SHOWN = 3  # checks named under "one submission's checks"
+QUICK = {"sizes": [10], "runs": 5, "exchanges": 200}
+FULL = {"sizes": [10, 30, 100], "runs": 20, "exchanges": 500}
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    measured: float | None  # None: this run did not measure it (a size left out)
+    limit: float
+    unit: str
+    decimals: int = 0  # shown
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.measured is None else self.measured <= self.limit
+
+
+@dataclass(frozen=True)
+class Targets:
+    throughput: Target
+    exchange: Target
+    memory: Target
+
+
+@dataclass(frozen=True)
+class Results:
+    exchange: ExchangeFigures
+    startup: StartupFigures
+    gradings: list[Grading]
+    scaling: list[Scaling]
+    default_jobs: int
+    cores: int
+
+
+def targets(results: Results) -> Targets:
+    at_target = _grading(results.gradings, TARGET_SUBMISSIONS, results.default_jobs)
+    grader = next(v for v in results.exchange.variants if v.name == "grader")
+    return Targets(
+        Target(f"{TARGET_SUBMISSIONS} submissions at --jobs {results.default_jobs}",
+               at_target.seconds if at_target else None, TARGET_SECONDS, "s"),
+        Target("per-exchange overhead, median", grader.median_ratio, TARGET_EXCHANGE_RATIO, "x", decimals=2),
+        Target(f"grader memory, {TARGET_SUBMISSIONS} submissions",
+               at_target.memory.tree_mib if at_target else None, TARGET_MEMORY_MIB, "MiB"))
+
+
+def _grading(gradings: Sequence[Grading], submissions: int, jobs: int) -> Grading | None:
+    return next((g for g in gradings if g.submissions == submissions and g.jobs == jobs), None)
+
+
+def _largest(gradings: Sequence[Grading], jobs: int) -> Grading | None:
+    at_jobs = [g for g in gradings if g.jobs == jobs]
+    return max(at_jobs, key=lambda g: g.submissions) if at_jobs else None
+
+
+def _verdict(target: Target) -> str:
+    mark = {True: "[green]met[/]", False: "[red]missed[/]", None: "[dim]not measured[/]"}[target.met]
+    return f"≤ {target.limit:g} {target.unit}: {mark}"
+
+
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:.1f} µs"
+
+
+def _times(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}x"
+
+
+def build_table(results: Results) -> Table:
+    table = Table(title=f"socket-lab grader bench ({results.cores} cores, default --jobs {results.default_jobs})")
+    for column in ("figure", "measured", "baseline", "ratio"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("target")
+    _throughput_rows(table, results)
+    _bound_rows(table, results)
+    _exchange_rows(table, results.exchange)
+    _startup_rows(table, results.startup)
+    _memory_rows(table, results)
+    _target_rows(table, targets(results))
+    return table
+
+
+def _heading(table: Table, title: str, detail: str) -> None:
+    table.add_section()
+    table.add_row(f"[bold]{title}[/]", f"[dim]{detail}[/]")
+
+
+def _throughput_rows(table: Table, results: Results) -> None:
+    _heading(table, "Throughput", "textbook_complete x N, uppercase")
+    serial = {g.submissions: g for g in results.gradings if g.jobs == 1}
+    for grading in results.gradings:
+        baseline = serial.get(grading.submissions) if grading.jobs != 1 else None
+        table.add_row(
+            f"N={grading.submissions}, --jobs {grading.jobs}",
+            f"{grading.seconds:.0f} s, {grading.submissions_per_minute:.1f}/min, "
+            f"{grading.seconds_per_submission:.2f} s each"
+            + ("" if grading.all_full_marks else " [red]not all 100 %[/]"),
+            f"--jobs 1: {baseline.seconds:.0f} s" if baseline else "",
+            f"{_times(baseline.seconds / grading.seconds)} faster" if baseline else "")
+    for scale in results.scaling:
+        table.add_row(f"growth, --jobs {scale.jobs}", f"{scale.largest_seconds_each:.2f} s each at N={scale.largest}",
+                      f"{scale.smallest_seconds_each:.2f} s each at N={scale.smallest}", _times(scale.ratio),
+                      "linear: 1.00x")
+
+
+def _bound_rows(table: Table, results: Results) -> None:
+    """What bounds the throughput: how long one submission takes, and how much CPU it costs."""
+    serial = _largest(results.gradings, 1)
+    parallel = _largest(results.gradings, results.default_jobs)
+    if serial is None and parallel is None:
+        return
+    _heading(table, "What bounds it", "time and CPU per submission")
+    if serial is not None:
+        checks = serial.first_student_checks
+        table.add_row("one submission's checks", f"{sum(c.seconds for c in checks):.1f} s in {len(checks)} checks",
+                      f"{serial.seconds_per_submission:.1f} s each at --jobs 1")
+        for check in checks[:SLOWEST_SHOWN]:
+            table.add_row(f"  {check.check}", f"{check.seconds:.1f} s")
+        needed = TARGET_SUBMISSIONS * serial.seconds_per_submission / TARGET_SECONDS
+        table.add_row(f"gradings at once for {TARGET_SUBMISSIONS} in {TARGET_SECONDS:.0f} s", f"{needed:.0f}")
+    if parallel is not None:
+        floor = TARGET_SUBMISSIONS * parallel.cpu_seconds_per_submission / results.cores
+        per_container = results.startup.docker_cpu.median
+        table.add_row("containers per submission", f"{parallel.containers_per_submission:.1f}",
+                      f"× {per_container:.2f} s CPU each (start-up)", "",
+                      f"≈ {parallel.containers_per_submission * per_container:.1f} s CPU")
+        table.add_row("machine CPU per submission",
+                      f"{parallel.cpu_seconds_per_submission:.2f} s "
+                      f"(grader's processes {parallel.grader_cpu_seconds_per_submission:.2f} s)",
+                      f"N={parallel.submissions}, --jobs {parallel.jobs}", "",
+                      f"{TARGET_SUBMISSIONS} need ≥ {floor:.0f} s of {results.cores} cores")
+
+
+def _exchange_rows(table: Table, figures: ExchangeFigures) -> None:
+    _heading(table, "Per exchange", f"round trip, {figures.exchanges} each")
+    bare = figures.variants[0].round_trips
+    for variant in figures.variants[1:]:
+        trips = variant.round_trips
+        table.add_row(variant.name, f"{_us(trips.median)}, p99 {_us(trips.p99)}",
+                      f"bare {_us(bare.median)}, p99 {_us(bare.p99)}",
+                      f"{_times(variant.median_ratio)}, p99 {_times(variant.p99_ratio)}")
+
+
+def _startup_rows(table: Table, figures: StartupFigures) -> None:
+    _heading(table, "Start-up", f"UDP server until it answers, {figures.runs} runs")
+    table.add_row("docker run (grader's sandbox)",
+                  f"{figures.docker.median * 1000:.0f} ms, worst {figures.docker.worst * 1000:.0f} ms",
+                  f"local process {figures.local.median * 1000:.0f} ms", _times(figures.median_ratio))
+    table.add_row("machine CPU per start and stop", f"{figures.docker_cpu.median:.2f} s",
+                  f"local process {figures.local_cpu.median:.2f} s",
+                  _times(ratio(figures.docker_cpu.median, figures.local_cpu.median)))
+
+
+def _memory_rows(table: Table, results: Results) -> None:
+    grading = _largest(results.gradings, results.default_jobs)
+    if grading is None:
+        return
+    _heading(table, "Memory", f"peak RSS, N={grading.submissions} at --jobs {grading.jobs}")
+    table.add_row("grader (grade + pytest children)",
+                  f"{grading.memory.tree_mib:.0f} MiB, {grading.memory.tree_processes} processes")
+    table.add_row("grader grade process alone", f"{grading.memory.parent_mib:.0f} MiB")
+
+
+def _target_rows(table: Table, goals: Targets) -> None:
+    _heading(table, "Targets", f"judged at N={TARGET_SUBMISSIONS} only")
+    for goal in (goals.throughput, goals.exchange, goals.memory):
+        measured = "" if goal.measured is None else f"{goal.measured:.{goal.decimals}f} {goal.unit}"
+        table.add_row(goal.name, measured, "", "", _verdict(goal))
+
+
+def to_json(results: Results, options: dict, started: float, seconds: float, load_before: float) -> dict:
+    return {
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "seconds": round(seconds, 1),
+        "machine": {"cores": results.cores, "default_jobs": results.default_jobs,
+                    "load_average_at_start": load_before, "load_average_at_end": os.getloadavg()[0]},
+        "commit": _commit(),
+        "options": options,
+        "targets": {field: {**dataclasses.asdict(t), "met": t.met}
+                    for field, t in vars(targets(results)).items()},
+        "exchange": dataclasses.asdict(results.exchange),
+        "startup": dataclasses.asdict(results.startup),
+        "throughput": [dataclasses.asdict(g) for g in results.gradings],
+        "scaling": [dataclasses.asdict(s) for s in results.scaling],
+    }
+
+
+def _commit() -> str:
+    """The commit measured, marked when the working tree differs from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=RESULTS.parent.parent, capture_output=True, text=True,
+                              check=False).stdout.strip()
+    commit = git("rev-parse", "HEAD") or "unknown"
+    return commit + (" (modified)" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def write_results(document: dict, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = document["started_utc"].replace("-", "").replace(":", "")
+    path = folder / f"{stamp}.json"
+    text = json.dumps(document, indent=2) + "\n"
+    path.write_text(text, encoding="utf-8")
+    (folder / "latest.json").write_text(text, encoding="utf-8")
+    return path
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help=f"N={QUICK['sizes'][0]} only, {QUICK['runs']} start-ups, {QUICK['exchanges']} exchanges")
+    parser.add_argument("--sizes", type=_positive, nargs="+", help=f"submissions per grading (default {FULL['sizes']})")
+    parser.add_argument("--jobs", type=throughput.job_count, nargs="+", default=[1, default_jobs()],
+                        help="job counts to grade at; `default` is grader grade's own (default: 1 default)")
+    parser.add_argument("--runs", type=_positive, help=f"start-ups to time (default {FULL['runs']})")
+    parser.add_argument("--exchanges", type=_positive, help=f"round trips per variant (default {FULL['exchanges']})")
+    args = parser.parse_args(argv)
+    preset = QUICK if args.quick else FULL
+    options = {"sizes": args.sizes or preset["sizes"], "jobs": list(dict.fromkeys(args.jobs)),
+               "runs": args.runs or preset["runs"], "exchanges": args.exchanges or preset["exchanges"]}
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)  # a log has no width of its own, and 80 columns would fold every cell
+    started, clock, load_before = time.time(), time.monotonic(), os.getloadavg()[0]
+    console.print(f"per-exchange overhead: {options['exchanges']} round trips per variant ...")
+    exchange_figures = exchange.measure(options["exchanges"])
+    console.print(f"start-up: {options['runs']} runs ...")
+    startup_figures = startup.measure(options["runs"])
+    console.print(f"throughput: N = {options['sizes']} at --jobs {options['jobs']} (the long part) ...")
+    gradings = []
+    for grading in throughput.measure(options["sizes"], options["jobs"]):
+        console.print(f"  {throughput.describe(grading)}", highlight=False, soft_wrap=True)
+        gradings.append(grading)
+    results = Results(exchange_figures, startup_figures, gradings, throughput.scaling(gradings), default_jobs(),
+                      os.cpu_count() or 1)
+    seconds = time.monotonic() - clock
+    console.print(build_table(results))
+    path = write_results(to_json(results, options, started, seconds, load_before), RESULTS)
+    # Other work on the machine moves every figure; the load says how much there was.
+    console.print(f"bench took {seconds / 60:.1f} min, load average {load_before:.1f} at the start and "
+                  f"{os.getloadavg()[0]:.1f} at the end; figures in {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

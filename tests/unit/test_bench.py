@@ -1,0 +1,196 @@
+"""The pure parts of `make bench`: statistics, the exchange filter, copies, the table and the results file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # bench/ is a folder of the repository, not an installed package
+
+from bench import run, throughput
+from bench.exchange import SETTLE, ExchangeFigures, Trace, Variant, clean_round_trips
+from bench.memory import MemoryPeak
+from bench.startup import StartupFigures
+from bench.stats import Summary, percentile, ratio, summarize
+from bench.throughput import CheckTime, Grading, make_copies, scaling
+from grader.pipeline import default_jobs
+
+TEXTBOOK = ROOT / "tests" / "examples" / "textbook_complete"
+
+
+# ------------------------------------------------------------------ statistics
+
+
+def test_summary_of_an_odd_count_takes_the_middle_sample():
+    assert summarize([3.0, 1.0, 2.0]) == Summary(count=3, median=2.0, p99=3.0, worst=3.0)
+
+
+def test_median_of_an_even_count_is_the_mean_of_the_middle_two():
+    assert summarize([4.0, 1.0, 3.0, 2.0]).median == 2.5
+
+
+def test_p99_is_a_sample_by_nearest_rank():
+    values = [float(v) for v in range(1, 201)]
+    assert percentile(values, 99) == 198.0
+    assert percentile(values, 100) == 200.0
+    assert percentile([5.0], 99) == 5.0
+
+
+@pytest.mark.parametrize("call", [lambda: summarize([]), lambda: percentile([], 50), lambda: percentile([1.0], 0)])
+def test_no_samples_or_a_percent_out_of_range_is_an_error(call):
+    with pytest.raises(ValueError):
+        call()
+
+
+def test_ratio_against_a_zero_baseline_is_none():
+    assert ratio(3.0, 2.0) == 1.5
+    assert ratio(3.0, 0.0) is None
+
+
+# ------------------------------------------------------------------ the exchange filter
+
+
+US = 1e-6
+
+
+def trace(sends: list[tuple[float, bool]], replies: list[float]) -> Trace:
+    """Times in microseconds, as the exchanges are."""
+    return Trace(tuple((at * US, untouched) for at, untouched in sends), tuple(at * US for at in replies))
+
+
+def microseconds(trips: list[float]) -> list[float]:
+    return [round(trip / US, 3) for trip in trips]
+
+
+def test_round_trips_are_the_intervals_between_sends_with_one_reply_each():
+    trips = clean_round_trips(trace([(0, True), (20, True), (50, True)], [10, 40]))
+    assert microseconds(trips) == [20, 30]
+
+
+def test_an_impaired_send_does_not_count():
+    trips = clean_round_trips(trace([(0, False), (20, True), (50, True)], [10, 40]))
+    assert microseconds(trips) == [30]
+
+
+def test_an_interval_with_no_reply_or_two_replies_does_not_count():
+    trips = clean_round_trips(trace([(0, True), (20, True), (40, True), (60, True)], [22, 24, 50]))
+    assert microseconds(trips) == [20]
+
+
+def test_the_last_send_has_no_interval():
+    assert clean_round_trips(trace([(0, True)], [10])) == []
+
+
+def test_the_exchanges_just_after_a_wait_do_not_count():
+    waited = 5000  # a 5 ms gap: a timeout, say
+    sends = [(0, True), (waited, True)] + [(waited + 20 * k, True) for k in range(1, SETTLE + 3)]
+    replies = [10] + [waited + 20 * k - 10 for k in range(1, SETTLE + 3)]
+    trips = clean_round_trips(trace(sends, replies))
+    assert microseconds(trips) == [5000, 20, 20]  # a slow round trip counts; the SETTLE after it do not
+
+
+# ------------------------------------------------------------------ throughput
+
+
+def test_copies_are_numbered_students_without_the_examples_expectations(tmp_path):
+    copies = make_copies(TEXTBOOK, tmp_path, 3)
+    assert [c.name for c in copies] == ["student001", "student002", "student003"]
+    for copy in copies:
+        assert sorted(p.name for p in copy.iterdir()) == sorted(
+            p.name for p in TEXTBOOK.iterdir() if p.name != "expected.toml")
+
+
+def test_full_marks_only_when_every_student_scored_100_percent(tmp_path):
+    gradebook = tmp_path / "gradebook.csv"
+    gradebook.write_text("student,score,max_score,percent\nstudent001,25,25,100.0\nstudent002,25,25,100.0\n")
+    assert throughput.all_full_marks(gradebook, 2)
+    assert not throughput.all_full_marks(gradebook, 3)
+    gradebook.write_text("student,score,max_score,percent\nstudent001,24,25,96.0\n")
+    assert not throughput.all_full_marks(gradebook, 1)
+
+
+def grading(submissions: int, jobs: int, seconds: float, tree_mib: float = 200.0) -> Grading:
+    return Grading(submissions, jobs, seconds, submissions / seconds * 60, seconds / submissions, 5.0, 1.5, 20.0, True,
+                   MemoryPeak(40.0, tree_mib, jobs + 1, 100),
+                   (CheckTime("udp_client.first_request_lost", 6.5), CheckTime("udp_server.basic", 0.1)))
+
+
+def test_scaling_compares_seconds_per_submission_of_the_largest_and_smallest_size_at_each_job_count():
+    gradings = [grading(10, 1, 300.0), grading(100, 1, 3300.0), grading(10, 4, 100.0), grading(100, 4, 800.0)]
+    by_jobs = {s.jobs: s for s in scaling(gradings)}
+    assert by_jobs[1].ratio == pytest.approx(1.1)
+    assert by_jobs[4].ratio == pytest.approx(0.8)
+    assert (by_jobs[4].smallest, by_jobs[4].largest) == (10, 100)
+
+
+def test_one_size_has_no_scaling():
+    assert scaling([grading(10, 1, 300.0)]) == []
+
+
+def test_a_job_count_is_a_positive_number_or_the_graders_default():
+    assert throughput.job_count("1") == 1
+    assert throughput.job_count("default") == default_jobs()
+    for bad in ("0", "-2", "many"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            throughput.job_count(bad)
+
+
+# ------------------------------------------------------------------ the table and the results file
+
+
+def results(gradings: list[Grading], median_ratio: float = 1.2) -> run.Results:
+    bare = Summary(500, 20e-6, 80e-6, 200e-6)
+    exchange = ExchangeFigures(500, 20, (
+        Variant("bare socket", bare, 1.0, 1.0),
+        Variant("grader", Summary(500, 20e-6 * median_ratio, 90e-6, 300e-6), median_ratio, 90 / 80),
+        Variant("grader + impairment", Summary(500, 26e-6, 95e-6, 300e-6), 1.3, 95 / 80)))
+    startup = StartupFigures(20, Summary(20, 0.25, 0.3, 0.3), Summary(20, 0.03, 0.04, 0.04), 0.25 / 0.03,
+                             Summary(20, 0.6, 0.7, 0.8), Summary(20, 0.03, 0.04, 0.04))
+    return run.Results(exchange, startup, gradings, scaling(gradings), default_jobs=4, cores=2)
+
+
+def test_targets_are_judged_on_100_submissions_at_the_default_jobs():
+    goals = run.targets(results([grading(100, 1, 3200.0), grading(100, 4, 50.0, tree_mib=320.0)], 1.6))
+    assert (goals.throughput.measured, goals.throughput.met) == (50.0, True)
+    assert (goals.exchange.measured, goals.exchange.met) == (1.6, False)
+    assert (goals.memory.measured, goals.memory.met) == (320.0, False)
+
+
+def test_a_run_without_100_submissions_does_not_judge_those_targets():
+    goals = run.targets(results([grading(10, 4, 100.0)]))
+    assert goals.throughput.met is None and goals.memory.met is None
+    assert goals.exchange.met is True
+
+
+def render(table) -> str:
+    console = Console(width=200, record=True, color_system=None)
+    console.print(table)
+    return console.export_text()
+
+
+def test_the_table_shows_every_figure_with_its_baseline():
+    text = render(run.build_table(results([grading(10, 1, 320.0), grading(10, 4, 100.0)])))
+    assert "N=10, --jobs 4" in text and "--jobs 1: 320 s" in text and "3.20x faster" in text
+    assert "udp_client.first_request_lost" in text
+    assert "bare 20.0 µs" in text and "1.20x" in text
+    assert "local process 30 ms" in text
+    assert "200 MiB, 5 processes" in text
+    assert "not measured" in text  # N=100 was left out
+
+
+def test_results_are_written_with_a_timestamp_and_as_latest(tmp_path):
+    document = run.to_json(results([grading(10, 4, 100.0)]), {"sizes": [10]}, started=0.0, seconds=12.0,
+                           load_before=0.5)
+    path = run.write_results(document, tmp_path)
+    assert path.name == "19700101T000000Z.json"
+    assert json.loads(path.read_text()) == json.loads((tmp_path / "latest.json").read_text())
+    written = json.loads(path.read_text())
+    assert written["targets"]["exchange"]["met"] is True
+    assert written["throughput"][0]["memory"]["tree_mib"] == 200.0
