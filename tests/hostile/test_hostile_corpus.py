@@ -202,7 +202,7 @@ def _limit_to_gone(events: list[dict]) -> tuple[float, str]:
 
 @pytest.mark.parametrize("round_no", range(1, ROUNDS + 1))
 def test_every_hostile_program_gets_its_verdict_beside_a_reference_that_keeps_full_marks(
-        round_no, hostile_class, expected, victim, docker_client, tmp_path):
+        round_no, hostile_class, expected, victim, docker_client, tmp_path, capsys):
     before = MachineState.now()
     started = time.time()
     out = tmp_path / "reports"
@@ -247,6 +247,8 @@ def test_every_hostile_program_gets_its_verdict_beside_a_reference_that_keeps_fu
     assert not {"junit.xml", "results.json", "gradebook.csv"} & untouched, "a fake report landed in a submission"
 
     gap, what = _limit_to_gone(events)
-    print(f"round {round_no}: {len(expected)} hostile programs and the reference in {took:.1f} s; "
-          f"grader peak RSS {memory.grader / 2**20:.0f} MiB (with its pytest children {memory.tree / 2**20:.0f} MiB); "
-          f"worst limit-to-gone {gap:.2f} s ({what})")
+    with capsys.disabled():  # the figures belong in every run's log, not only in a failure's
+        print()
+        print(f"round {round_no}: {len(expected)} hostile programs and the reference in {took:.1f} s; "
+              f"grader peak RSS {memory.grader / 2**20:.0f} MiB (with its pytest children {memory.tree / 2**20:.0f} MiB); "
+              f"worst limit-to-gone {gap:.2f} s ({what})")
