@@ -8,6 +8,7 @@ saying why; 130 means it was interrupted (what was graded is written).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +40,10 @@ class Fatal(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # Started in the background by a shell (`cmd &`, nohup), SIGINT arrives ignored; but
+        # SIGINT is how a grading is stopped cleanly, containers removed, results kept.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return args.command(args)
     except (Fatal, SpecError, RosterError, SandboxError) as exc:

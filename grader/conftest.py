@@ -59,8 +59,6 @@ def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_
     seed = pytestconfig.getoption("--seed")
     grading = Grading(submission, assignment, sandbox, assignment.seed if seed is None else seed,
                       pytestconfig.getoption("--time-limit"), max(1, pytestconfig.getoption("--parallel")))
-    grading.plan([item.callspec.params["check"] for item in request.session.items
-                  if "check" in getattr(getattr(item, "callspec", None), "params", {})])
     found = ", ".join(f"{role.value}={p.source or ' '.join(p.command)}" for role, p in submission.programs.items())
     record_testsuite_property("submission", submission.name)
     record_testsuite_property("assignment", assignment.name)
@@ -68,6 +66,10 @@ def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_
     record_testsuite_property("sandbox", sandbox.name if sandbox.sandboxed else f"{sandbox.name} (not sandboxed)")
     record_testsuite_property("discovered", found or "nothing")
     try:
+        # Inside the `try`: a Ctrl-C that lands between starting the lanes and the first
+        # check must still stop them, or they would keep the process (and containers) alive.
+        grading.plan([item.callspec.params["check"] for item in request.session.items
+                      if "check" in getattr(getattr(item, "callspec", None), "params", {})])
         yield grading
     finally:
         grading.close()

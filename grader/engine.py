@@ -244,8 +244,8 @@ class Grading:
         if isinstance(outcome, StartFailure):
             self._servers.pop(role, None)
             server.stop()
-            if not deadline.expired():  # cut short by a time limit, it may yet start for a later check
-                self._start_failures[role] = outcome
+            # Even when a time limit cut the wait short: the next check's would be cut the same way.
+            self._start_failures[role] = outcome
             return outcome
         return server
 

@@ -78,6 +78,9 @@ def _interrupt_when_parent_dies() -> None:
     on unsupervised beside the next run. Elsewhere this is a no-op, and the next run's
     start-up sweep still removes what a dead run left.
     """
+    # An ignored SIGINT (inherited from a shell's background job) would be ignored by the
+    # child too, and it could never clean up: SIG_DFL lets its Python install the handler.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT)

@@ -167,10 +167,13 @@ def _silent_class(tmp_path: Path) -> Path:
     return tmp_path / "submissions" / "silent"
 
 
-def _start(tmp_path: Path, *extra: str) -> subprocess.Popen:
+def _start(tmp_path: Path, *extra: str, sigint_ignored: bool = False) -> subprocess.Popen:
+    # sigint_ignored: started as a shell's background job (`grader grade ... &`, nohup) is.
     return subprocess.Popen([str(GRADER), "grade", "submissions", "--out", "reports", "--assignment", "mini.toml",
                              "--sandbox", "docker", *extra], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+                            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored
+                            else None)
 
 
 def _await_container(folder: Path, process: subprocess.Popen) -> None:
@@ -211,9 +214,10 @@ def test_a_submission_past_its_time_limit_keeps_the_points_it_earned_before(tmp_
     assert "not run: the submission time limit (8 s) ran out before this check" in failures["udp_server.empty_datagram"]
 
 
-def test_ctrl_c_stops_cleanly_and_leaves_no_container(tmp_path, docker_ready):
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["foreground", "started_in_background"])
+def test_ctrl_c_stops_cleanly_and_leaves_no_container(tmp_path, docker_ready, sigint_ignored):
     folder = _silent_class(tmp_path)
-    process = _start(tmp_path)
+    process = _start(tmp_path, sigint_ignored=sigint_ignored)
     _await_container(folder, process)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import time
@@ -64,6 +65,29 @@ def test_a_child_past_its_timeout_gets_sigint_to_clean_up(tmp_path):
     assert time.monotonic() - started < 15
     assert (tmp_path / "pids.interrupted").exists()
     assert not any(_alive(int(pid)) for pid in pids.read_text().split())
+
+
+# Plain Python: only its default SIGINT handler turns the signal into KeyboardInterrupt.
+PLAIN_SLEEPER = """
+import sys, time
+open(sys.argv[1], "w").close()
+try:
+    time.sleep(60)
+except KeyboardInterrupt:
+    open(sys.argv[1] + ".interrupted", "w").close()
+"""
+
+
+def test_a_child_is_interrupted_even_when_the_grader_inherited_sigint_ignored(tmp_path):
+    started = tmp_path / "started"
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell's background job (`cmd &`) has it
+    try:
+        run = runner.run_child([sys.executable, "-c", PLAIN_SLEEPER, str(started)], tmp_path / "log", 3,
+                               threading.Event())
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert run == runner.ChildRun(0, timed_out=True)  # it caught KeyboardInterrupt and ended by itself
+    assert (tmp_path / "started.interrupted").exists()
 
 
 def test_a_child_that_ignores_sigint_is_killed_with_its_whole_group(tmp_path, monkeypatch):
