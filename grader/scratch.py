@@ -26,14 +26,15 @@ def sweep_scratch(everything: bool = False, root: Path | None = None) -> int:
     removed = 0
     for path in Path(root or tempfile.gettempdir()).glob(f"{PREFIX}*"):
         owner = _OWNED.match(path.name)
-        if owner is None or not path.is_dir() or (not everything and _alive(int(owner[1]))):
+        if owner is None or not path.is_dir() or (not everything and process_alive(int(owner[1]))):
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed += not path.exists()
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a grader process still runs on this host (one we may not signal counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

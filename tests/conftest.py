@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,3 +25,11 @@ def docker_ready() -> None:
     problem = docker_problem()
     if problem is not None:
         pytest.skip(f"needs Docker, which this machine lacks: {problem}")
+
+
+@pytest.fixture
+def dead_pid() -> int:
+    """The PID of a process that has ended: the owner of what a killed grader left behind."""
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid

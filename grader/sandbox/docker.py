@@ -24,7 +24,7 @@ from grader.model import Program
 from grader.sandbox import Address, ExitInfo, SandboxError
 from grader.sandbox.sockets import BoundSocket, read_namespace, read_unread
 from grader.scenarios.clients import PLACEHOLDER_HOSTS, ClientRun, ScriptedServerSpec
-from grader.scratch import scratch_dir
+from grader.scratch import process_alive, scratch_dir
 from grader.scripted_server import parse_events
 
 GRADER_DIR = Path(__file__).resolve().parents[1]  # holds scripted_server.py, mounted into sidecars
@@ -100,15 +100,7 @@ def sweep_leftovers(client: docker.DockerClient, everything: bool = False) -> in
         if everything:
             return True
         owner_host, _, pid = labels.get(OWNER_LABEL, ":").partition(":")
-        if owner_host != host or not pid.isdigit():
-            return False
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
+        return owner_host == host and pid.isdigit() and not process_alive(int(pid))
 
     # The low-level API lists without inspecting each object, so objects that another run
     # removes meanwhile cannot break the sweep.

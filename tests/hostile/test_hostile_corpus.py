@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -133,8 +134,6 @@ def victim(docker_ready) -> str:
 
 
 def _assert_answers(target: tuple[str, int]) -> None:
-    import socket
-
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(0.2)
         for _ in range(50):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 
 import docker
 import pytest
@@ -14,18 +13,12 @@ from grader import cli
 from grader.sandbox.docker import DEFAULT_IMAGE, LABEL, OWNER_LABEL, sweep_leftovers
 
 
-def _dead_pid() -> int:
-    process = subprocess.Popen(["true"])
-    process.wait()
-    return process.pid
-
-
 @pytest.mark.docker
-def test_clean_removes_the_containers_of_dead_graders_only(docker_ready, capsys):
+def test_clean_removes_the_containers_of_dead_graders_only(docker_ready, capsys, dead_pid):
     client = docker.from_env()
     started = []
     try:
-        for pid in (_dead_pid(), os.getpid()):
+        for pid in (dead_pid, os.getpid()):
             started.append(client.containers.run(
                 DEFAULT_IMAGE, ["python3", "-c", "import time; time.sleep(120)"], detach=True,
                 labels={LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{pid}"}))

@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 import os
-import subprocess
 
 from grader.scratch import PREFIX, scratch_dir, sweep_scratch
-
-
-def _dead_pid() -> int:
-    process = subprocess.Popen(["true"])
-    process.wait()
-    return process.pid
 
 
 def test_a_scratch_folder_is_named_after_its_owner_and_removed_after_use():
@@ -21,8 +14,8 @@ def test_a_scratch_folder_is_named_after_its_owner_and_removed_after_use():
     assert not os.path.exists(folder)
 
 
-def test_the_sweep_removes_the_folders_of_dead_owners_only(tmp_path):
-    orphan = tmp_path / f"{PREFIX}{_dead_pid()}-bob-x1"
+def test_the_sweep_removes_the_folders_of_dead_owners_only(tmp_path, dead_pid):
+    orphan = tmp_path / f"{PREFIX}{dead_pid}-bob-x1"
     live = tmp_path / f"{PREFIX}{os.getpid()}-carla-x2"
     stranger = tmp_path / f"{PREFIX}not-ours"
     for folder in (orphan, live, stranger):
