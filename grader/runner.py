@@ -38,13 +38,19 @@ class ChildRun:
 
 def pytest_command(submission: Path, junit: Path, student: str, assignment: Path, sandbox: str,
                    seed: int, time_limit: float) -> list[str]:
+    """The grader's pytest, told exactly which configuration, plugin and paths are its own.
+
+    No file of the submission may run here or configure pytest: `-P` keeps the working
+    folder off `sys.path`, `-c` and `--rootdir` pin the grader's own ini file, `--noconftest`
+    and `-p grader.plugin` keep conftests out, and every value is glued to its option with
+    `=`, so none can be taken for a test path.
+    """
     return [
-        sys.executable, "-m", "pytest", str(GRADER_DIR),
-        "--submission", str(submission), "--assignment", str(assignment), "--sandbox", sandbox, "--seed", str(seed),
-        "--time-limit", f"{time_limit:g}",
+        sys.executable, "-P", "-m", "pytest", str(GRADER_DIR),
+        f"--config-file={GRADER_DIR / 'pytest.ini'}", f"--rootdir={GRADER_DIR}", "--noconftest", "-p", "grader.plugin",
+        f"--submission={submission}", f"--assignment={assignment}", f"--sandbox={sandbox}", f"--seed={seed}",
+        f"--time-limit={time_limit:g}",
         f"--junitxml={junit}", "-o", f"junit_suite_name={student}",
-        # The report shape the gradebook reads, whichever ini file pytest finds from its rootdir.
-        "-o", "junit_family=xunit2", "-o", "junit_logging=system-out", "-o", "junit_log_passing_tests=true",
         "-q", "-p", "no:cacheprovider",
     ]
 

@@ -108,14 +108,34 @@ def test_cancelling_stops_a_running_child(tmp_path):
     assert (tmp_path / "pids.interrupted").exists()
 
 
-def test_the_command_is_the_students_own_pytest_run_with_the_report_shape_fixed(tmp_path):
+def test_the_command_is_the_students_own_pytest_run_on_the_graders_own_configuration(tmp_path):
     argv = runner.pytest_command(tmp_path / "alice", tmp_path / "j.xml", "alice", tmp_path / "a.toml", "docker", 9,
                                  120.0)
-    assert argv[:4] == [sys.executable, "-m", "pytest", str(runner.GRADER_DIR)]
-    for pair in (["--submission", str(tmp_path / "alice")], ["--sandbox", "docker"], ["--seed", "9"],
-                 ["--time-limit", "120"],
-                 ["-o", "junit_suite_name=alice"], ["-o", "junit_logging=system-out"]):
-        assert any(argv[i:i + 2] == pair for i in range(len(argv)))
+    assert argv[:5] == [sys.executable, "-P", "-m", "pytest", str(runner.GRADER_DIR)]
+    for option in (f"--config-file={runner.GRADER_DIR / 'pytest.ini'}", f"--rootdir={runner.GRADER_DIR}",
+                   "--noconftest", f"--submission={tmp_path / 'alice'}", "--sandbox=docker", "--seed=9",
+                   "--time-limit=120"):
+        assert option in argv
+    assert any(argv[i:i + 2] == ["-o", "junit_suite_name=alice"] for i in range(len(argv)))
+
+
+def test_no_value_of_the_command_stands_alone_where_pytest_could_take_it_for_a_test_path(tmp_path):
+    argv = runner.pytest_command(tmp_path / "alice", tmp_path / "j.xml", "alice", tmp_path / "a.toml", "docker", 9,
+                                 120.0)
+    after_options = argv[5:]
+    alone = [arg for i, arg in enumerate(after_options) if not arg.startswith("-")
+             and not (i and after_options[i - 1] in ("-o", "-p"))]
+    assert alone == []
+
+
+def test_the_graders_ini_file_fixes_the_report_shape_the_gradebook_reads():
+    import configparser
+
+    ini = configparser.ConfigParser()
+    ini.read(runner.GRADER_DIR / "pytest.ini")
+    assert dict(ini["pytest"]) | {"addopts": ""} == {
+        "addopts": "", "junit_family": "xunit2", "junit_logging": "system-out", "junit_log_passing_tests": "true"}
+    assert "-p grader.plugin" in ini["pytest"]["addopts"]
 
 
 @pytest.mark.parametrize(("log", "message"), [

@@ -2,6 +2,13 @@
 
 One test per check of the assignment. Required checks that fail fail the run; advisory
 ones are reported as xfail: shown, never failing the run, never costing points.
+
+A plugin, not a conftest: it is registered through the `pytest11` entry point (and `-p
+grader.plugin` where the grader starts pytest itself), so `--submission` is a known option
+before pytest looks for conftests. Were it not, the `DIR` of `--submission DIR` would be
+taken for a test path and a `conftest.py` in the submission imported, on the host, as the
+grader's user. Loaded into every pytest session of the environment, it stays inert unless
+the session runs the grader's own checks.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from grader.discover import DiscoveryError, discover
 from grader.engine import Grading
 from grader.sandbox import SandboxError, open_sandbox
 from grader.spec import Assignment, SpecError, load_assignment
+
+GRADER_DIR = Path(__file__).resolve().parent
 
 ASSIGNMENT = pytest.StashKey[Assignment]()
 PARALLEL = 6  # lanes of one submission at once: most of them wait (on absent replies, on a hung client)
@@ -35,7 +44,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(default: the assignment's [timeouts] submission)")
 
 
+def grades(config: pytest.Config) -> bool:
+    """Whether this session runs the grader's checks (`pytest grader/`), not some other project's tests."""
+    paths = [Path(arg.split("::")[0]) for arg in config.args] or [Path(config.invocation_params.dir)]
+    for path in paths:
+        where = (config.invocation_params.dir / path).resolve()
+        if where == GRADER_DIR or where.parent == GRADER_DIR:
+            return True
+    return False
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if not grades(config):
+        return
     try:
         config.stash[ASSIGNMENT] = load_assignment(config.getoption("--assignment"))
     except SpecError as exc:
@@ -43,7 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "check" in metafunc.fixturenames:
+    if ASSIGNMENT in metafunc.config.stash and metafunc.module.__name__ == "grader.test_checks" \
+            and "check" in metafunc.fixturenames:
         checks = metafunc.config.stash[ASSIGNMENT].checks
         metafunc.parametrize("check", checks, ids=[c.id for c in checks])
 
@@ -79,6 +101,8 @@ def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    if ASSIGNMENT not in config.stash:
+        return []
     assignment = config.stash[ASSIGNMENT]
     return [f"socket-lab grader: assignment {assignment.name} ({len(assignment.checks)} checks), "
             f"submission {config.getoption('--submission')}, sandbox {config.getoption('--sandbox')}"]
