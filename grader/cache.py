@@ -19,7 +19,7 @@ def grader_fingerprint() -> str:
     """The version plus the grader's own sources: __version__ alone is not bumped for every fix of a check."""
     digest = hashlib.sha256(grader.__version__.encode())
     for path in sorted(GRADER_DIR.rglob("*")):
-        if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
+        if path.suffix in (".py", ".toml", ".ini") and "__pycache__" not in path.parts:
             digest.update(path.relative_to(GRADER_DIR).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 

@@ -149,6 +149,10 @@ def _submission_dir(path: Path) -> Path:
 
 def _configured_programs(root: Path) -> dict[Role, Program]:
     toml_path = root / TOML_NAME
+    if toml_path.is_symlink():
+        # Followed, it would read (and echo into every report) a file of the grading machine.
+        raise DiscoveryError(f"{TOML_NAME}: is a symbolic link, and the grader never follows links in a submission; "
+                             "put the file itself in the submission")
     if not toml_path.is_file():
         return {}
     try:

@@ -183,12 +183,12 @@ class Grading:
         transform = self.assignment.transform
         if check.kind == "udp_exchange":
             plan = udp_server.plan(check.params, transform, seed)
-            machine = netio.play_udp(plan, server.address("udp"), deadline.at)
+            machine = netio.play_udp(plan, server.address("udp"), deadline.at, server.make_socket)
             verdict = udp_server.judge(machine)
         elif check.kind == "tcp_exchange":
             tcp_plan = tcp_server.plan(check.params, transform, seed)
             records = netio.play_tcp(tcp_plan, server.address("tcp"), deadline.at,
-                                     server.unread_bytes)
+                                     server.unread_bytes, server.make_socket)
             verdict = tcp_server.judge(tcp_plan, records)
         else:
             raise ValueError(f"no runner for scenario kind {check.kind!r}")

@@ -27,12 +27,18 @@ STOPPED = "stopped: a time limit of the grading ran out"
 READ_WAIT = 0.5  # seconds a slice may wait to be read before the next is sent anyway
 
 Unread = Callable[[int], "int | None"]
+SocketFactory = Callable[[int, int], socket.socket]  # where the grader's sockets are made: see sandbox.netns
 
 
-def play_udp(plan: UdpPlan, target: Address, stop_at: float | None = None) -> UdpClientMachine:
-    """Drive the scripted UDP client against `target` until done, out of budget, or at `stop_at` (monotonic)."""
+def play_udp(plan: UdpPlan, target: Address, stop_at: float | None = None,
+             make_socket: SocketFactory = socket.socket) -> UdpClientMachine:
+    """Drive the scripted UDP client against `target` until done, out of budget, or at `stop_at` (monotonic).
+
+    `make_socket` makes each socket where `target` can be reached (inside a sandbox's own
+    network namespace, say).
+    """
     machine = UdpClientMachine(plan)
-    sockets = [_udp_socket(target) for _ in range(plan.clients)]
+    sockets = [_udp_socket(target, make_socket) for _ in range(plan.clients)]
     selector = selectors.DefaultSelector()
     for index, sock in enumerate(sockets):
         selector.register(sock, selectors.EVENT_READ, index)
@@ -78,12 +84,12 @@ def play_udp(plan: UdpPlan, target: Address, stop_at: float | None = None) -> Ud
     return machine
 
 
-def _udp_socket(target: Address) -> socket.socket:
+def _udp_socket(target: Address, make_socket: SocketFactory) -> socket.socket:
     """A fresh ephemeral source port per check, bound to the one address that routes to target."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+    with make_socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.connect(target)  # sends nothing: only asks the kernel which source it would use
         source = probe.getsockname()[0]
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = make_socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind((source, 0))
     sock.setblocking(False)
     return sock
@@ -105,11 +111,23 @@ def _drain(sock, client: int, machine: UdpClientMachine, start: float, target: A
         except OSError:
             return  # ECONNREFUSED from an ICMP port unreachable: nothing to read
         if len(machine.received) < MAX_RECEIVED:
-            machine.receive(client, data, time.monotonic() - start, None if source == target else source)
+            machine.receive(client, data, time.monotonic() - start, None if _same_socket(source, target) else source)
+
+
+def _same_socket(source: Address, target: Address) -> bool:
+    """Whether a reply came from the socket the request went to.
+
+    Its port must match. Its address may be any loopback address when the target is one:
+    a server bound to '' answers a request sent to 127.0.0.2 from 127.0.0.1, the kernel's
+    preferred source on loopback, and both are that one host's own addresses.
+    """
+    if source[1] != target[1]:
+        return False
+    return source[0] == target[0] or (source[0].startswith("127.") and target[0].startswith("127."))
 
 
 def play_tcp(plan: TcpPlan, target: Address, stop_at: float | None = None,
-             unread: Unread | None = None) -> list[ConnectionRecord]:
+             unread: Unread | None = None, make_socket: SocketFactory = socket.socket) -> list[ConnectionRecord]:
     """Play the connections in the plan's order; each wait is bounded by the plan's timeouts and by `stop_at`.
 
     `unread(port)` tells how much of what our socket on `port` sent the server has not
@@ -117,17 +135,17 @@ def play_tcp(plan: TcpPlan, target: Address, stop_at: float | None = None,
     the next, so a busy machine cannot merge the slices and change the verdict.
     """
     start = time.monotonic()
-    clock = _Clock(start, stop_at, unread)
+    clock = _Clock(start, stop_at, unread, make_socket)
     records = [ConnectionRecord(c) for c in plan.connections]
     sockets: dict[int, socket.socket] = {}
     try:
         if plan.overlapping:
             for record in records:
-                sockets[record.plan.index] = _connect(record, target, clock.cap(plan.reply_timeout))
+                sockets[record.plan.index] = _connect(record, target, clock, plan.reply_timeout)
         for record in records:
             if record.plan.stream is None:
                 continue
-            sock = sockets.get(record.plan.index) or _connect(record, target, clock.cap(plan.reply_timeout))
+            sock = sockets.get(record.plan.index) or _connect(record, target, clock, plan.reply_timeout)
             sockets[record.plan.index] = sock
             if sock is not None:
                 _exchange(sock, record, plan, clock)
@@ -135,7 +153,7 @@ def play_tcp(plan: TcpPlan, target: Address, stop_at: float | None = None,
         if plan.probe is not None:
             probe = ConnectionRecord(plan.probe, notes=["(probe: is the server still serving?)"])
             records.append(probe)
-            sock = _connect(probe, target, clock.cap(plan.reply_timeout))
+            sock = _connect(probe, target, clock, plan.reply_timeout)
             if sock is not None:
                 _exchange(sock, probe, plan, clock)
                 _close(sock, probe)
@@ -149,10 +167,12 @@ def play_tcp(plan: TcpPlan, target: Address, stop_at: float | None = None,
 class _Clock:
     """Seconds since the exchange began, and how much of a wait the caller's time limit still allows."""
 
-    def __init__(self, start: float, stop_at: float | None, unread: Unread | None = None):
+    def __init__(self, start: float, stop_at: float | None, unread: Unread | None = None,
+                 make_socket: SocketFactory = socket.socket):
         self.start = start
         self.stop_at = stop_at
         self.unread = unread
+        self.make_socket = make_socket
 
     def __call__(self) -> float:
         return time.monotonic() - self.start
@@ -167,13 +187,18 @@ class _Clock:
         return self.stop_at is not None and time.monotonic() >= self.stop_at
 
 
-def _connect(record: ConnectionRecord, target: Address, timeout: float) -> socket.socket | None:
+def _connect(record: ConnectionRecord, target: Address, clock: _Clock, timeout: float) -> socket.socket | None:
+    timeout = clock.cap(timeout)
     if timeout <= 0:
         record.connect_error = STOPPED
         return None
+    sock = clock.make_socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        return socket.create_connection(target, timeout=timeout)
+        sock.settimeout(timeout)
+        sock.connect(target)
+        return sock
     except OSError as exc:
+        sock.close()
         record.connect_error = _describe_error(exc)
         return None
 

@@ -149,6 +149,8 @@ class _Grading:
             return None
         s = self.settings
         target = self.junit_dir / f"{entry.name}.xml"
+        if entry.path.is_symlink():
+            return self._refuse_link(entry, target)
         try:
             key: str | None = cache_key(entry.path, s.assignment, s.seed, f"{s.environment} limit {s.time_limit:g}",
                                         self.fingerprint)
@@ -172,11 +174,24 @@ class _Grading:
             self.cache.store(entry.name, key)
         return Graded(report, cached=False)
 
+    def _refuse_link(self, entry: Entry, target: Path) -> Graded:
+        """A submission that is a symlink could be any folder of this machine: listed, never read."""
+        self.cache.forget(entry.name)
+        suite = junit.error_suite(
+            entry.name, f"{entry.path.name} is a symbolic link, and the grader never follows links in a submission; "
+                        "put the student's folder (or .zip) itself in the submissions folder", self._properties(entry))
+        junit.write_suite(suite, target)
+        return Graded(junit.report(suite), cached=False)
+
+    def _properties(self, entry: Entry) -> dict[str, str]:
+        s = self.settings
+        return {"submission": entry.path.name, "assignment": s.assignment.name, "seed": str(s.seed),
+                "sandbox": s.sandbox, "max_score": f"{s.assignment.max_points:g}",
+                "checks": " ".join(c.id for c in s.assignment.checks)}
+
     def _run(self, entry: Entry, scratch: Path) -> TestSuite | None:
         s = self.settings
-        properties = {"submission": entry.path.name, "assignment": s.assignment.name, "seed": str(s.seed),
-                      "sandbox": s.sandbox, "max_score": f"{s.assignment.max_points:g}",
-                      "checks": " ".join(c.id for c in s.assignment.checks)}
+        properties = self._properties(entry)
         try:
             folder = unpack_zip(entry.path, scratch / "submission") if entry.is_zip else entry.path
         except DiscoveryError as exc:

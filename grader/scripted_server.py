@@ -10,6 +10,7 @@ CLI::
     --transport udp|tcp   --host 0.0.0.0   --port 12000   --behaviour NAME
     --delay 0.8  (reply_late)   --pieces 3 --pause 0.15  (TCP slices)
     --lifetime 30  (always exits by itself)   --max-events 200
+    --fd N [--other-fd M]  (sockets made by the grader, inherited: see below)
 
 Behaviours, the server side of each client scenario:
 
@@ -49,6 +50,11 @@ Events: one JSON object per line on stdout, flushed. ``t`` is seconds since star
                           exactly once per connection, unless the server exits first
     {"event": "error", "t", "message"[, "peer"]}                     bind or send failure
     {"event": "end", "t", "reason": "lifetime"|"signal"|"max-events"|"error"}   at exit
+
+Sockets: by default the server makes its own. With ``--fd N`` it binds the inherited,
+unbound socket N instead (and ``--other-fd M`` for ``wrong_port``'s second socket): the
+grader makes them inside a client container's loopback-only network namespace, so this
+process can run on the grading machine and still serve 127.0.0.1:12000 in there.
 
 Bounds: ``--max-events`` counts every event except ``ready`` and ``end``. Choice: when one
 more event would exceed it, that event is not written and the server *exits* at once with
@@ -214,13 +220,13 @@ class UdpServer:
         self.port = 0
 
     def bind(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock = _socket(socket.SOCK_DGRAM, self.opts.fd)
         try:
             sock.bind((self.opts.host, self.opts.port))
             sock.setblocking(False)
             self.reply_sock = sock
             if self.behaviour == "wrong_port":
-                other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                other = _socket(socket.SOCK_DGRAM, self.opts.other_fd)
                 try:
                     other.bind((self.opts.host, 0))
                     other.setblocking(False)
@@ -320,7 +326,7 @@ class TcpServer:
         self.port = 0
 
     def bind(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = _socket(socket.SOCK_STREAM, self.opts.fd)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.opts.host, self.opts.port))
@@ -532,6 +538,13 @@ class TcpServer:
         self.active.pop(conn.id, None)
 
 
+def _socket(kind: int, fd: int | None) -> socket.socket:
+    """A new IPv4 socket, or the inherited one the grader made where this server must listen."""
+    if fd is None:
+        return socket.socket(socket.AF_INET, kind)
+    return socket.socket(socket.AF_INET, kind, fileno=fd)
+
+
 def _split(data: bytes, count: int) -> list[bytes]:
     """`data` in at most `count` non-empty, near-equal slices ([] for no data)."""
     count = max(1, min(count, len(data)))
@@ -578,6 +591,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pause", type=_non_negative, default=0.15, help="s between slices")
     parser.add_argument("--lifetime", type=_positive, default=30.0, help="s before exiting by itself")
     parser.add_argument("--max-events", type=_count, default=200, help="events logged before exiting")
+    parser.add_argument("--fd", type=int, default=None, help="inherited unbound socket to serve on")
+    parser.add_argument("--other-fd", type=int, default=None, help="inherited socket for wrong_port's replies")
     opts = parser.parse_args(argv)
     allowed = UDP_BEHAVIOURS if opts.transport == "udp" else TCP_BEHAVIOURS
     if opts.behaviour not in allowed:

@@ -5,6 +5,7 @@ Both give the engine the same small interface, so scenarios never know which one
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -41,7 +42,10 @@ class ExitInfo:
 
 class RunningServer(Protocol):
     def address(self, transport: str) -> Address:
-        """Where the grader reaches the assignment port: always on 127.0.0.1."""
+        """Where the grader's sockets (from `make_socket`) reach the assignment port."""
+
+    def make_socket(self, family: int, kind: int) -> socket.socket:
+        """A new socket of the grader's, made where it can reach the program (its network namespace)."""
 
     def bound_sockets(self) -> list[BoundSocket] | None:
         """The program's bound server sockets, or None where they cannot be seen."""

@@ -1,19 +1,37 @@
 """Docker containers with the hardened defaults of DESIGN.md; the only module that talks to Docker.
 
+Every student container has loopback only (`network_mode="none"`): it reaches nothing but
+the grader, whose sockets are made inside its network namespace (grader.sandbox.netns).
+A client's container joins a holder container, also loopback only, where the grader's
+scripted server listens. No bridge, no gateway, no DNS, no published port.
+
+Programs see a read-only copy of the submission in a Docker volume, never a host folder:
+no host path shows inside the container, no symlink of the submission is followed on the
+host, and file modes cannot make a student's own files unreadable to the program.
+
 Every object carries the `socketlab` label and the PID of the grader that made it, so a
 later run can sweep what a killed run left without touching a live run's containers.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import io
 import os
 import shlex
+import shutil
 import socket
+import stat
 import sys
+import tarfile
+import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import docker
 import requests
@@ -22,16 +40,17 @@ from docker.types import LogConfig, Ulimit
 
 from grader.model import Program
 from grader.sandbox import Address, ExitInfo, SandboxError
-from grader.sandbox.sockets import BoundSocket, read_namespace, read_unread
+from grader.sandbox.netns import NamespaceSockets, RelaySockets, can_enter
+from grader.sandbox.scripted import ScriptedServer, ScriptedServerError, sockets_for
+from grader.sandbox.sockets import HOST_ADDRESS, BoundSocket, read_namespace, read_unread
 from grader.scenarios.clients import PLACEHOLDER_HOSTS, ClientRun, ScriptedServerSpec
-from grader.scratch import process_alive, scratch_dir
-from grader.scripted_server import parse_events
-
-GRADER_DIR = Path(__file__).resolve().parents[1]  # holds scripted_server.py, mounted into sidecars
+from grader.scratch import PREFIX as SCRATCH_PREFIX
+from grader.scratch import process_alive
 
 DEFAULT_IMAGE = "socketlab-runtime:latest"
 LABEL = "socketlab"
 OWNER_LABEL = "socketlab.owner"  # "<hostname>:<pid>" of the grader process that created it
+SANDBOX_HOSTNAME = "sandbox"
 
 STUDENT_UID = 10001  # the Dockerfile's unprivileged user
 MEMORY = "256m"
@@ -41,6 +60,108 @@ NOFILE = 256
 FSIZE = 8 << 20  # bytes a program may write to one file
 TMPFS = "size=16m,mode=1777"
 LOG_MAX = "1m"
+MAX_COPY_BYTES = 64 << 20  # a submission's files copied into its volume; beyond this it is refused
+_NOT_COPIED = frozenset({"__pycache__", ".git", "venv", ".venv", "site-packages", "__MACOSX"})
+
+
+class SocketMaker(Protocol):
+    """Makes the grader's sockets inside one container's network namespace; `close()` when done."""
+
+    def __call__(self, family: int, kind: int) -> socket.socket: ...
+
+    def close(self) -> None: ...
+
+
+# How the grader's sockets get inside a loopback-only container: it enters the namespace
+# itself (setns: root), or a trusted relay container inside makes them and passes them out.
+NETNS_ENTRIES = ("auto", "setns", "relay")
+RELAY_CODE = Path(__file__).resolve().parent / "socket_relay.py"
+RELAY_LIFETIME = 3600  # seconds; a relay is removed with its server, this bounds one a killed grader left
+
+CANNOT_ENTER = ("the grader cannot enter a container's network namespace (it needs root, or CAP_SYS_ADMIN). "
+                "Fix: run it as root, or leave --netns-entry at auto to use a relay container.")
+NO_LOOPBACK_REACH = ("this Docker engine runs containers in a virtual machine (Docker Desktop), where the "
+                     "grader cannot reach a loopback-only sandbox. Fix: grade on Linux, or with --sandbox local "
+                     "(not sandboxed).")
+
+
+def netns_entry(requested: str = "auto") -> str:
+    """`setns` or `relay`; SandboxError where the one asked for cannot work here."""
+    if requested not in NETNS_ENTRIES:
+        raise SandboxError(f"unknown --netns-entry {requested!r}: use {', '.join(NETNS_ENTRIES)}")
+    if requested == "setns" and not can_enter():
+        raise SandboxError(CANNOT_ENTER)
+    if requested == "auto":
+        return "setns" if can_enter() else "relay"
+    return requested
+
+
+def submission_archive(folder: Path) -> bytes:
+    """A tar of the submission's regular files, as every program in the sandbox can read them.
+
+    Symlinks are left out, never followed (they could point anywhere on this machine);
+    so are FIFOs and devices. Modes are normalised (0644, or 0755 where any execute bit is
+    set; folders 0755), owner root: a file its student made 0600 still runs.
+    """
+    buffer = io.BytesIO()
+    total = 0
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for dirpath, dirnames, filenames in os.walk(folder):
+            here = Path(dirpath)
+            dirnames[:] = sorted(d for d in dirnames if d not in _NOT_COPIED and not (here / d).is_symlink())
+            for name in dirnames:
+                info = tarfile.TarInfo((here / name).relative_to(folder).as_posix())
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            for name in sorted(filenames):
+                data, mode = _read_regular(here / name)
+                if data is None:
+                    continue
+                total += len(data)
+                if total > MAX_COPY_BYTES:
+                    raise SandboxError(f"the submission holds more than {MAX_COPY_BYTES >> 20} MiB of files; "
+                                       "leave out data files, virtualenvs and build output")
+                info = tarfile.TarInfo((here / name).relative_to(folder).as_posix())
+                info.size, info.mode = len(data), 0o755 if mode & 0o111 else 0o644
+                tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _read_regular(path: Path) -> tuple[bytes | None, int]:
+    """The bytes of a regular file, opened without following a symlink; None for anything else."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None, 0  # a symlink (ELOOP), or a file even the grader may not read
+    with os.fdopen(fd, "rb") as file:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            return None, 0
+        return file.read(MAX_COPY_BYTES + 1), mode
+
+
+def copy_submission(client: docker.DockerClient, image: str, folder: Path, labels: dict[str, str]) -> str:
+    """A new labelled volume holding `submission_archive(folder)`; its name.
+
+    Docker unpacks the archive into the volume through a container that is created and
+    never started: nothing runs, and the grader needs no write access to Docker's storage.
+    """
+    archive = submission_archive(folder)
+    try:
+        volume = client.api.create_volume(labels={**labels, "socketlab.role": "submission"})["Name"]
+        loader = client.api.create_container(
+            image, ["true"], labels={**labels, "socketlab.role": "loader"},
+            host_config=client.api.create_host_config(binds={volume: {"bind": "/submission", "mode": "rw"}},
+                                                      network_mode="none", read_only=True))["Id"]
+        try:
+            client.api.put_archive(loader, "/submission", archive)
+        finally:
+            client.api.remove_container(loader, force=True)
+    except ImageNotFound:
+        raise SandboxError(f"Docker image {image} is missing. Fix: run `make image`.") from None
+    except DockerException as exc:
+        raise SandboxError(f"Docker could not copy the submission into its volume: {exc}") from None
+    return volume
 
 
 def docker_problem(image: str | None = None) -> str | None:
@@ -59,6 +180,10 @@ def docker_problem(image: str | None = None) -> str | None:
         return f"Docker image check failed: {exc}"
     finally:
         client.close()
+    if sys.platform != "linux":
+        # Both ways in need the engine's kernel to be ours: a namespace to enter, or a Unix
+        # socket that can carry file descriptors between the container and us.
+        return NO_LOOPBACK_REACH
     return None
 
 
@@ -72,24 +197,12 @@ def _wait(container, budget: float) -> ExitInfo | None:
     return ExitInfo(status.get("StatusCode"), bool(container.attrs["State"].get("OOMKilled")))
 
 
-def _await_log_line(container, marker: bytes, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if marker in container.logs(stdout=True, stderr=False):
-            return
-        container.reload()
-        if container.status == "exited":
-            break
-        time.sleep(0.02)
-    raise SandboxError("the scripted server did not start: " + container.logs().decode("utf-8", "replace")[-500:])
-
-
 def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def sweep_leftovers(client: docker.DockerClient, everything: bool = False) -> int:
-    """Remove labelled containers and networks whose grader process on this host is gone.
+    """Remove labelled containers, volumes and networks whose grader process on this host is gone.
 
     `everything` removes every labelled object, live runs' too (`grader clean --all`).
     """
@@ -111,7 +224,15 @@ def sweep_leftovers(client: docker.DockerClient, everything: bool = False) -> in
                 removed += 1
             except NotFound:
                 pass
-    # Networks last: Docker refuses to remove one that a container still uses.
+    # Volumes and networks last: Docker refuses to remove one that a container still uses.
+    for volume in client.api.volumes(filters={"label": LABEL}).get("Volumes") or []:
+        if orphaned(volume.get("Labels") or {}):
+            try:
+                client.api.remove_volume(volume["Name"], force=True)
+                removed += 1
+            except (NotFound, APIError):
+                pass
+    # Networks: graders before the loopback-only sandbox made one per run.
     for network in client.api.networks(filters={"label": LABEL}):
         if orphaned(network.get("Labels") or {}):
             try:
@@ -123,36 +244,31 @@ def sweep_leftovers(client: docker.DockerClient, everything: bool = False) -> in
 
 
 class DockerServer:
-    """A student server in its container.
+    """A student server in its container, which has loopback only.
 
-    On Linux the grader talks to the container's address on this run's own bridge network:
-    Docker's userland proxy behind published ports drops zero-length UDP datagrams and
-    accepts TCP connections for a port nobody listens on, both of which would falsify
-    checks. Elsewhere (Docker Desktop) the bridge is not routable and the ports published
-    on 127.0.0.1 are used.
+    The grader's sockets for it are made inside the container's network namespace (see
+    grader.sandbox.netns) and reach it at HOST_ADDRESS there: no bridge, no published
+    port, no route between the program and anything but the grader.
     """
 
-    def __init__(self, container, port: int, network: str):
+    def __init__(self, container, port: int, open_sockets: Callable[[], SocketMaker]):
         self._container = container
         self._port = port
-        self._network = network
-        self._addresses: dict[str, Address] = {}
+        self._open_sockets = open_sockets
+        self._sockets: SocketMaker | None = None
         self._pid: int | None = None
         self._exit: ExitInfo | None = None
 
     def address(self, transport: str) -> Address:
-        if transport not in self._addresses:
-            self._container.reload()
-            settings = self._container.attrs["NetworkSettings"]
-            bridge_ip = (settings["Networks"].get(self._network) or {}).get("IPAddress")
-            if sys.platform == "linux" and bridge_ip:
-                self._addresses[transport] = (bridge_ip, self._port)
-            else:
-                bindings = (settings["Ports"] or {}).get(f"{self._port}/{transport}")
-                if not bindings:
-                    raise SandboxError(f"Docker did not publish {self._port}/{transport}")
-                self._addresses[transport] = ("127.0.0.1", int(bindings[0]["HostPort"]))
-        return self._addresses[transport]
+        return (HOST_ADDRESS, self._port)
+
+    def make_socket(self, family: int, kind: int) -> socket.socket:
+        if self._sockets is None:
+            self._sockets = self._open_sockets()
+        try:
+            return self._sockets(family, kind)
+        except OSError as exc:
+            raise SandboxError(f"cannot make a socket inside the server's container: {exc}") from None
 
     def bound_sockets(self) -> list[BoundSocket] | None:
         pid = self._namespace_pid()
@@ -189,6 +305,8 @@ class DockerServer:
         return raw.decode("utf-8", "replace").rstrip("\n")
 
     def stop(self) -> None:
+        if self._sockets is not None:
+            self._sockets.close()
         try:
             self._container.remove(force=True)
         except NotFound:
@@ -199,8 +317,12 @@ class DockerSandbox:
     name = "docker"
     sandboxed = True
 
-    def __init__(self, image: str | None = None):
+    def __init__(self, image: str | None = None, netns: str = "auto"):
         self.image = image or DEFAULT_IMAGE
+        self.netns = netns_entry(netns)
+        self.network = ("loopback only: student programs reach the grader and nothing else; the grader "
+                        + ("enters each container's network namespace" if self.netns == "setns"
+                           else "gets its sockets from a relay container inside each one"))
         try:
             self.client = docker.from_env(timeout=30)
         except DockerException as exc:
@@ -208,67 +330,115 @@ class DockerSandbox:
         self.run_id = uuid.uuid4().hex[:12]
         self.labels = {LABEL: "1", OWNER_LABEL: _owner(), "socketlab.run": self.run_id}
         sweep_leftovers(self.client)
-        self.network = self.client.networks.create(
-            f"socketlab-{self.run_id}", driver="bridge", labels=self.labels,
-            options={
-                # Students' containers cannot reach each other nor anything outside.
-                "com.docker.network.bridge.enable_icc": "false",
-                "com.docker.network.bridge.enable_ip_masquerade": "false",
-            })
+        self._copies: dict[Path, str] = {}  # submission folder -> volume holding its readable copy
         self._containers: list = []
         self._containers_lock = threading.Lock()  # the engine may run checks side by side
 
     def start_server(self, submission_path: Path, program: Program, port: int) -> DockerServer:
-        container = self.start_server_container(submission_path, program, ports={
-            f"{port}/udp": ("127.0.0.1", None), f"{port}/tcp": ("127.0.0.1", None)})
-        return DockerServer(container, port, self.network.name)
+        container = self._start(
+            list(program.command), volumes=self._submission_mount(submission_path), network_mode="none",
+            # `gethostbyname(gethostname())` then names the address the grader reaches, as on a real host.
+            hostname=SANDBOX_HOSTNAME, extra_hosts={SANDBOX_HOSTNAME: HOST_ADDRESS},
+            labels={**self.labels, "socketlab.role": program.role.value})
+        return DockerServer(container, port, lambda: self._sockets_in(container))
 
     def run_client(self, submission_path: Path, program: Program, stdin: bytes,
                    server: ScriptedServerSpec | None, budget: float) -> ClientRun:
-        """The scripted server in a sidecar; the client joins its network namespace.
+        """The client joins a holder container's loopback-only network, where the grader's scripted server listens.
 
-        The client's `localhost:12000` is then the scripted server, and the sidecar's hosts
-        file maps the textbook's placeholder names to it. The typed line is a read-only file
-        on the client's stdin.
+        The scripted server is the grader's own process on this machine, serving on sockets
+        made inside the holder's namespace; the holder's hosts file maps the textbook's
+        placeholder names to it. The typed line arrives on the client's stdin through a pipe.
         """
-        lifetime = budget + 10  # the sidecar always ends by itself, even if we are killed
-        command = (["python3", "-u", "/grader/scripted_server.py", *server.arguments(lifetime)] if server
-                   else ["python3", "-c", f"import time; time.sleep({lifetime})"])
-        sidecar = self._start(
-            command, volumes={str(GRADER_DIR): {"bind": "/grader", "mode": "ro"}}, network=self.network.name,
+        lifetime = budget + 10  # the holder always ends by itself, even if we are killed
+        holder = self._start(
+            ["sleep", f"{lifetime:g}"], network_mode="none",
             extra_hosts={name: "127.0.0.1" for name in PLACEHOLDER_HOSTS},
             labels={**self.labels, "socketlab.role": "scripted_server"})
+        sockets: SocketMaker | None = None
         try:
-            if server is not None:
-                _await_log_line(sidecar, b'"event": "ready"', timeout=10)
-            with scratch_dir("stdin") as folder:
-                Path(folder, "stdin").write_bytes(stdin)
-                os.chmod(folder, 0o755)
-                started = time.monotonic()
-                client = self._start(
-                    ["sh", "-c", shlex.join(program.command) + " < /input/stdin"],
-                    volumes={str(submission_path.resolve()): {"bind": "/submission", "mode": "ro"},
-                             folder: {"bind": "/input", "mode": "ro"}},
-                    network_mode=f"container:{sidecar.id}",
-                    labels={**self.labels, "socketlab.role": program.role.value})
-                exit_info = _wait(client, budget)
-                duration = time.monotonic() - started
-                if exit_info is None:
-                    client.kill()
-                stdout = client.logs(stdout=True, stderr=False).decode("utf-8", "replace")
-                stderr = client.logs(stdout=False, stderr=True).decode("utf-8", "replace")
-                self._remove(client)
-            sidecar.stop(timeout=2)  # SIGTERM: the scripted server writes its `end` event
-            events = parse_events(sidecar.logs(stdout=True, stderr=False).decode("utf-8", "replace"))
+            sockets = self._sockets_in(holder)
+            scripted = (ScriptedServer(server, lifetime, sockets_for(server, sockets)) if server is not None
+                        else contextlib.nullcontext())
+            with scripted as serving:
+                run = self._run_client(submission_path, program, stdin, holder, budget)
+            events = serving.events if serving is not None else []
+        except (OSError, ScriptedServerError) as exc:
+            raise SandboxError(f"cannot serve the client's run: {exc}") from None
         finally:
-            self._remove(sidecar)
-        return ClientRun(stdout, stderr, exit_info, duration, budget, events)
+            if sockets is not None:
+                sockets.close()
+            self._remove(holder)
+        return dataclasses.replace(run, events=events)
 
-    def start_server_container(self, submission_path: Path, program: Program, **extra):
-        return self._start(list(program.command),
-                           volumes={str(submission_path.resolve()): {"bind": "/submission", "mode": "ro"}},
-                           network=self.network.name,
-                           labels={**self.labels, "socketlab.role": program.role.value}, **extra)
+    def _run_client(self, submission_path: Path, program: Program, stdin: bytes, holder, budget: float) -> ClientRun:
+        started = time.monotonic()
+        # The line comes through the environment and a pipe, not a mounted file: no host path
+        # shows inside the container. It is removed from the environment before the program runs.
+        client = self._start(
+            ["sh", "-c", f'printf "%s" "$SOCKETLAB_STDIN" | {{ unset SOCKETLAB_STDIN; exec {shlex.join(program.command)}; }}'],
+            environment={"SOCKETLAB_STDIN": stdin.decode("utf-8", "replace")},
+            volumes=self._submission_mount(submission_path), network_mode=f"container:{holder.id}",
+            labels={**self.labels, "socketlab.role": program.role.value})
+        try:
+            exit_info = _wait(client, budget)
+            duration = time.monotonic() - started
+            if exit_info is None:
+                client.kill()
+            stdout = client.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+            stderr = client.logs(stdout=False, stderr=True).decode("utf-8", "replace")
+        finally:
+            self._remove(client)
+        return ClientRun(stdout, stderr, exit_info, duration, budget)
+
+    def _sockets_in(self, container) -> SocketMaker:
+        """The grader's way to make sockets inside `container`'s network namespace."""
+        try:
+            container.reload()
+            pid = container.attrs["State"]["Pid"]
+        except DockerException as exc:
+            raise SandboxError(f"cannot find the container's network: {exc}") from None
+        if not pid:
+            raise SandboxError("the container is not running, so its network cannot be reached")
+        if self.netns == "relay":
+            return self._relay(container)
+        try:
+            return NamespaceSockets(pid)
+        except OSError as exc:
+            raise SandboxError(f"cannot reach into the container's network: {exc}") from None
+
+    def _relay(self, container) -> SocketMaker:
+        """A trusted container in `container`'s network that passes us sockets made there."""
+        folder = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-relay-")
+        uid = STUDENT_UID if os.getuid() == 0 else os.getuid()  # never root; the Unix socket must be ours to use
+        if os.getuid() == 0:
+            os.chown(folder, uid, uid)
+        try:
+            relay = self._start(
+                ["python3", "-I", "/relay/socket_relay.py", "/channel/socket", str(RELAY_LIFETIME)],
+                user=f"{uid}:{uid if os.getuid() == 0 else os.getgid()}", network_mode=f"container:{container.id}",
+                volumes={str(RELAY_CODE.parent): {"bind": "/relay", "mode": "ro"}, folder: {"bind": "/channel", "mode": "rw"}},
+                labels={**self.labels, "socketlab.role": "relay"})
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+        def close() -> None:
+            self._remove(relay)
+            shutil.rmtree(folder, ignore_errors=True)
+
+        return RelaySockets(os.path.join(folder, "socket"), close)
+
+    def _submission_mount(self, submission_path: Path) -> dict:
+        """A read-only volume holding a copy every program can read: see copy_submission."""
+        folder = submission_path.resolve()
+        with self._containers_lock:
+            volume = self._copies.get(folder)
+        if volume is None:
+            volume = copy_submission(self.client, self.image, folder, self.labels)
+            with self._containers_lock:
+                self._copies[folder] = volume
+        return {volume: {"bind": "/submission", "mode": "ro"}}
 
     def _remove(self, container) -> None:
         try:
@@ -279,11 +449,11 @@ class DockerSandbox:
             if container in self._containers:
                 self._containers.remove(container)
 
-    def _start(self, command: list[str], **extra):
+    def _start(self, command: list[str], user: str = f"{STUDENT_UID}:{STUDENT_UID}", **extra):
         try:
             container = self.client.containers.run(
                 self.image, command, detach=True,
-                user=f"{STUDENT_UID}:{STUDENT_UID}", working_dir="/submission",
+                user=user, working_dir="/submission",
                 cap_drop=["ALL"], security_opt=["no-new-privileges"], read_only=True,
                 tmpfs={"/tmp": TMPFS}, pids_limit=PIDS, mem_limit=MEMORY, memswap_limit=MEMORY,
                 nano_cpus=NANO_CPUS, init=True,
@@ -307,8 +477,9 @@ class DockerSandbox:
                 self._remove(container)
             except DockerException:
                 pass  # the start-up sweep of a later run removes it: its owner PID is then dead
-        try:
-            self.network.remove()
-        except DockerException:
-            pass
+        for volume in self._copies.values():
+            try:
+                self.client.api.remove_volume(volume, force=True)
+            except DockerException:
+                pass  # the start-up sweep of a later run removes it
         self.client.close()

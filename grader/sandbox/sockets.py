@@ -12,6 +12,12 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+# Inside a sandbox's loopback-only network namespace, the grader reaches a server at this
+# address, which stands for "the machine's own address": a server bound to '' (or to its
+# host name, which the sandbox maps here) is reached, one bound to 127.0.0.1 alone is not,
+# just as it would not be from another machine.
+HOST_ADDRESS = "127.0.0.2"
+
 _TCP_LISTEN = "0A"
 _TCP_ESTABLISHED = "01"
 _UDP_UNCONNECTED = "07"
@@ -29,7 +35,7 @@ class BoundSocket:
 
     @property
     def loopback_only(self) -> bool:
-        return ipaddress.ip_address(self.host).is_loopback
+        return ipaddress.ip_address(self.host).is_loopback and self.host != HOST_ADDRESS
 
     def __str__(self) -> str:
         return f"{self.transport.upper()} {self.host}:{self.port}"

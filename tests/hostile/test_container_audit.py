@@ -1,7 +1,8 @@
 """An audit of every container the grader starts: `docker inspect` must show the DESIGN.md limits.
 
-The grader runs the reference (all four roles, so servers, clients and scripted-server
-sidecars) while every container it creates is inspected the moment it exists.
+The grader runs the reference (all four roles, so servers, clients and the holders whose
+network the clients join) while every container it starts is inspected the moment it
+exists. (The loader that fills a submission's volume is created and removed, never started.)
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def _name(attrs: dict) -> str:
     return f"{attrs['Name']} ({attrs['Config']['Labels'].get('socketlab.role')})"
 
 
-def test_the_audit_saw_servers_clients_and_sidecars(inspected):
+def test_the_audit_saw_servers_clients_and_holders(inspected):
     roles = {attrs["Config"]["Labels"].get("socketlab.role") for attrs in inspected}
     assert {"udp_server", "tcp_server", "udp_client", "tcp_client", "scripted_server"} <= roles
 
@@ -92,7 +93,37 @@ def test_no_container_mounts_the_docker_socket(inspected):
         assert not any(s.endswith("docker.sock") for s in sources), _name(attrs)
 
 
-def test_no_port_is_published_beyond_loopback(inspected):
+def test_no_port_is_published(inspected):
     for attrs in inspected:
-        for bindings in (attrs["HostConfig"]["PortBindings"] or {}).values():
-            assert all(b["HostIp"] == "127.0.0.1" for b in bindings or []), _name(attrs)
+        assert not attrs["HostConfig"]["PortBindings"], _name(attrs)
+
+
+def test_servers_and_holders_have_loopback_only(inspected):
+    for attrs in inspected:
+        if attrs["Config"]["Labels"].get("socketlab.role") in ("udp_server", "tcp_server", "scripted_server"):
+            assert attrs["HostConfig"]["NetworkMode"] == "none", _name(attrs)
+            assert set(attrs["NetworkSettings"]["Networks"]) <= {"none"}, _name(attrs)
+
+
+def test_clients_join_only_a_holders_loopback(inspected):
+    holders = {attrs["Id"] for attrs in inspected if attrs["Config"]["Labels"].get("socketlab.role") == "scripted_server"}
+    clients = [attrs for attrs in inspected if attrs["Config"]["Labels"].get("socketlab.role", "").endswith("_client")]
+    assert clients
+    for attrs in clients:
+        mode = attrs["HostConfig"]["NetworkMode"]
+        assert mode.startswith("container:") and mode.partition(":")[2] in holders, _name(attrs)
+
+
+def test_no_container_is_given_a_dns_server_or_extra_network_setting(inspected):
+    for attrs in inspected:
+        host = attrs["HostConfig"]
+        assert not host.get("Dns") and not host.get("Links") and not host.get("PublishAllPorts"), _name(attrs)
+
+
+def test_programs_see_the_submission_only_as_a_read_only_volume_never_a_host_folder(inspected):
+    for attrs in inspected:
+        for mount in attrs["Mounts"]:
+            assert mount["Type"] == "volume" and mount["RW"] is False, f"{_name(attrs)}: {mount}"
+            assert mount["Destination"] == "/submission", f"{_name(attrs)}: {mount}"
+        assert not attrs["HostConfig"]["Binds"] or all(
+            not b.startswith("/") for b in attrs["HostConfig"]["Binds"]), _name(attrs)

@@ -625,3 +625,15 @@ def test_an_empty_zip_is_an_error(tmp_path: Path) -> None:
 
     with pytest.raises(DiscoveryError, match="empty.zip: holds no files"):
         unpack_zip(archive, tmp_path / "out")
+
+
+def test_a_grader_toml_that_is_a_symlink_is_refused_and_never_read(tmp_path: Path) -> None:
+    host_file = tmp_path / "host-secret.toml"
+    host_file.write_text('[roles.udp_server]\nfile = "secret-from-the-host.py"\n')
+    submission = tmp_path / "sub"
+    submission.mkdir()
+    (submission / "UDPServer.py").write_text(UDP_SERVER)
+    (submission / "grader.toml").symlink_to(host_file)
+    with pytest.raises(DiscoveryError) as raised:
+        discover(submission)
+    assert "symbolic link" in str(raised.value) and "secret-from-the-host" not in str(raised.value)
