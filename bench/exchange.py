@@ -5,7 +5,8 @@
 What is measured (the ratio depends on it, so it is written down):
 
 - The server is reference/udp_server.py in a container of the grader's DockerSandbox,
-  reached on the run's bridge network exactly as a graded check reaches a student's server.
+  reached from a socket made inside its loopback-only network namespace, exactly as a graded
+  check reaches a student's server (both the bare socket and the grader's).
 - One exchange is the interval between two consecutive sends of a lock-step exchange: one
   round trip plus everything the client does for it (deciding, scheduling and making the
   send, waiting, reading the reply and matching it). For the grader these are the send
@@ -100,10 +101,10 @@ def clean_round_trips(trace: Trace) -> list[float]:
     return trips
 
 
-def bare_play(payloads: list[bytes], target: tuple[str, int]) -> Trace:
+def bare_play(payloads: list[bytes], target: tuple[str, int], make_socket=socket.socket) -> Trace:
     sends: list[tuple[float, bool]] = []
     replies: list[float] = []
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    with make_socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(BARE_REPLY_TIMEOUT)
         for payload in payloads:
             sends.append((time.monotonic(), True))
@@ -128,8 +129,8 @@ def measure(exchanges: int) -> ExchangeFigures:
     try:
         server = sandbox.start_server(REFERENCE, UDP_SERVER, PORT)
         target = server.address("udp")
-        wait_for_answer(target, time.monotonic() + ANSWER_TIMEOUT)
-        samples = _rounds(target, exchanges)
+        wait_for_answer(target, time.monotonic() + ANSWER_TIMEOUT, server.make_socket)
+        samples = _rounds(target, exchanges, server.make_socket)
     finally:
         sandbox.close()
     summaries = {name: summarize(values) for name, values in samples.items()}
@@ -139,7 +140,7 @@ def measure(exchanges: int) -> ExchangeFigures:
         for name, summary in summaries.items()))
 
 
-def _rounds(target: tuple[str, int], exchanges: int) -> dict[str, list[float]]:
+def _rounds(target: tuple[str, int], exchanges: int, make_socket=socket.socket) -> dict[str, list[float]]:
     samples: dict[str, list[float]] = {name: [] for name in VARIANTS}
     deadline = time.monotonic() + TIME_LIMIT
     # Enough rounds for the impaired variant, which loses about a third of its exchanges to the filter.
@@ -152,9 +153,10 @@ def _rounds(target: tuple[str, int], exchanges: int) -> dict[str, list[float]]:
         for name in order:
             if name == "bare socket":
                 payloads = [request.payload for request in plan(GRADER, uppercase, seed).requests]
-                trace = bare_play(payloads, target)
+                trace = bare_play(payloads, target, make_socket)
             else:
-                machine = netio.play_udp(plan(GRADER if name == "grader" else IMPAIRED, uppercase, seed), target)
+                machine = netio.play_udp(plan(GRADER if name == "grader" else IMPAIRED, uppercase, seed), target,
+                                         make_socket=make_socket)
                 trace = grader_trace(machine)
             if number > 0:
                 samples[name].extend(clean_round_trips(trace))

@@ -4,8 +4,8 @@
 
 Both are timed from the moment the program is asked to start to its first reply, and they
 alternate in the same run, so the ratio holds on a noisy machine. The container is started
-by the grader's own DockerSandbox, with every limit a student's server gets, and reached on
-the run's bridge network as a graded check reaches it.
+by the grader's own DockerSandbox, with every limit a student's server gets, and reached from
+a socket made inside its loopback-only network namespace, as a graded check reaches it.
 
 Also measured: the machine's CPU time for each start, from the request to start until the
 program is gone again (a container's removal costs CPU too, and a grading pays it for
@@ -44,9 +44,12 @@ class StartupFigures:
     local_cpu: Summary
 
 
-def wait_for_answer(target: tuple[str, int], deadline: float) -> None:
-    """Send `ping` until `PING` comes back; RuntimeError at `deadline` (monotonic)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+def wait_for_answer(target: tuple[str, int], deadline: float, make_socket=socket.socket) -> None:
+    """Send `ping` until `PING` comes back; RuntimeError at `deadline` (monotonic).
+
+    `make_socket` makes the socket where `target` is reachable (a sandbox's namespace).
+    """
+    with make_socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(0.01)
         while time.monotonic() < deadline:
             sock.sendto(b"ping", target)
@@ -62,7 +65,7 @@ def docker_start(sandbox: DockerSandbox) -> float:
     started = time.monotonic()
     server = sandbox.start_server(REFERENCE, UDP_SERVER, PORT)
     try:
-        wait_for_answer(server.address("udp"), started + ANSWER_TIMEOUT)
+        wait_for_answer(server.address("udp"), started + ANSWER_TIMEOUT, server.make_socket)
         return time.monotonic() - started
     finally:
         server.stop()
