@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +26,7 @@ from rich.table import Table
 from grader import gradebook, junit, pipeline
 from grader.junit import StudentReport
 from grader.roster import ALL, Entry, RosterError, find_submissions, parse_shard, select
-from grader.sandbox import SandboxError
+from grader.sandbox import SandboxError, local
 from grader.sandbox.docker import sweep_leftovers
 from grader.scratch import sweep_scratch
 from grader.spec import SpecError, load_assignment
@@ -125,14 +126,20 @@ def _grade(args: argparse.Namespace) -> int:
                   + (f" for shard {escape(args.shard)}" if args.shard else "") + ".", highlight=False)
     sandbox, environment = pipeline.resolve_sandbox(args.sandbox)
     jobs = args.jobs or pipeline.default_jobs()
+    student = local.student_user() if sandbox == "local" else None
     if sandbox == "local":
         if args.sandbox == "auto":
             err.print("Docker is not reachable: grading with local processes, which are [bold]not sandboxed[/].")
+        err.print(f"[bold]Warning:[/] {escape(local.not_sandboxed_warning(student, ran=False))}", highlight=False)
         if args.jobs and args.jobs > 1:
             err.print("--jobs ignored: local programs all use the host's port 12000, so one grading runs at a time.")
         jobs = 1
+    if student is not None:
+        local.close_to_others()  # what this run writes, its pytest children's files too
     pipeline.sweep_leftovers_of_dead_graders()
     out = _output_folder(args.out)
+    if student is not None:
+        _withhold_reports(out)
     settings = pipeline.Settings(assignment, sandbox, assignment.seed if args.seed is None else args.seed, jobs,
                                  args.timeout, environment, args.force)
     try:
@@ -176,6 +183,26 @@ def _run_with_progress(todo: list[Entry], settings: pipeline.Settings, out: Path
 
     with progress:
         return pipeline.grade(todo, settings, out, done)
+
+
+# Everything `grader grade` writes into --out: the folder itself is the instructor's, and keeps its mode.
+GRADER_OUTPUTS = ("junit", "cache", "feedback", "results", gradebook.GRADEBOOK_XML, gradebook.GRADEBOOK_CSV)
+
+
+def _withhold_reports(out: Path) -> None:
+    """Take "others" off what an earlier run wrote, for the student user may be one of them.
+
+    A folder closed this way hides its files, whatever their own modes. Symlinks are
+    left alone: chmod would change what they point at.
+    """
+    for name in GRADER_OUTPUTS:
+        path = out / name
+        try:
+            info = path.lstat()
+            if not stat.S_ISLNK(info.st_mode):
+                path.chmod(stat.S_IMODE(info.st_mode) & ~0o007)
+        except OSError:
+            pass  # not there (a first run); a failure to write there is reported by the writer
 
 
 # --- merge --------------------------------------------------------------------------------
@@ -257,6 +284,8 @@ def _first_failure(report: StudentReport) -> str:
 def _summary(reports: list[StudentReport], notes: dict[str, str], out: Path) -> None:
     """One row per student; `notes` marks results not graded by this run (cached, earlier run)."""
     console = Console()
+    for warning in dict.fromkeys(r.properties["warning"] for r in reports if r.properties.get("warning")):
+        console.print(f"[bold]Warning:[/] {escape(warning)}", highlight=False)
     if not reports:
         console.print(f"No student reports; {escape(str(out))}/ holds an empty gradebook.", highlight=False)
         return

@@ -21,6 +21,7 @@ from grader import junit
 from grader.junit import CheckReport, StudentReport
 
 GRADEBOOK_NAME = "socket-lab gradebook"
+GRADEBOOK_XML, GRADEBOOK_CSV = "gradebook.xml", "gradebook.csv"
 ERROR_CELL = "error"  # CSV cell of a check the grader could not run (or of every check, for a grader error)
 
 
@@ -70,11 +71,12 @@ def gradescope(report: StudentReport) -> dict[str, Any]:
     extra = {"student": report.student, "max_score": report.max_score,
              **{k: report.properties[k] for k in ("assignment", "seed", "sandbox") if k in report.properties}}
     if report.grader_error is not None:
-        return {"score": 0.0, "output": f"The grader could not grade this submission: {report.grader_error}",
+        return {"score": 0.0, "output": _warned(report, f"The grader could not grade this submission: "
+                                                        f"{report.grader_error}"),
                 "tests": [], "extra_data": extra}
     return {
         "score": report.score,
-        "output": _score_line(report),
+        "output": _warned(report, _score_line(report)),
         "tests": [{"name": c.check_id, "score": c.points or 0.0, "max_score": c.max_points or 0.0,
                    "status": "passed" if c.passed else "failed", "output": c.text} for c in report.checks],
         "extra_data": extra,
@@ -84,6 +86,8 @@ def gradescope(report: StudentReport) -> dict[str, Any]:
 def feedback(report: StudentReport) -> str:
     """The score, then each failed check with its evidence and hint, then the advisories, then what passed."""
     lines = [f"# {report.student}", ""]
+    if report.properties.get("warning"):
+        lines += [f"> **Warning:** {report.properties['warning']}", ""]
     if report.grader_error is not None:
         lines += ["The grader could not grade this submission, so it has no score yet:", "",
                   *_fenced(report.grader_error), "", "It is graded again on the grader's next run."]
@@ -99,6 +103,12 @@ def feedback(report: StudentReport) -> str:
     if passed:
         lines += ["## Passed", ""] + [f"- {c.check_id} ({_points(c)})" for c in passed] + [""]
     return "\n".join(lines)
+
+
+def _warned(report: StudentReport, text: str) -> str:
+    """`text` after the suite's `warning` (a local grading: student programs were not sandboxed), if it has one."""
+    warning = report.properties.get("warning")
+    return f"Warning: {warning}\n\n{text}" if warning else text
 
 
 def _score_line(report: StudentReport) -> str:
@@ -141,8 +151,8 @@ def publish(out: Path, suites: Iterable[TestSuite]) -> list[StudentReport]:
     ordered = sorted(suites, key=lambda s: student_order(s.name))
     reports = [junit.report(s) for s in ordered]
     out.mkdir(parents=True, exist_ok=True)
-    junit.document(ordered, GRADEBOOK_NAME).write(str(out / "gradebook.xml"))
-    (out / "gradebook.csv").write_text(csv_text(reports), encoding="utf-8")
+    junit.document(ordered, GRADEBOOK_NAME).write(str(out / GRADEBOOK_XML))
+    (out / GRADEBOOK_CSV).write_text(csv_text(reports), encoding="utf-8")
     for folder in ("feedback", "results"):
         (out / folder).mkdir(exist_ok=True)
     for report in reports:

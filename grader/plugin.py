@@ -19,12 +19,13 @@ import pytest
 
 from grader.discover import DiscoveryError, discover
 from grader.engine import Grading
-from grader.sandbox import SandboxError, open_sandbox
+from grader.sandbox import SandboxError, local, open_sandbox
 from grader.spec import Assignment, SpecError, load_assignment
 
 GRADER_DIR = Path(__file__).resolve().parent
 
 ASSIGNMENT = pytest.StashKey[Assignment]()
+SANDBOX = pytest.StashKey[str]()
 PARALLEL = 6  # lanes of one submission at once: most of them wait (on absent replies, on a hung client)
 
 
@@ -63,6 +64,18 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
 
 
+def sandbox_kind(config: pytest.Config) -> str:
+    """docker or local: `auto` decided once, so that the header's warning and the grading agree."""
+    if SANDBOX not in config.stash:
+        kind = config.getoption("--sandbox")
+        if kind == "auto":
+            from grader.sandbox.docker import docker_problem
+
+            kind = "docker" if docker_problem(config.getoption("--image")) is None else "local"
+        config.stash[SANDBOX] = kind
+    return config.stash[SANDBOX]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if ASSIGNMENT in metafunc.config.stash and metafunc.module.__name__ == "grader.test_checks" \
             and "check" in metafunc.fixturenames:
@@ -75,7 +88,7 @@ def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_
     assignment = pytestconfig.stash[ASSIGNMENT]
     try:
         submission = discover(Path(pytestconfig.getoption("--submission")))
-        sandbox = open_sandbox(pytestconfig.getoption("--sandbox"), image=pytestconfig.getoption("--image"))
+        sandbox = open_sandbox(sandbox_kind(pytestconfig), image=pytestconfig.getoption("--image"))
     except (DiscoveryError, SandboxError) as exc:
         pytest.exit(str(exc), returncode=4)
     seed = pytestconfig.getoption("--seed")
@@ -85,7 +98,14 @@ def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_
     record_testsuite_property("submission", submission.name)
     record_testsuite_property("assignment", assignment.name)
     record_testsuite_property("seed", str(grading.seed))
-    record_testsuite_property("sandbox", sandbox.name if sandbox.sandboxed else f"{sandbox.name} (not sandboxed)")
+    if sandbox.sandboxed:
+        record_testsuite_property("sandbox", sandbox.name)
+    else:
+        user = local.student_user()
+        record_testsuite_property("sandbox", local.sandbox_label(user))
+        record_testsuite_property("warning", local.not_sandboxed_warning(user))
+        if user is not None:
+            local.close_to_others()  # the JUnit file, written at the end, among others
     record_testsuite_property("discovered", found or "nothing")
     try:
         # Inside the `try`: a Ctrl-C that lands between starting the lanes and the first
@@ -104,5 +124,20 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if ASSIGNMENT not in config.stash:
         return []
     assignment = config.stash[ASSIGNMENT]
+    kind = sandbox_kind(config)
     return [f"socket-lab grader: assignment {assignment.name} ({len(assignment.checks)} checks), "
-            f"submission {config.getoption('--submission')}, sandbox {config.getoption('--sandbox')}"]
+            f"submission {config.getoption('--submission')}, sandbox {kind}", *_warnings(kind)]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """-q (how `grader grade` runs pytest) hides the report header, and the warning with it: then it goes first."""
+    config = session.config
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if ASSIGNMENT in config.stash and terminal is not None and (not terminal.showheader or terminal.no_header):
+        for line in _warnings(sandbox_kind(config)):
+            terminal.write_line(line, yellow=True, bold=True)
+
+
+def _warnings(kind: str) -> list[str]:
+    return [f"WARNING: {local.not_sandboxed_warning(local.student_user(), ran=False)}"] if kind == "local" else []

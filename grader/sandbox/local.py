@@ -1,13 +1,29 @@
-"""Local processes on 127.0.0.1: for students without Docker. Not a sandbox, and it says so."""
+"""Local processes on 127.0.0.1: for students without Docker. Not a sandbox, and it says so.
+
+Where the grader runs as root (an autograder platform's container, `sudo make grade`),
+student programs still cannot touch the grader: they run as the unprivileged user
+`nobody`, in a copy of the submission they can read but not change, with a home and a
+temporary folder of their own and none of the grader's environment. A grader run by
+anyone else runs them as that user, the only one it has, and the warning says so.
+"""
 
 from __future__ import annotations
 
+import functools
+import io
+import itertools
 import os
+import pwd
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -16,7 +32,69 @@ from grader.model import Program
 from grader.sandbox import Address, ExitInfo, SandboxError
 from grader.sandbox.sockets import BoundSocket, read_unread
 from grader.scenarios.clients import ClientRun, ScriptedServerSpec
+from grader.scratch import scratch_dir
 from grader.scripted_server import parse_events
+
+STUDENT_USER = "nobody"
+NOBODY_ID = 65534  # the kernel's overflow ID, which is `nobody` where the account itself is missing
+# While student programs run as another user of this machine, nothing the grader writes
+# may be open to "others"; the group keeps its read access, for an instructor's team.
+PRIVATE_UMASK = 0o027
+STUDENT_ENV = ("PATH", "LANG")  # all a program may need of the grader's environment
+
+
+@dataclass(frozen=True)
+class StudentUser:
+    name: str
+    uid: int
+    gid: int
+
+
+def student_user() -> StudentUser | None:
+    """Whom student programs run as: `nobody` when the grader is root, None (the grader's own user) otherwise.
+
+    `nobody` rather than a number of our own: the account exists on the Debian and Ubuntu
+    images the autograder platforms use and by convention owns no file, whereas a fixed
+    number (the Docker image's 10001) may be a real person's account on a shared machine.
+    """
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    try:
+        entry = pwd.getpwnam(STUDENT_USER)
+    except KeyError:
+        return StudentUser(STUDENT_USER, NOBODY_ID, NOBODY_ID)
+    return StudentUser(STUDENT_USER, entry.pw_uid, entry.pw_gid)  # nogroup on Debian
+
+
+def _grader_user() -> str:
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return f"uid {os.geteuid()}"
+
+
+def sandbox_label(user: StudentUser | None) -> str:
+    """The `sandbox` property of a local grading."""
+    who = f"user {user.name}" if user else f"the grader's own user {_grader_user()}"
+    return f"local (not sandboxed: ordinary processes on this machine, {who})"
+
+
+def not_sandboxed_warning(user: StudentUser | None, ran: bool = True) -> str:
+    """What a TA must know about a local grading, in words: where the programs ran and what they could do."""
+    verb = "ran" if ran else "run"
+    if user is None:
+        who = (f"as the user running the grader ({_grader_user()}), so they could read and change "
+               "whatever that user can")
+    else:
+        who = (f"as the unprivileged user {user.name} (uid {user.uid}), so they could not change the "
+               "submission, the grader or the reports, but could read whatever this machine lets every user read")
+    return (f"Not sandboxed: student programs {verb} as ordinary processes on this machine, {who}; "
+            "nothing limited their memory, processes or network.")
+
+
+def close_to_others() -> None:
+    """From now on this process creates nothing that other users (the student user among them) may open."""
+    os.umask(os.umask(PRIVATE_UMASK) | PRIVATE_UMASK)
 
 
 def local_command(program: Program) -> list[str]:
@@ -25,6 +103,56 @@ def local_command(program: Program) -> list[str]:
     if command and command[0] in ("python3", "python"):
         command[0] = sys.executable
     return command
+
+
+def _student_env(home: Path, tmp: Path) -> dict[str, str]:
+    kept = {name: os.environ[name] for name in STUDENT_ENV if name in os.environ}
+    return {"PATH": os.defpath, **kept, "HOME": str(home), "TMPDIR": str(tmp),
+            "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def _as_user(user: StudentUser) -> dict:
+    return {"user": user.uid, "group": user.gid, "extra_groups": []}  # none of root's groups either
+
+
+@functools.cache
+def python_for(user: StudentUser) -> str:
+    """A Python that `user` can run: this one where it can reach it, else the first python3 that works for it.
+
+    A virtualenv's interpreter often lives under a home the student user cannot enter
+    (/root/.pyenv/...); the system's python3 then runs the programs.
+    """
+    path_dirs = os.environ.get("PATH", os.defpath).split(os.pathsep)
+    candidates = [sys.executable, os.path.realpath(sys.executable), "/usr/bin/python3", "/usr/local/bin/python3",
+                  *(os.path.join(folder, "python3") for folder in path_dirs if folder)]
+    for candidate in dict.fromkeys(candidates):
+        try:
+            probe = subprocess.run([candidate, "-c", ""], cwd="/", env={"PATH": os.defpath}, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10, **_as_user(user))
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if probe.returncode == 0:
+            return candidate
+    raise SandboxError(f"no Python that user {user.name} can run: {sys.executable} is in a folder it cannot enter "
+                       "and no python3 on PATH works for it. Fix: install python3 for everyone "
+                       "(apt-get install python3), or grade with --sandbox docker.")
+
+
+def copy_for_student(source: Path, target: Path) -> None:
+    """A copy of `source` that the student user can read and list but not change.
+
+    The very files a Docker container sees (`submission_archive`): folders and regular
+    files, no symlink followed or copied (one may point at any file of this machine, which
+    root would read for the student), no FIFO or device, and modes set rather than kept
+    (root reads a 0600 file that the student user could not, whatever the umask).
+    """
+    from grader.sandbox.docker import submission_archive  # one rule for what a program sees, in both modes
+
+    archive = submission_archive(source)
+    os.mkdir(target)
+    os.chmod(target, 0o755)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(target, filter="data")
 
 
 SCRIPTED_SERVER = Path(__file__).resolve().parents[1] / "scripted_server.py"
@@ -62,16 +190,17 @@ def _await_ready(process: subprocess.Popen, events_file, port: int, timeout: flo
 
 
 class LocalServer:
-    def __init__(self, submission_path: Path, program: Program, port: int):
+    def __init__(self, process: subprocess.Popen, output, port: int, on_stop: Callable[[], None] = lambda: None):
+        self._process = process
+        self._output = output
         self._port = port
-        self._output = tempfile.TemporaryFile()
-        self._process = subprocess.Popen(
-            local_command(program), cwd=submission_path, stdin=subprocess.DEVNULL,
-            stdout=self._output, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"})
+        self._on_stop = on_stop
 
     def address(self, transport: str) -> Address:
         return ("127.0.0.1", self._port)
+
+    def make_socket(self, family: int, kind: int) -> socket.socket:
+        return socket.socket(family, kind)  # the host's own namespace: the program's too
 
     def bound_sockets(self) -> list[BoundSocket] | None:
         found = []
@@ -106,14 +235,30 @@ class LocalServer:
     def stop(self) -> None:
         _kill_group(self._process)
         self._output.close()
+        self._on_stop()
 
 
 class LocalSandbox:
+    """Programs as subprocesses; as root, each as the student user in a scratch folder of its own (see the module)."""
+
     name = "local"
     sandboxed = False
 
+    def __init__(self) -> None:
+        self.user = student_user()
+        self._scratch: tempfile.TemporaryDirectory | None = None
+        self._copies: dict[Path, Path] = {}
+        self._runs = itertools.count(1)
+
     def start_server(self, submission_path: Path, program: Program, port: int) -> LocalServer:
-        return LocalServer(submission_path, program, port)
+        output = tempfile.TemporaryFile()
+        try:
+            process, folder = self._launch(submission_path, program, {"PYTHONDONTWRITEBYTECODE": "1"},
+                                           stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT)
+        except BaseException:
+            output.close()
+            raise
+        return LocalServer(process, output, port, lambda: self._discard(folder))
 
     def run_client(self, submission_path: Path, program: Program, stdin: bytes,
                    server: ScriptedServerSpec | None, budget: float) -> ClientRun:
@@ -122,6 +267,7 @@ class LocalSandbox:
         Placeholder host names cannot be mapped here (that needs the sandbox's hosts file).
         """
         scripted = None
+        folder = None
         with tempfile.TemporaryFile() as events_file, tempfile.TemporaryFile() as out, \
                 tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as typed:
             try:
@@ -134,9 +280,7 @@ class LocalSandbox:
                 typed.write(stdin)
                 typed.seek(0)
                 started = time.monotonic()
-                client = subprocess.Popen(local_command(program), cwd=submission_path, stdin=typed, stdout=out,
-                                          stderr=err, start_new_session=True,
-                                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                client, folder = self._launch(submission_path, program, {}, stdin=typed, stdout=out, stderr=err)
                 try:
                     code = client.wait(timeout=budget)
                     exit_info: ExitInfo | None = ExitInfo(code)
@@ -151,8 +295,73 @@ class LocalSandbox:
                         scripted.wait(timeout=3)
                     except subprocess.TimeoutExpired:
                         _kill_group(scripted)
+                self._discard(folder)
             events = parse_events(_read_all(events_file))
             return ClientRun(_read_all(out), _read_all(err), exit_info, duration, budget, events)
 
+    def _launch(self, submission_path: Path, program: Program, env: dict[str, str],
+                **streams) -> tuple[subprocess.Popen, Path | None]:
+        """The program in its own session; as root, as the student user: (process, its folder to remove after)."""
+        if self.user is None:
+            process = subprocess.Popen(local_command(program), cwd=submission_path, start_new_session=True,
+                                       env={**os.environ, "PYTHONUNBUFFERED": "1", **env}, **streams)
+            return process, None
+        command = list(program.command)
+        if command and command[0] in ("python3", "python"):
+            command[0] = python_for(self.user)
+        copy = self._copy(submission_path)
+        folder = self._run_folder()
+        try:
+            process = subprocess.Popen(command, cwd=copy, start_new_session=True,
+                                       env=_student_env(folder / "home", folder / "tmp"), **_as_user(self.user),
+                                       **streams)
+        except BaseException:
+            self._discard(folder)
+            raise
+        return process, folder
+
+    def _root(self) -> Path:
+        """Root's own folder, which the student user may enter but not list or change.
+
+        Named by scratch_dir, so a sweep removes it when this grader died; inside it, the
+        copies of the submission and one folder per program run.
+        """
+        if self._scratch is None:
+            self._scratch = scratch_dir("student")
+            os.chmod(self._scratch.name, 0o711)
+        return Path(self._scratch.name)
+
+    def _copy(self, submission_path: Path) -> Path:
+        source = submission_path.resolve()
+        if source not in self._copies:
+            target = self._root() / f"submission-{len(self._copies) + 1}"
+            try:
+                copy_for_student(source, target)
+            except OSError as exc:
+                shutil.rmtree(target, ignore_errors=True)
+                raise SandboxError(f"cannot copy the submission for user {self.user.name}: {exc}") from None
+            self._copies[source] = target
+        return self._copies[source]
+
+    def _run_folder(self) -> Path:
+        """A fresh HOME and TMPDIR, the student user's alone, so no run sees what an earlier one left."""
+        folder = self._root() / f"run-{next(self._runs)}"
+        for path in (folder, folder / "home", folder / "tmp"):
+            os.mkdir(path)
+            os.chmod(path, 0o700)
+            os.chown(path, self.user.uid, self.user.gid)
+        return folder
+
+    @staticmethod
+    def _discard(folder: Path | None) -> None:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
     def close(self) -> None:
-        pass
+        if self._scratch is not None:
+            try:
+                self._scratch.cleanup()
+            except OSError:
+                pass  # a program that outlived its run still writes there; the next run's sweep removes it
+            self._scratch = None
+            self._copies.clear()
