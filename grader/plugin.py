@@ -37,6 +37,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="docker, local processes, or auto: docker when the engine is reachable")
     group.addoption("--seed", type=int, default=None, help="seed of every impairment (default: the assignment's)")
     group.addoption("--image", default=None, help="runtime image for --sandbox docker")
+    group.addoption("--netns-entry", default="auto", choices=("auto", "setns", "relay"),
+                    help="how the grader's sockets reach a loopback-only container: it enters the container's "
+                         "network namespace (setns, needs root), a relay container passes them out (relay), "
+                         "or auto: setns where allowed")
     group.addoption("--parallel", type=int, default=PARALLEL, metavar="N",
                     help=f"checks run side by side in Docker, in lanes that share nothing (default: {PARALLEL}; "
                          "local processes always run one at a time)")
@@ -88,7 +92,8 @@ def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_
     assignment = pytestconfig.stash[ASSIGNMENT]
     try:
         submission = discover(Path(pytestconfig.getoption("--submission")))
-        sandbox = open_sandbox(sandbox_kind(pytestconfig), image=pytestconfig.getoption("--image"))
+        sandbox = open_sandbox(sandbox_kind(pytestconfig), image=pytestconfig.getoption("--image"),
+                               netns=pytestconfig.getoption("--netns-entry"))
     except (DiscoveryError, SandboxError) as exc:
         pytest.exit(str(exc), returncode=4)
     seed = pytestconfig.getoption("--seed")
@@ -100,6 +105,7 @@ def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_
     record_testsuite_property("seed", str(grading.seed))
     if sandbox.sandboxed:
         record_testsuite_property("sandbox", sandbox.name)
+        record_testsuite_property("network", sandbox.network)
     else:
         user = local.student_user()
         record_testsuite_property("sandbox", local.sandbox_label(user))

@@ -50,6 +50,7 @@ from grader.scratch import process_alive
 DEFAULT_IMAGE = "socketlab-runtime:latest"
 LABEL = "socketlab"
 OWNER_LABEL = "socketlab.owner"  # "<hostname>:<pid>" of the grader process that created it
+SUBMISSION_LABEL = "socketlab.submission"  # the submission folder's name
 SANDBOX_HOSTNAME = "sandbox"
 
 STUDENT_UID = 10001  # the Dockerfile's unprivileged user
@@ -148,7 +149,7 @@ def copy_submission(client: docker.DockerClient, image: str, folder: Path, label
     """
     archive = submission_archive(folder)
     try:
-        volume = client.api.create_volume(labels={**labels, "socketlab.role": "submission"})["Name"]
+        volume = client.api.create_volume(labels=labels)["Name"]
         loader = client.api.create_container(
             image, ["true"], labels={**labels, "socketlab.role": "loader"},
             host_config=client.api.create_host_config(binds={volume: {"bind": "/submission", "mode": "rw"}},
@@ -339,7 +340,7 @@ class DockerSandbox:
             list(program.command), volumes=self._submission_mount(submission_path), network_mode="none",
             # `gethostbyname(gethostname())` then names the address the grader reaches, as on a real host.
             hostname=SANDBOX_HOSTNAME, extra_hosts={SANDBOX_HOSTNAME: HOST_ADDRESS},
-            labels={**self.labels, "socketlab.role": program.role.value})
+            labels=self._labels(program.role.value, submission_path))
         return DockerServer(container, port, lambda: self._sockets_in(container))
 
     def run_client(self, submission_path: Path, program: Program, stdin: bytes,
@@ -354,7 +355,7 @@ class DockerSandbox:
         holder = self._start(
             ["sleep", f"{lifetime:g}"], network_mode="none",
             extra_hosts={name: "127.0.0.1" for name in PLACEHOLDER_HOSTS},
-            labels={**self.labels, "socketlab.role": "scripted_server"})
+            labels=self._labels("scripted_server", submission_path))
         sockets: SocketMaker | None = None
         try:
             sockets = self._sockets_in(holder)
@@ -379,7 +380,7 @@ class DockerSandbox:
             ["sh", "-c", f'printf "%s" "$SOCKETLAB_STDIN" | {{ unset SOCKETLAB_STDIN; exec {shlex.join(program.command)}; }}'],
             environment={"SOCKETLAB_STDIN": stdin.decode("utf-8", "replace")},
             volumes=self._submission_mount(submission_path), network_mode=f"container:{holder.id}",
-            labels={**self.labels, "socketlab.role": program.role.value})
+            labels=self._labels(program.role.value, submission_path))
         try:
             exit_info = _wait(client, budget)
             duration = time.monotonic() - started
@@ -390,6 +391,10 @@ class DockerSandbox:
         finally:
             self._remove(client)
         return ClientRun(stdout, stderr, exit_info, duration, budget)
+
+    def _labels(self, role: str, submission_path: Path) -> dict[str, str]:
+        # The submission's folder name lets an instructor (and the tests) tell whose container it is.
+        return {**self.labels, "socketlab.role": role, SUBMISSION_LABEL: submission_path.name}
 
     def _sockets_in(self, container) -> SocketMaker:
         """The grader's way to make sockets inside `container`'s network namespace."""
@@ -435,7 +440,7 @@ class DockerSandbox:
         with self._containers_lock:
             volume = self._copies.get(folder)
         if volume is None:
-            volume = copy_submission(self.client, self.image, folder, self.labels)
+            volume = copy_submission(self.client, self.image, folder, self._labels("submission", folder))
             with self._containers_lock:
                 self._copies[folder] = volume
         return {volume: {"bind": "/submission", "mode": "ro"}}

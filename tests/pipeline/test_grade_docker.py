@@ -21,7 +21,7 @@ import pytest
 from junitparser import JUnitXml
 from pipeline_samples import GRADER, run_grader
 
-from grader.sandbox.docker import LABEL
+from grader.sandbox.docker import LABEL, SUBMISSION_LABEL
 
 pytestmark = pytest.mark.docker
 
@@ -151,11 +151,13 @@ def test_running_again_grades_nothing_that_did_not_change(graded):
 
 
 def _containers_mounting(folder: Path) -> list[str]:
+    """The containers and volumes of `folder`'s grading (its name is unique to each test)."""
     client = docker.from_env()
+    selector = {"label": f"{SUBMISSION_LABEL}={folder.name}"}
     try:
-        # sparse: no inspect per container, which races with other gradings removing theirs.
-        return [c.id for c in client.containers.list(all=True, sparse=True, filters={"label": LABEL})
-                if any(m.get("Source") == str(folder.resolve()) for m in c.attrs.get("Mounts") or [])]
+        # The low-level API lists without inspecting each object, which races with other gradings removing theirs.
+        return ([c["Id"] for c in client.api.containers(all=True, filters=selector)]
+                + [v["Name"] for v in client.api.volumes(filters=selector).get("Volumes") or []])
     finally:
         client.close()
 

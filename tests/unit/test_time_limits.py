@@ -55,6 +55,9 @@ class SilentServer:
     def address(self, transport: str):
         return self.sock.getsockname()
 
+    def make_socket(self, family: int, kind: int) -> socket.socket:
+        return socket.socket(family, kind)
+
     def bound_sockets(self):
         return [BoundSocket("udp", "0.0.0.0", 12000)] if self.binds else []
 
