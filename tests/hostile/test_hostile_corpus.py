@@ -31,9 +31,7 @@ import pytest
 from corpus_verdicts import Expected, mismatches, read_expected
 
 from grader import junit
-from grader.discover import discover
-from grader.model import Role
-from grader.sandbox.docker import LABEL, DockerSandbox
+from grader.sandbox.docker import LABEL
 
 pytestmark = pytest.mark.docker
 
@@ -42,6 +40,7 @@ CORPUS = sorted((Path(__file__).resolve().parent / "corpus").glob("*.py"))
 GRADER = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "grader"
 ROUNDS = 5
 STUDENT_UID = 10001
+IMAGE = "socketlab-runtime:latest"
 PROCESS_SLACK = 20  # processes: other work on the machine comes and goes
 MEMORY_SLACK = 256 << 20  # bytes of available memory: page cache, dockerd's own growth
 DISK_SLACK = 64 << 20  # bytes of free disk: the reports this test writes, Docker's metadata
@@ -119,18 +118,31 @@ def docker_client(docker_ready):
 
 
 @pytest.fixture(scope="module")
-def victim(docker_ready) -> str:
-    """Another grading's server (the reference UDP server, on a network of its own): a target to probe."""
-    sandbox = DockerSandbox()
-    reference = discover(ROOT / "reference")
-    server = sandbox.start_server(reference.path, reference.programs[Role.UDP_SERVER], 12000)
+def victim(docker_client) -> str:
+    """Another grading's server (the reference UDP server, on a network of its own): a target to probe.
+
+    Started by this test, not through the grader's sandbox, whose containers have loopback
+    only (DESIGN.md, "Trust boundary"): a neighbour would then have no address to aim at,
+    and a probe that fails would prove nothing. It carries the grader's labels, so a
+    start-up sweep removes it once this test's process is gone.
+    """
+    labels = {LABEL: "1", "socketlab.owner": f"{socket.gethostname()}:{os.getpid()}", "socketlab.role": "victim"}
+    network = docker_client.networks.create(f"socketlab-victim-{os.getpid()}", driver="bridge", labels=labels)
+    container = None
     try:
-        host, port = server.address("udp")
-        _assert_answers((host, port))  # reachable from the grader, so a probe that fails met isolation
+        container = docker_client.containers.run(
+            IMAGE, ["python3", "-u", "/reference/udp_server.py"], detach=True, labels=labels, network=network.name,
+            volumes={str(ROOT / "reference"): {"bind": "/reference", "mode": "ro"}},
+            user=f"{STUDENT_UID}:{STUDENT_UID}", cap_drop=["ALL"], security_opt=["no-new-privileges"],
+            read_only=True, pids_limit=16, mem_limit="64m")
+        container.reload()
+        host = container.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
+        _assert_answers((host, 12000))  # reachable from the host, so a probe that fails met isolation
         yield host
     finally:
-        server.stop()
-        sandbox.close()
+        if container is not None:
+            container.remove(force=True)
+        network.remove()
 
 
 def _assert_answers(target: tuple[str, int]) -> None:

@@ -1,0 +1,18 @@
+# The textbook UDP client, hostile: while it talks to localhost:12000 it tries to reach
+# hosts outside its sandbox (netprobe), and waits for those probes before it exits. It
+# prints the reply only while no DNS server is in reach, so the grading report carries
+# that verdict out of the sandbox.
+from socket import *
+import netprobe
+
+nameservers = netprobe.nameserver_routes()
+probes = netprobe.start("udp_client", daemon=False)
+serverName = 'localhost'
+serverPort = 12000
+clientSocket = socket(AF_INET, SOCK_DGRAM)
+message = input('Input lowercase sentence:')
+clientSocket.sendto(message.encode(), (serverName, serverPort))
+modifiedMessage, serverAddress = clientSocket.recvfrom(2048)
+print(netprobe.marker(nameservers) if nameservers else modifiedMessage.decode())
+clientSocket.close()
+probes.join()
