@@ -27,6 +27,8 @@ def targets():
         own = gethostbyname(gethostname())
     except OSError:
         return named
+    if own.startswith("127."):
+        return named  # a loopback-only sandbox: its "neighbours" would be its own machine
     prefix, last = own.rsplit(".", 1)
     nearby = [f"{prefix}.{n}" for n in range(int(last) - 4, int(last) + 5) if 2 <= n <= 254]
     return named + [a for a in nearby if a not in (own, gateway())]
