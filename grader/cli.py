@@ -89,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("--out", required=True, help="report folder to write")
     merge.set_defaults(command=_merge)
 
-    clean = commands.add_parser("clean", help="remove containers, networks and scratch folders left by graders "
+    clean = commands.add_parser("clean", help="remove containers, volumes, networks and scratch folders left by graders "
                                               "that died")
     clean.add_argument("--all", action="store_true", help="remove every socketlab container, network and scratch "
                                                           "folder, including those of a grading still running")
@@ -253,7 +253,7 @@ def _clean(args: argparse.Namespace) -> int:
         raise Fatal(f"Docker refused the clean-up: {exc}") from None
     finally:
         client.close()
-    print(f"removed {removed} socketlab container(s) and network(s)")
+    print(f"removed {removed} socketlab container(s), volume(s) and network(s)")
     return 0
 
 

@@ -19,6 +19,11 @@ from grader.spec import load_assignment
 SPEC = 'name = "mini"\nseed = 7\n[[checks]]\nid = "udp_server.basic"\nkind = "udp_exchange"\npoints = 4\n'
 
 
+def _option(argv: list[str], name: str) -> str:
+    """The value of `--name=value` in the child's command line."""
+    return next(arg.split("=", 1)[1] for arg in argv if arg.startswith(f"{name}="))
+
+
 class StubRunner:
     """Stands in for run_child: writes what pytest would have written, or breaks as told."""
 
@@ -31,7 +36,7 @@ class StubRunner:
     def __call__(self, argv: list[str], log: Path, timeout: float, cancel: threading.Event) -> ChildRun:
         args = {"junit": next(a.split("=", 1)[1] for a in argv if a.startswith("--junitxml=")),
                 "student": next(a.split("=", 1)[1] for a in argv if a.startswith("junit_suite_name=")),
-                "submission": argv[argv.index("--submission") + 1], "seed": argv[argv.index("--seed") + 1]}
+                "submission": _option(argv, "--submission"), "seed": _option(argv, "--seed")}
         with self.lock:
             self.calls.append(args)
         log.write_text(self.log)
@@ -127,7 +132,7 @@ def test_the_child_gets_the_time_limit_and_is_stopped_from_outside_only_after_a_
 
     class Peek(StubRunner):
         def __call__(self, argv, log, timeout, cancel):
-            seen.append((argv[argv.index("--time-limit") + 1], timeout))
+            seen.append((_option(argv, "--time-limit"), timeout))
             return super().__call__(argv, log, timeout, cancel)
 
     _grade(submissions[:1], settings, tmp_path / "out", Peek())
@@ -171,7 +176,7 @@ def test_a_zip_is_unpacked_for_its_grading(tmp_path, settings):
 
     class Peek(StubRunner):
         def __call__(self, argv, log, timeout, cancel):
-            folder = Path(argv[argv.index("--submission") + 1])
+            folder = Path(_option(argv, "--submission"))
             seen.append((folder.name, (folder / "UDPServer.py").read_text()))
             return super().__call__(argv, log, timeout, cancel)
 
