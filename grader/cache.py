@@ -41,7 +41,8 @@ def submission_digest(path: Path) -> str:
                 content = file.read_bytes()
             else:
                 continue
-            digest.update(file.relative_to(path).as_posix().encode() + b"\0" + hashlib.sha256(content).digest())
+            # fsencode: a name need not be UTF-8 (a git clone can hold any bytes).
+            digest.update(os.fsencode(file.relative_to(path).as_posix()) + b"\0" + hashlib.sha256(content).digest())
     return digest.hexdigest()
 
 

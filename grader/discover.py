@@ -8,11 +8,13 @@ and string literals blanked out, plus the words in each file's name. An optional
 
 from __future__ import annotations
 
+import lzma
 import os
 import re
 import shutil
 import tomllib
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -129,9 +131,11 @@ def unpack_zip(zip_path: Path, dest: Path) -> Path:
             dest.mkdir(parents=True, exist_ok=True)
             for info, parts in members:
                 _extract(archive, info, dest.joinpath(*parts))
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, ValueError, EOFError, zlib.error,
+            lzma.LZMAError) as exc:
         # RuntimeError and NotImplementedError are how zipfile reports encrypted entries
-        # and compression methods it lacks.
+        # and compression methods it lacks; ValueError (UnicodeDecodeError among them) a
+        # name that is not what its flags say; zlib, lzma and EOFError damaged data.
         raise DiscoveryError(f"{zip_path}: cannot unpack ({exc}); re-create it with a standard zip tool") from exc
     return _unpacked_root(zip_path, dest, [parts for _, parts in members])
 
@@ -222,6 +226,8 @@ def _python_sources(root: Path) -> tuple[list[Path], list[str]]:
             # Hidden files include the "._UDPServer.py" resource forks of macOS zips;
             # symlinks could point anywhere on the grading machine.
             if filename.startswith(".") or not filename.lower().endswith(".py") or path.is_symlink():
+                continue
+            if not path.is_file():  # a FIFO named like a program would block the read for ever
                 continue
             source = path.relative_to(root)
             if path.stat().st_size > MAX_SOURCE_BYTES:

@@ -18,7 +18,7 @@ from grader import diagnose, netio
 from grader.model import CheckResult, CheckSpec, Deadline, Role, Status, Submission
 from grader.sandbox import ExitInfo, RunningServer, Sandbox, SandboxError
 from grader.scenarios import clients, tcp_server, udp_server
-from grader.scenarios.common import Verdict
+from grader.scenarios.common import Verdict, shorten
 from grader.spec import Assignment
 
 POLL = 0.02  # seconds between looks at a starting server
@@ -282,7 +282,7 @@ def _await_exit(server: RunningServer, grace: float) -> ExitInfo | None:
 def _output_evidence(output: str) -> str:
     if not output.strip():
         return "program output: (none)"
-    return "program output (last lines):\n" + "\n".join(f"    {line}" for line in output.splitlines())
+    return "program output (last lines):\n" + "\n".join(f"    {shorten(line)}" for line in output.splitlines())
 
 
 def _example_name(role: Role) -> str:

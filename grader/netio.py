@@ -23,6 +23,7 @@ Address = tuple[str, int]
 MAX_DATAGRAM = 65535
 MAX_REPLY = 1 << 20  # a server that streams endlessly is cut off here
 MAX_RECEIVED = 5000  # datagrams kept per check; a flooding server cannot grow memory
+MAX_RECEIVED_BYTES = 8 << 20  # and their bytes: 5000 datagrams of 64 KiB would be 320 MiB
 STOPPED = "stopped: a time limit of the grading ran out"
 READ_WAIT = 0.5  # seconds a slice may wait to be read before the next is sent anyway
 
@@ -49,6 +50,7 @@ def play_udp(plan: UdpPlan, target: Address, stop_at: float | None = None,
     first_fates = {r.index: plan.schedule.fate(r.index, 0) for r in plan.requests}
     timers: list[tuple[float, int, int, int]] = []  # (due, order, message, client) delayed sends
     order = 0
+    room = [MAX_RECEIVED_BYTES]
     start = time.monotonic()
     deadline = min(start + plan.budget, stop_at if stop_at is not None else float("inf"))
     try:
@@ -76,7 +78,7 @@ def play_udp(plan: UdpPlan, target: Address, stop_at: float | None = None,
             wait = max(0.0, min(wakeups) - now) if wakeups else 0.05
             wait = min(wait, deadline - time.monotonic())
             for key, _ in selector.select(max(0.0, wait)):
-                _drain(key.fileobj, key.data, machine, start, target)
+                _drain(key.fileobj, key.data, machine, start, target, room)
     finally:
         selector.close()
         for sock in sockets:
@@ -102,7 +104,8 @@ def _send_quietly(sock: socket.socket, payload: bytes, target: Address) -> None:
         pass  # ICMP errors from an earlier send surface here; the missing reply tells the story
 
 
-def _drain(sock, client: int, machine: UdpClientMachine, start: float, target: Address) -> None:
+def _drain(sock, client: int, machine: UdpClientMachine, start: float, target: Address, room: list[int]) -> None:
+    """Read what arrived; `room` is the bytes this check may still keep (a one-item list, spent here)."""
     for _ in range(256):
         try:
             data, source = sock.recvfrom(MAX_DATAGRAM)
@@ -110,7 +113,8 @@ def _drain(sock, client: int, machine: UdpClientMachine, start: float, target: A
             return
         except OSError:
             return  # ECONNREFUSED from an ICMP port unreachable: nothing to read
-        if len(machine.received) < MAX_RECEIVED:
+        if len(machine.received) < MAX_RECEIVED and len(data) <= room[0]:
+            room[0] -= len(data)
             machine.receive(client, data, time.monotonic() - start, None if _same_socket(source, target) else source)
 
 

@@ -144,7 +144,27 @@ class _Grading:
         self.junit_dir.mkdir(parents=True, exist_ok=True)
 
     def one(self, entry: Entry) -> Graded | None:
-        """None when grading was interrupted before this student was done."""
+        """None when grading was interrupted before this student was done.
+
+        Whatever one submission holds, it ends as a report: a failure of the grader on it
+        (a name it cannot encode, a file it cannot read) is that student's grader error,
+        never the end of the class run.
+        """
+        try:
+            return self._one(entry)
+        except Exception as exc:  # noqa: BLE001 - one student's oddity must not stop the class
+            target = self.junit_dir / f"{entry.name}.xml"
+            self.cache.forget(entry.name)
+            suite = junit.error_suite(entry.name, f"the grader failed on this submission "
+                                                  f"({exc.__class__.__name__}: {exc}); the other students are "
+                                                  "graded as usual", self._properties(entry))
+            try:
+                junit.write_suite(suite, target)
+            except Exception:  # noqa: BLE001 - e.g. a name no file system or XML can hold: still listed
+                pass
+            return Graded(junit.report(suite), cached=False)
+
+    def _one(self, entry: Entry) -> Graded | None:
         if self.cancel.is_set():
             return None
         s = self.settings

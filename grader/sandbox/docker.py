@@ -62,6 +62,8 @@ FSIZE = 8 << 20  # bytes a program may write to one file
 TMPFS = "size=16m,mode=1777"
 LOG_MAX = "1m"
 MAX_COPY_BYTES = 64 << 20  # a submission's files copied into its volume; beyond this it is refused
+MAX_COPY_FILES = 2000  # and its files and folders: a million empty files would make a huge archive too
+RELAY_UID = 10002  # the relay's user when the grader is root: never the student's, whose sockets are judged
 _NOT_COPIED = frozenset({"__pycache__", ".git", "venv", ".venv", "site-packages", "__MACOSX"})
 
 
@@ -105,11 +107,15 @@ def submission_archive(folder: Path) -> bytes:
     set; folders 0755), owner root: a file its student made 0600 still runs.
     """
     buffer = io.BytesIO()
-    total = 0
+    total = entries = 0
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for dirpath, dirnames, filenames in os.walk(folder):
             here = Path(dirpath)
             dirnames[:] = sorted(d for d in dirnames if d not in _NOT_COPIED and not (here / d).is_symlink())
+            entries += len(dirnames) + len(filenames)
+            if entries > MAX_COPY_FILES:
+                raise SandboxError(f"the submission holds more than {MAX_COPY_FILES} files and folders; "
+                                   "hand in the programs, not a whole project or its build output")
             for name in dirnames:
                 info = tarfile.TarInfo((here / name).relative_to(folder).as_posix())
                 info.type, info.mode = tarfile.DIRTYPE, 0o755
@@ -414,25 +420,31 @@ class DockerSandbox:
 
     def _relay(self, container) -> SocketMaker:
         """A trusted container in `container`'s network that passes us sockets made there."""
-        folder = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-relay-")
-        uid = STUDENT_UID if os.getuid() == 0 else os.getuid()  # never root; the Unix socket must be ours to use
-        if os.getuid() == 0:
-            os.chown(folder, uid, uid)
+        # The channel folder sits in a folder only we may enter: whoever may reach the Unix
+        # socket could hand us sockets of its own.
+        outer = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-relay-")
+        channel = os.path.join(outer, "channel")
+        os.mkdir(channel, 0o700)
+        root = os.getuid() == 0
+        uid, gid = (RELAY_UID, RELAY_UID) if root else (os.getuid(), os.getgid())  # never root, never the student
+        if root:
+            os.chown(channel, uid, gid)
         try:
             relay = self._start(
                 ["python3", "-I", "/relay/socket_relay.py", "/channel/socket", str(RELAY_LIFETIME)],
-                user=f"{uid}:{uid if os.getuid() == 0 else os.getgid()}", network_mode=f"container:{container.id}",
-                volumes={str(RELAY_CODE.parent): {"bind": "/relay", "mode": "ro"}, folder: {"bind": "/channel", "mode": "rw"}},
+                user=f"{uid}:{gid}", network_mode=f"container:{container.id}",
+                volumes={str(RELAY_CODE.parent): {"bind": "/relay", "mode": "ro"},
+                         channel: {"bind": "/channel", "mode": "rw"}},
                 labels={**self.labels, "socketlab.role": "relay"})
         except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(outer, ignore_errors=True)
             raise
 
         def close() -> None:
             self._remove(relay)
-            shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(outer, ignore_errors=True)
 
-        return RelaySockets(os.path.join(folder, "socket"), close)
+        return RelaySockets(os.path.join(channel, "socket"), close)
 
     def _submission_mount(self, submission_path: Path) -> dict:
         """A read-only volume holding a copy every program can read: see copy_submission."""

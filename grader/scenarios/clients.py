@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from grader.diagnose import program_error_hint
 from grader.sandbox import ExitInfo
-from grader.scenarios.common import Verdict, show
+from grader.scenarios.common import Verdict, shorten, show
 
 UDP_BEHAVIOURS = ("normal", "drop_first", "reply_twice", "reply_late", "wrong_port", "silent", "absent")
 TCP_BEHAVIOURS = ("normal", "slices", "silent", "close_without_reply", "reply_late", "absent")
@@ -125,6 +125,12 @@ def judge(expect: str, run: ClientRun, line: str, reply: str, source: str) -> Ve
     if expect in ("prints_reply", "prints_reply_once"):
         if printed == 0:
             return Verdict(False, _not_printed(run, reply), evidence, _hint(run, source, reply))
+        if not any(e.get("event") == "reply" for e in run.events):
+            # The reply can be computed from the typed line: printing it proves nothing
+            # unless the server actually sent one.
+            return Verdict(False, "the reply was printed, but the server never sent one: the client did not "
+                                  "get it from the server", evidence,
+                           "send the line to the server and print what comes back")
         if expect == "prints_reply_once" and printed > 1:
             return Verdict(False, f"the reply was printed {printed} times; a duplicated reply must be printed once",
                            evidence, "after the first reply, stop reading (or drain) instead of printing every datagram")
@@ -203,4 +209,4 @@ def _evidence(run: ClientRun, line: str, reply: str) -> list[str]:
 
 def _tail(text: str, lines: int = 8) -> str:
     kept = text.rstrip("\n").splitlines()[-lines:] or ["(none)"]
-    return "\n".join(f"    {line}" for line in kept)
+    return "\n".join(f"    {shorten(line)}" for line in kept)

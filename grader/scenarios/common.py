@@ -60,6 +60,14 @@ def _pad(line: bytes, length: int, rng: random.Random) -> bytes:
     return line + filler[: length - len(line)]
 
 
+MAX_LINE = 300  # characters of one line of a program's output quoted in a report
+
+
+def shorten(line: str, limit: int = MAX_LINE) -> str:
+    """One quoted output line, cut where a program printed megabytes without a newline."""
+    return line if len(line) <= limit else f"{line[:limit]}… ({len(line) - limit} more characters)"
+
+
 def same_reply(got: bytes, expected: bytes) -> bool:
     """Replies match exactly, except for a trailing newline some servers add or strip."""
     return got.rstrip(b"\r\n") == expected.rstrip(b"\r\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -104,3 +105,10 @@ def test_cache_hits_only_the_stored_key(tmp_path):
     assert cache.hit("alice", "k1") and not cache.hit("alice", "k2") and not cache.hit("bob", "k1")
     cache.forget("alice")
     assert not cache.hit("alice", "k1")
+
+
+def test_a_file_name_that_is_not_utf8_still_gives_a_key(tmp_path):
+    (tmp_path / "UDPServer.py").write_text("print(1)\n")
+    with open(os.fsencode(tmp_path) + b"/\xff\xfe.py", "wb") as file:  # a git clone can hold any bytes
+        file.write(b"x")
+    assert submission_digest(tmp_path) != submission_digest(tmp_path / "UDPServer.py")

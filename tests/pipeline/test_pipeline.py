@@ -236,3 +236,19 @@ def test_the_gradebook_covers_the_students_in_scope_that_have_a_report(submissio
     _grade(submissions, settings, out, StubRunner())
     shutil.copy(out / "junit" / "alice.xml", out / "junit" / "gone.xml")  # a student removed since
     assert [s.name for s in pipeline.collect(out, ["alice", "bob", "never_graded"])] == ["alice", "bob"]
+
+
+def test_a_submission_the_grader_fails_on_is_that_students_error_and_the_others_are_graded(
+        submissions, settings, tmp_path, monkeypatch):
+    real_key = pipeline.cache_key
+
+    def key(path, *args):
+        if path.name == "alice":
+            raise UnicodeEncodeError("utf-8", "\udcff", 0, 1, "surrogates not allowed")
+        return real_key(path, *args)
+
+    monkeypatch.setattr(pipeline, "cache_key", key)
+    outcome = _grade(submissions, settings, tmp_path / "out", StubRunner())
+    reports = {g.report.student: g.report for g in outcome.graded}
+    assert "grader failed on this submission" in (reports["alice"].grader_error or "")
+    assert reports["bob"].grader_error is None and reports["bob"].score > 0

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from grader.sandbox import ExitInfo
-from grader.scenarios.clients import ClientParams, ClientRun, count_printed, judge, typed_line
+from grader.scenarios.clients import ClientParams, ClientRun, _evidence, count_printed, judge, typed_line
 
 LINE = "hello network"
 REPLY = "HELLO NETWORK"
@@ -15,8 +15,10 @@ PY2 = 'File "UDPClient.py", line 5\n    print modifiedMessage\n    ^\nSyntaxErro
 
 
 def run(stdout: str = "", stderr: str = "", code: int | None = 0, sent: bytes | None = LINE.encode()) -> ClientRun:
-    events = [] if sent is None else [{"event": "datagram", "t": 0.01, "size": len(sent),
-                                       "data": base64.b64encode(sent).decode()}]
+    """A client's run; the scripted server answered whatever it was sent, as in `normal`."""
+    events = [] if sent is None else [
+        {"event": "datagram", "t": 0.01, "size": len(sent), "data": base64.b64encode(sent).decode()},
+        {"event": "reply", "t": 0.02, "size": len(sent), "data": base64.b64encode(sent.upper()).decode()}]
     return ClientRun(stdout, stderr, None if code is None else ExitInfo(code), 0.2, 6.0, events)
 
 
@@ -73,3 +75,18 @@ def test_the_typed_line_depends_only_on_the_seed():
 def test_an_unknown_behaviour_is_rejected():
     with pytest.raises(ValueError, match="behaviour"):
         ClientParams(behaviour="explode")
+
+
+def test_a_client_that_prints_the_reply_without_the_server_sending_one_earns_nothing():
+    line = typed_line(1)
+    reply = line.upper()  # computable from the typed line alone: print(input().upper())
+    run = ClientRun(stdout=f"From Server: {reply}\n", stderr="", exit=ExitInfo(0), duration=0.1,
+                            budget=6.0, events=[])
+    verdict = judge("prints_reply", run, line, reply, source="")
+    assert not verdict.passed and "never sent" in verdict.summary
+
+
+def test_the_client_output_quoted_in_a_report_is_bounded_however_long_its_lines():
+    run = ClientRun(stdout=("X" * 120_000 + "\n") * 8, stderr=("Y" * 120_000 + "\n") * 8,
+                            exit=ExitInfo(0), duration=0.1, budget=6.0)
+    assert sum(map(len, _evidence(run, "a", "A"))) < 32_000

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import os
+import struct
+import zlib
 import tempfile
 import zipfile
 from pathlib import Path
@@ -637,3 +640,40 @@ def test_a_grader_toml_that_is_a_symlink_is_refused_and_never_read(tmp_path: Pat
     with pytest.raises(DiscoveryError) as raised:
         discover(submission)
     assert "symbolic link" in str(raised.value) and "secret-from-the-host" not in str(raised.value)
+
+
+def _zip_with_raw_name(path: Path, raw: bytes, data: bytes = b"print(1)\n") -> None:
+    """One stored entry whose name is `raw`, flagged as UTF-8 (general purpose bit 11)."""
+    crc = zlib.crc32(data)
+    local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0x800, 0, 0, 0, crc, len(data), len(data), len(raw), 0)
+    central = struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0x800, 0, 0, 0, crc, len(data), len(data),
+                          len(raw), 0, 0, 0, 0, 0, 0)
+    body = local + raw + data
+    cd = central + raw
+    path.write_bytes(body + cd + struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, len(cd), len(body), 0))
+
+
+def test_zip_with_a_non_utf8_name_is_a_discovery_error(tmp_path):
+    bad = tmp_path / "mallory.zip"
+    _zip_with_raw_name(bad, b"UDPServer\xff.py")
+    with pytest.raises(DiscoveryError):
+        unpack_zip(bad, tmp_path / "out")
+
+
+def test_zip_with_corrupt_deflate_data_is_a_discovery_error(tmp_path):
+    bad = tmp_path / "trent.zip"
+    with zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("UDPServer.py", b"x" * 5000)
+    raw = bytearray(bad.read_bytes())
+    start = 30 + len("UDPServer.py")
+    raw[start:start + 8] = bytes(b ^ 0xFF for b in raw[start:start + 8])
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(DiscoveryError):
+        unpack_zip(bad, tmp_path / "out")
+
+
+def test_a_fifo_named_like_a_program_is_not_read(tmp_path: Path) -> None:
+    (tmp_path / "UDPServer.py").write_text(UDP_SERVER)
+    os.mkfifo(tmp_path / "TCPServer.py")  # reading it would block until a writer came
+    submission = discover(tmp_path)
+    assert set(submission.programs) == {Role.UDP_SERVER}

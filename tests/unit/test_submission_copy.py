@@ -83,3 +83,9 @@ def test_a_submission_beyond_the_size_cap_is_refused_with_the_fix(submission, mo
     monkeypatch.setattr(docker_sandbox, "MAX_COPY_BYTES", 10)
     with pytest.raises(SandboxError, match="leave out data files"):
         submission_archive(submission)
+
+
+def test_a_submission_with_more_files_than_the_cap_is_refused_with_the_fix(submission, monkeypatch):
+    monkeypatch.setattr(docker_sandbox, "MAX_COPY_FILES", 2)
+    with pytest.raises(SandboxError, match="hand in the programs"):
+        submission_archive(submission)
