@@ -9,6 +9,7 @@ anyone else runs them as that user, the only one it has, and the warning says so
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import itertools
@@ -30,10 +31,10 @@ import psutil
 
 from grader.model import Program
 from grader.sandbox import Address, ExitInfo, SandboxError
+from grader.sandbox.scripted import ScriptedServer, ScriptedServerError
 from grader.sandbox.sockets import BoundSocket, read_unread
 from grader.scenarios.clients import ClientRun, ScriptedServerSpec
 from grader.scratch import scratch_dir
-from grader.scripted_server import parse_events
 
 STUDENT_USER = "nobody"
 NOBODY_ID = 65534  # the kernel's overflow ID, which is `nobody` where the account itself is missing
@@ -155,9 +156,6 @@ def copy_for_student(source: Path, target: Path) -> None:
         tar.extractall(target, filter="data")
 
 
-SCRIPTED_SERVER = Path(__file__).resolve().parents[1] / "scripted_server.py"
-
-
 def _kill_group(process: subprocess.Popen) -> None:
     """The whole session: a program may have started helpers of its own."""
     try:
@@ -171,22 +169,6 @@ def _read_all(file) -> str:
     file.flush()
     file.seek(0)
     return file.read().decode("utf-8", "replace")
-
-
-def _peek(file) -> bytes:
-    """Read a file a child process is still writing, without moving the offset it shares."""
-    return os.pread(file.fileno(), os.fstat(file.fileno()).st_size, 0)
-
-
-def _await_ready(process: subprocess.Popen, events_file, port: int, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if b'"event": "ready"' in _peek(events_file):
-            return
-        if process.poll() is not None:
-            break
-        time.sleep(0.02)
-    raise SandboxError(f"the scripted server did not start on 127.0.0.1:{port}: is the port free?")
 
 
 class LocalServer:
@@ -266,37 +248,28 @@ class LocalSandbox:
 
         Placeholder host names cannot be mapped here (that needs the sandbox's hosts file).
         """
-        scripted = None
         folder = None
-        with tempfile.TemporaryFile() as events_file, tempfile.TemporaryFile() as out, \
-                tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as typed:
+        scripted = (ScriptedServer(server, budget + 10, extra_args=("--host", "127.0.0.1")) if server is not None
+                    else contextlib.nullcontext())
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as typed:
             try:
-                if server is not None:
-                    scripted = subprocess.Popen(
-                        [sys.executable, "-u", str(SCRIPTED_SERVER), *server.arguments(budget + 10),
-                         "--host", "127.0.0.1"], stdin=subprocess.DEVNULL, stdout=events_file,
-                        stderr=subprocess.DEVNULL, start_new_session=True)
-                    _await_ready(scripted, events_file, server.port)
-                typed.write(stdin)
-                typed.seek(0)
-                started = time.monotonic()
-                client, folder = self._launch(submission_path, program, {}, stdin=typed, stdout=out, stderr=err)
-                try:
-                    code = client.wait(timeout=budget)
-                    exit_info: ExitInfo | None = ExitInfo(code)
-                except subprocess.TimeoutExpired:
-                    exit_info = None
-                duration = time.monotonic() - started
-                _kill_group(client)
-            finally:
-                if scripted is not None:
-                    scripted.send_signal(signal.SIGTERM)  # it writes its `end` event
+                with scripted as serving:
+                    typed.write(stdin)
+                    typed.seek(0)
+                    started = time.monotonic()
+                    client, folder = self._launch(submission_path, program, {}, stdin=typed, stdout=out, stderr=err)
                     try:
-                        scripted.wait(timeout=3)
+                        code = client.wait(timeout=budget)
+                        exit_info: ExitInfo | None = ExitInfo(code)
                     except subprocess.TimeoutExpired:
-                        _kill_group(scripted)
+                        exit_info = None
+                    duration = time.monotonic() - started
+                    _kill_group(client)
+            except ScriptedServerError as exc:
+                raise SandboxError(f"{exc} (here on 127.0.0.1)") from None
+            finally:
                 self._discard(folder)
-            events = parse_events(_read_all(events_file))
+            events = serving.events if serving is not None else []
             return ClientRun(_read_all(out), _read_all(err), exit_info, duration, budget, events)
 
     def _launch(self, submission_path: Path, program: Program, env: dict[str, str],
