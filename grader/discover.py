@@ -28,7 +28,7 @@ MAX_ZIP_FILES = 1000
 
 # Installed or generated code is never the student's own program. __MACOSX holds the
 # resource forks that macOS adds to every zip it makes.
-_SKIPPED_DIRS = frozenset({"__pycache__", "venv", ".venv", "site-packages", "__MACOSX"})
+SKIPPED_DIRS = frozenset({"__pycache__", "venv", ".venv", "site-packages", "__MACOSX"})
 _ROLE_NAMES = ", ".join(role.value for role in Role)
 
 # How sure discovery is of a claim; when two files claim one role the higher rank wins.
@@ -220,7 +220,7 @@ def _python_sources(root: Path) -> tuple[list[Path], list[str]]:
     sources: list[Path] = []
     notes: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIPPED_DIRS)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIPPED_DIRS)
         for filename in sorted(filenames):
             path = Path(dirpath) / filename
             # Hidden files include the "._UDPServer.py" resource forks of macOS zips;

@@ -31,16 +31,16 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 import docker
 import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import LogConfig, Ulimit
 
+from grader.discover import SKIPPED_DIRS
 from grader.model import Program
 from grader.sandbox import Address, ExitInfo, SandboxError
-from grader.sandbox.netns import NamespaceSockets, RelaySockets, can_enter
+from grader.sandbox.netns import NamespaceSockets, RelaySockets, SocketMaker, can_enter
 from grader.sandbox.scripted import ScriptedServer, ScriptedServerError, sockets_for
 from grader.sandbox.sockets import HOST_ADDRESS, BoundSocket, read_namespace, read_unread
 from grader.scenarios.clients import PLACEHOLDER_HOSTS, ClientRun, ScriptedServerSpec
@@ -64,15 +64,7 @@ LOG_MAX = "1m"
 MAX_COPY_BYTES = 64 << 20  # a submission's files copied into its volume; beyond this it is refused
 MAX_COPY_FILES = 2000  # and its files and folders: a million empty files would make a huge archive too
 RELAY_UID = 10002  # the relay's user when the grader is root: never the student's, whose sockets are judged
-_NOT_COPIED = frozenset({"__pycache__", ".git", "venv", ".venv", "site-packages", "__MACOSX"})
-
-
-class SocketMaker(Protocol):
-    """Makes the grader's sockets inside one container's network namespace; `close()` when done."""
-
-    def __call__(self, family: int, kind: int) -> socket.socket: ...
-
-    def close(self) -> None: ...
+_NOT_COPIED = SKIPPED_DIRS | {".git"}  # what discovery never reads, and the repository's history
 
 
 # How the grader's sockets get inside a loopback-only container: it enters the namespace

@@ -18,12 +18,20 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 CLONE_NEWNET = 0x40000000
 
-SocketFactory = Callable[[int, int], socket.socket]  # (family, type) -> a new, unbound socket
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+class SocketMaker(Protocol):
+    """Makes the grader's sockets inside one container's network namespace; `close()` when done."""
+
+    def __call__(self, family: int, kind: int) -> socket.socket: ...
+
+    def close(self) -> None: ...
 
 
 class NamespaceError(OSError):
