@@ -149,6 +149,8 @@ def _grade(args: argparse.Namespace) -> int:
     reports = _publish(out, pipeline.collect(out, [e.name for e in students]))
     graded_now = {g.report.student: "cached" if g.cached else "" for g in outcome.graded}
     _summary(reports, {r.student: graded_now.get(r.student, "earlier run") for r in reports}, out)
+    if outcome.throttled:
+        err.print(outcome.throttled, highlight=False)
     if outcome.interrupted:
         err.print(f"Interrupted: {len(todo) - len(outcome.graded)} submission(s) not graded; "
                   "run the same command again to finish.")
@@ -271,7 +273,8 @@ def _score(report: StudentReport) -> str:
     if report.grader_error is not None:
         return "grader error"
     percent = "" if report.percent is None else f" ({report.percent:.0f} %)"
-    return f"{report.score:g}/{report.max_score:g}{percent}"
+    varied = " varied" if report.varied else ""
+    return f"{report.score:g}/{report.max_score:g}{percent}{varied}"
 
 
 def _first_failure(report: StudentReport) -> str:
@@ -302,5 +305,10 @@ def _summary(reports: list[StudentReport], notes: dict[str, str], out: Path) -> 
         shown = failure if len(failure) <= left else failure[:left - 1] + "…"
         table.add_row(escape(name), escape(score), escape(shown))
     console.print(table)
+    varied = [r.student for r in reports if r.varied]
+    if varied:
+        console.print(f"varied: {len(varied)} student(s) had checks that failed once and passed when run again "
+                      "alone (the points are the second run's); the checks are in gradebook.csv's varied column.",
+                      highlight=False)
     console.print(f"Reports in {escape(str(out))}/: gradebook.xml, gradebook.csv, junit/, feedback/, results/",
                   highlight=False)

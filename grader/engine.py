@@ -11,8 +11,8 @@ import threading
 import time
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 
 from grader import diagnose, netio
 from grader.model import CheckResult, CheckSpec, Deadline, Role, Status, Submission
@@ -20,6 +20,7 @@ from grader.sandbox import ExitInfo, RunningServer, Sandbox, SandboxError
 from grader.scenarios import clients, tcp_server, udp_server
 from grader.scenarios.common import Verdict, shorten
 from grader.spec import Assignment
+from grader.startup import Decision, StartupLimits, StartupWatch
 
 POLL = 0.02  # seconds between looks at a starting server
 OUTPUT_LINES = 12
@@ -36,6 +37,43 @@ class StartFailure:
     summary: str
     evidence: list[str]
     hint: str | None
+    timed: bool = False  # a time limit decided it, not the program's exit
+
+
+@dataclass
+class _Servers:
+    """The running server of each role, and the start failures that stand for the rest of a pass."""
+
+    running: dict[Role, RunningServer] = field(default_factory=dict)
+    start_failures: dict[Role, StartFailure] = field(default_factory=dict)
+    client_runs: dict[tuple, clients.ClientRun] = field(default_factory=dict)  # shared by checks of one run
+
+
+def confirmed(first: CheckResult, second: CheckResult) -> CheckResult:
+    """The result of a check run twice: the second run, alone, decides, and says what the first found.
+
+    Only failures that rest on a time limit and grader errors are run twice (`needs_confirmation`),
+    so a pass is never taken back. When the second run passes where the first failed, the
+    points are the second's and the result is marked `varied`: the machine was busy, or the
+    program behaves differently from run to run; the instructor sees a flag for it.
+    """
+    if second.passed and first.status is Status.FAILED:
+        return replace(second, varied=True, evidence=(
+            f"first run: {first.summary}",
+            "run again alone to confirm that failure, it passed: the points are this second run's. A program "
+            "that behaves differently from run to run (randomness, timing) may be graded differently next time",
+            *second.evidence))
+    if second.passed or second.status is Status.ERROR:
+        return replace(second, evidence=(f"first run: {first.summary}; run again alone, this is the second run",
+                                         *second.evidence))
+    same = second.summary == first.summary
+    note = "confirmed: run again alone, it failed " + ("the same way" if same else f"too (first run: {first.summary})")
+    return replace(second, evidence=(note, *second.evidence))
+
+
+def needs_confirmation(check: CheckSpec, result: CheckResult) -> bool:
+    """A failure that costs points and rests on a time limit, or any check the grader could not run."""
+    return result.status is Status.ERROR or (result.status is Status.FAILED and result.timed and check.required)
 
 
 @dataclass
@@ -63,9 +101,8 @@ class Grading:
     _pool: ThreadPoolExecutor | None = None
     _planned: dict[str, Future] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
-    _servers: dict[Role, RunningServer] = field(default_factory=dict)
-    _start_failures: dict[Role, StartFailure] = field(default_factory=dict)
-    _client_runs: dict[tuple, clients.ClientRun] = field(default_factory=dict)  # shared by checks of one run
+    _first: _Servers = field(default_factory=_Servers)  # the first pass, in lanes
+    _second: _Servers = field(default_factory=_Servers)  # confirmations, each alone, on servers of their own
     results: list[CheckResult] = field(default_factory=list)  # every check run so far, in order
 
     def __post_init__(self) -> None:
@@ -94,17 +131,26 @@ class Grading:
                 future.cancel()
                 continue
             try:
-                future.set_result(self._evaluate(check))
+                future.set_result(self._evaluate(check, self._first))
             except BaseException as exc:  # a bug in a check: reported on that check, not lost in a thread
                 future.set_exception(exc)
 
     def run(self, check: CheckSpec) -> CheckResult:
         planned = self._planned.get(check.id)
-        result = planned.result() if planned is not None else self._evaluate(check)
+        result = planned.result() if planned is not None else self._evaluate(check, self._first)
+        if needs_confirmation(check, result):
+            result = self._confirm(check, result)
         self.results.append(result)
         return result
 
-    def _evaluate(self, check: CheckSpec) -> CheckResult:
+    def _confirm(self, check: CheckSpec, first: CheckResult) -> CheckResult:
+        """Run `check` again once nothing else of this submission runs, on servers (or a client run) of its own."""
+        wait(list(self._planned.values()))
+        if self._stopping.is_set() or self._deadline.expired():
+            return replace(first, evidence=(*first.evidence, f"not confirmed: {self._deadline.describe()} ran out"))
+        return confirmed(first, self._evaluate(check, self._second))
+
+    def _evaluate(self, check: CheckSpec, servers: _Servers) -> CheckResult:
         started = time.monotonic()
         if self._deadline.expired(started):
             return CheckResult(check.id, Status.FAILED, 0.0, check.points,
@@ -112,18 +158,19 @@ class Grading:
                                ("the checks before it keep their results",))
         deadline = Deadline.earliest(Deadline.after("check", self.assignment.timeouts.check, started), self._deadline)
         try:
-            verdict = self._verdict(check, deadline)
+            verdict = self._verdict(check, deadline, servers)
         except SandboxError as exc:
             return CheckResult(check.id, Status.ERROR, 0.0, check.points,
                                f"the grader could not run this check: {exc}", (f"sandbox {self.sandbox.name}",),
                                None, time.monotonic() - started)
         if not verdict.passed and deadline.expired() and deadline.describe() not in verdict.summary:
             verdict.summary = f"{deadline.describe()} ran out during this check: {verdict.summary}"
+            verdict.timed = True
         points = check.points if verdict.passed else 0.0
         status = Status.PASSED if verdict.passed else (
             Status.MISSING if check.role not in self.submission.programs else Status.FAILED)
         return CheckResult(check.id, status, points, check.points, verdict.summary, tuple(verdict.evidence),
-                           verdict.hint, time.monotonic() - started)
+                           verdict.hint, time.monotonic() - started, timed=verdict.timed and not verdict.passed)
 
     def close(self) -> None:
         """Lanes start no new check, and their servers are stopped under them, which ends their waits."""
@@ -134,11 +181,12 @@ class Grading:
         self._stop_servers()  # any a lane restarted meanwhile
 
     def _stop_servers(self) -> None:
-        for role, server in list(self._servers.items()):
-            self._servers.pop(role, None)
-            server.stop()
+        for servers in (self._first, self._second):
+            for role, server in list(servers.running.items()):
+                servers.running.pop(role, None)
+                server.stop()
 
-    def _verdict(self, check: CheckSpec, deadline: Deadline) -> Verdict:
+    def _verdict(self, check: CheckSpec, deadline: Deadline, servers: _Servers) -> Verdict:
         program = self.submission.programs.get(check.role)
         if program is None:
             return Verdict(False, f"no {check.role.value} found in the submission", [
@@ -147,21 +195,22 @@ class Grading:
                 + (" and bind" if check.role.is_server else " without bind")
                 + f", or named like {_example_name(check.role)}; a grader.toml can name it"])
         if not check.role.is_server:
-            verdict = self._play_client(check, deadline)
+            verdict = self._play_client(check, deadline, servers)
             verdict.evidence.append(f"seed {self.seed}, sandbox {self.sandbox.name}")
             return verdict
-        server = self._server(check.role, deadline)
+        server = self._server(check.role, deadline, servers)
         if isinstance(server, StartFailure):
-            return Verdict(False, server.summary, list(server.evidence), server.hint)
+            return Verdict(False, server.summary, list(server.evidence), server.hint, server.timed)
         seed = check_seed(self.seed, check)
         verdict = self._play(check, server, seed, deadline)
         verdict.evidence.append(f"seed {self.seed} (check seed {seed}), sandbox {self.sandbox.name}")
         exit_info = server.exit_info() if verdict.passed else _await_exit(server, CRASH_GRACE)
         if exit_info is not None:
             output = server.output_tail(OUTPUT_LINES)
-            self._servers.pop(check.role, None)
+            servers.running.pop(check.role, None)
             server.stop()
             verdict.passed = False
+            verdict.timed = False  # a crash is the program's own doing
             verdict.summary = f"the server crashed during this check ({exit_info.reason}); it is restarted for the next check"
             verdict.evidence.append(_output_evidence(output))
             verdict.hint = diagnose.program_error_hint(output) or verdict.hint
@@ -199,7 +248,7 @@ class Grading:
                 verdict.hint = problem[1]
         return verdict
 
-    def _play_client(self, check: CheckSpec, deadline: Deadline) -> Verdict:
+    def _play_client(self, check: CheckSpec, deadline: Deadline, servers: _Servers) -> Verdict:
         params: clients.ClientParams = check.params
         transport = check.role.transport
         behaviours = clients.UDP_BEHAVIOURS if transport == "udp" else clients.TCP_BEHAVIOURS
@@ -209,7 +258,7 @@ class Grading:
         seed = zlib.crc32(f"{self.seed}:{check.role.value}:{key[1]}".encode())
         line = clients.typed_line(seed)
         reply = self.assignment.transform(line.encode()).decode("utf-8", "replace")
-        run = self._client_runs.get(key)
+        run = servers.client_runs.get(key)
         if run is None:
             if not self.sandbox.sandboxed:
                 self._stop_servers()  # local servers hold the host's port 12000, which the scripted server needs
@@ -220,7 +269,7 @@ class Grading:
                                           clients.server_spec(transport, params, self.assignment.port),
                                           max(0.1, min(budget, deadline.remaining())))
             if not cut:
-                self._client_runs[key] = run
+                servers.client_runs[key] = run
         return clients.judge(params.expect, run, line, reply, self._source(check.role))
 
     def _source(self, role: Role) -> str:
@@ -232,44 +281,65 @@ class Grading:
         except OSError:
             return ""
 
-    def _server(self, role: Role, deadline: Deadline) -> RunningServer | StartFailure:
-        if role in self._start_failures:
-            return self._start_failures[role]
-        server = self._servers.get(role)
+    def _server(self, role: Role, deadline: Deadline, servers: _Servers) -> RunningServer | StartFailure:
+        if role in servers.start_failures:
+            return servers.start_failures[role]
+        server = servers.running.get(role)
         if server is not None and server.exit_info() is None:
             return server
         server = self.sandbox.start_server(self.submission.path, self.submission.programs[role], self.assignment.port)
-        self._servers[role] = server  # at once, so that close() stops it even while it starts
+        servers.running[role] = server  # at once, so that close() stops it even while it starts
         outcome = self._await_start(role, server, deadline)
         if isinstance(outcome, StartFailure):
-            self._servers.pop(role, None)
+            servers.running.pop(role, None)
             server.stop()
             # Even when a time limit cut the wait short: the next check's would be cut the same way.
-            self._start_failures[role] = outcome
+            servers.start_failures[role] = outcome
             return outcome
         return server
 
     def _await_start(self, role: Role, server: RunningServer, deadline: Deadline) -> RunningServer | StartFailure:
-        """Ready once it has bound any socket of its transport (where is judged by the checks)."""
-        limit = self.assignment.timeouts.startup
-        until = min(time.monotonic() + limit, deadline.at)
+        """Started by the rule of grader.startup: bound a socket of its transport, and then waiting or busy and alive."""
+        limits = StartupLimits.for_startup(self.assignment.timeouts.startup)
+        watch = StartupWatch(limits)
+        started = time.monotonic()
         program = self.submission.programs[role]
-        while time.monotonic() < until and not self._stopping.is_set():
+        ran = f"ran: {' '.join(program.command)}"
+        decision = Decision.WAIT
+        while not deadline.expired() and not self._stopping.is_set():
             exit_info = server.exit_info()
             if exit_info is not None:
                 output = server.output_tail(OUTPUT_LINES)
-                return StartFailure(f"the program did not start: it {exit_info.reason} before listening",
-                                    [f"ran: {' '.join(program.command)}", _output_evidence(output)],
-                                    diagnose.program_error_hint(output))
+                when = "after binding its socket, before it served anything" if watch.bound else "before listening"
+                return StartFailure(f"the program did not start: it {exit_info.reason} {when}",
+                                    [ran, _output_evidence(output)], diagnose.program_error_hint(output))
             sockets = server.bound_sockets()
-            if sockets is None or any(s.transport == role.transport for s in sockets):
+            bound = sockets is None or any(s.transport == role.transport for s in sockets)
+            decision = watch.observe(time.monotonic() - started, server.usage(), bound)
+            if decision is Decision.STARTED:
                 return server
+            if decision is not Decision.WAIT:
+                break
             time.sleep(POLL)
         output = server.output_tail(OUTPUT_LINES)
-        phase = deadline.describe() if deadline.expired() else f"the start-up time limit ({limit:g} s)"
-        return StartFailure(f"the program did not start listening: no {role.transport.upper()} socket "
-                            f"bound within {phase}", [f"ran: {' '.join(program.command)}", _output_evidence(output)],
-                            diagnose.program_error_hint(output) or "bind the server socket right at start-up")
+        transport = role.transport.upper()
+        cpu = watch.cpu_used
+        if decision is Decision.CPU_LIMIT:
+            summary = (f"the program did not start listening: it used the start-up time limit "
+                       f"({limits.cpu:g} s of CPU time) without binding a {transport} socket")
+        elif decision is Decision.WALL_LIMIT and cpu is not None:
+            summary = (f"the program did not start listening: no {transport} socket bound within the start-up time "
+                       f"limit ({limits.wall:g} s on the clock; it used {cpu:.2f} s of its {limits.cpu:g} s of CPU "
+                       f"time, so it waited or slept)")
+        elif decision is Decision.WALL_LIMIT:
+            summary = (f"the program did not start listening: no {transport} socket bound within the start-up time "
+                       f"limit ({limits.cpu:g} s)")
+        else:
+            summary = (f"the program did not start listening: no {transport} socket bound within "
+                       f"{deadline.describe()}")
+        return StartFailure(summary, [ran, _output_evidence(output)],
+                            diagnose.program_error_hint(output) or "bind the server socket right at start-up",
+                            timed=True)
 
 
 def _await_exit(server: RunningServer, grace: float) -> ExitInfo | None:

@@ -22,6 +22,7 @@ from grader.junit import CheckReport, StudentReport
 
 GRADEBOOK_NAME = "socket-lab gradebook"
 GRADEBOOK_XML, GRADEBOOK_CSV = "gradebook.xml", "gradebook.csv"
+VARIED_COLUMN = "varied"
 ERROR_CELL = "error"  # CSV cell of a check the grader could not run (or of every check, for a grader error)
 
 
@@ -38,15 +39,16 @@ def check_columns(reports: Iterable[StudentReport]) -> list[str]:
 
 
 def csv_text(reports: list[StudentReport]) -> str:
-    """`student,score,max_score,percent`, then one column per check: the points earned.
+    """`student,score,max_score,percent`, then one column per check: the points earned, then `varied`.
 
     A cell is `error` where the grader could not run the check and empty where the
     student's report has no such check (shards graded with different assignments).
+    `varied` names the checks that failed once and passed when run again alone.
     """
     columns = check_columns(reports)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", "score", "max_score", "percent", *columns])
+    writer.writerow(["student", "score", "max_score", "percent", *columns, VARIED_COLUMN])
     for report in reports:
         cells = {c.check_id: _cell(c) for c in report.checks}
         percent = "" if report.percent is None else f"{report.percent:.1f}"
@@ -56,7 +58,7 @@ def csv_text(reports: list[StudentReport]) -> str:
             row += [ERROR_CELL if column in graded else "" for column in columns]
         else:
             row += [cells.get(column, "") for column in columns]
-        writer.writerow(row)
+        writer.writerow([*row, " ".join(report.varied)])
     return buffer.getvalue()
 
 
@@ -93,6 +95,10 @@ def feedback(report: StudentReport) -> str:
                   *_fenced(report.grader_error), "", "It is graded again on the grader's next run."]
         return "\n".join(lines) + "\n"
     lines += [f"**{_score_line(report)}**", "", _run_line(report), ""]
+    if report.varied:
+        lines += [f"> **Graded twice:** {', '.join(report.varied)} failed on a first run and passed when run "
+                  "again alone, so the points are the second run's. If the program behaves differently from run "
+                  "to run (randomness, timing), its grade may differ next time.", ""]
     lines += ["## Failed checks", ""]
     lines += [line for check in report.failures for line in _check_section(check)] or [
         "None: every required check passed.", ""]

@@ -70,6 +70,11 @@ class StudentReport:
         return [c.check_id for c in self.checks] or self.properties.get("checks", "").split()
 
     @property
+    def varied(self) -> list[str]:
+        """Checks that failed once and passed when run again alone: the machine, or a program that varies."""
+        return self.properties.get("varied", "").split()
+
+    @property
     def failures(self) -> list[CheckReport]:
         return [c for c in self.checks if not c.passed and not c.advisory]
 

@@ -72,6 +72,8 @@ class CheckResult:
     evidence: tuple[str, ...] = ()  # what was sent, what came back, timing, seed, output tail
     hint: str | None = None
     duration: float = 0.0
+    timed: bool = False  # a failure that a time limit decided (a reply not in time, a start-up too slow)
+    varied: bool = False  # run twice to confirm a failure, the second run passed
 
     @property
     def passed(self) -> bool:

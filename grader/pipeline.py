@@ -6,6 +6,7 @@ run keeps what it graded; the gradebook is then rebuilt from those files.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -21,6 +22,7 @@ from junitparser import JUnitXml, TestSuite
 from grader import junit
 from grader.cache import Cache, cache_key, grader_fingerprint
 from grader.discover import DiscoveryError, unpack_zip
+from grader.headroom import HeadroomRule, Throttle
 from grader.junit import StudentReport
 from grader.roster import Entry
 from grader.runner import ChildRun, exit_message, log_tail, pytest_command, run_child
@@ -45,6 +47,7 @@ class Settings:
     timeout: float | None = None  # seconds for one whole submission; None: the assignment's [timeouts] submission
     environment: str = ""  # what else decides a grade (the runtime image), for the cache key
     force: bool = False
+    headroom: HeadroomRule | None = HeadroomRule()  # None: start gradings whatever the machine's load
 
     @property
     def time_limit(self) -> float:
@@ -61,6 +64,7 @@ class Graded:
 class Outcome:
     graded: list[Graded]
     interrupted: bool
+    throttled: str | None = None  # how long gradings waited for the machine to have room, when they did
 
 
 def default_jobs() -> int:
@@ -126,7 +130,8 @@ def grade(entries: Iterable[Entry], settings: Settings, out: Path, on_done: Call
                 grading.cancel.set()
                 for future in futures:
                     future.cancel()
-    return Outcome([g for g in map(_result, futures) if g is not None], interrupted)
+    return Outcome([g for g in map(_result, futures) if g is not None], interrupted,
+                   grading.throttle.describe() if grading.throttle is not None else None)
 
 
 def _result(future: Future) -> Graded | None:
@@ -141,6 +146,7 @@ class _Grading:
         self.runner = runner
         self.fingerprint = grader_fingerprint()
         self.cancel = threading.Event()
+        self.throttle = Throttle(settings.headroom) if settings.headroom is not None else None
         self.junit_dir.mkdir(parents=True, exist_ok=True)
 
     def one(self, entry: Entry) -> Graded | None:
@@ -219,7 +225,8 @@ class _Grading:
         raw, log = scratch / "junit.xml", scratch / "pytest.log"
         command = pytest_command(folder.resolve(), raw, entry.name, s.assignment.source.resolve(), s.sandbox, s.seed,
                                  s.time_limit)
-        run = self.runner(command, log, s.time_limit + KILL_GRACE, self.cancel)
+        with self.throttle.slot(self.cancel) if self.throttle is not None else contextlib.nullcontext():
+            run = self.runner(command, log, s.time_limit + KILL_GRACE, self.cancel)
         if run.cancelled:
             return None
         output = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""

@@ -26,6 +26,7 @@ GRADER_DIR = Path(__file__).resolve().parent
 
 ASSIGNMENT = pytest.StashKey[Assignment]()
 SANDBOX = pytest.StashKey[str]()
+VARIED = "varied"  # suite property: the checks whose confirmation run passed where the first run failed
 PARALLEL = 6  # lanes of one submission at once: most of them wait (on absent replies, on a hung client)
 
 
@@ -124,6 +125,9 @@ def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_
         sandbox.close()
         record_testsuite_property("score", f"{sum(r.points for r in grading.results):g}")
         record_testsuite_property("max_score", f"{sum(r.max_points for r in grading.results):g}")
+        varied = [r.check_id for r in grading.results if r.varied]
+        if varied:  # the instructor's flag: a confirmation run disagreed with the first
+            record_testsuite_property(VARIED, " ".join(varied))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -6,10 +6,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from junit_conformance import Conformance
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "tests" / "examples"
-XSD = ROOT.parent / "shared" / "schemas" / "junit-10.xsd"
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +25,12 @@ def docker_ready() -> None:
     problem = docker_problem()
     if problem is not None:
         pytest.skip(f"needs Docker, which this machine lacks: {problem}")
+
+
+@pytest.fixture(scope="session")
+def schema() -> Conformance:
+    """What every JUnit file must pass: the project's structural rules, and Jenkins' schema where it is present."""
+    return Conformance()
 
 
 @pytest.fixture

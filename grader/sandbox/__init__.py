@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from grader.model import Program
 from grader.sandbox.sockets import BoundSocket
+from grader.sandbox.usage import Usage
 
 if TYPE_CHECKING:
     from grader.scenarios.clients import ClientRun, ScriptedServerSpec
@@ -52,6 +53,9 @@ class RunningServer(Protocol):
 
     def exit_info(self) -> ExitInfo | None:
         """None while running."""
+
+    def usage(self) -> Usage | None:
+        """The program's CPU time so far and whether it is busy now; None where that cannot be seen."""
 
     def unread_bytes(self, peer_port: int) -> int | None:
         """Bytes that arrived on its TCP connection from our `peer_port` and that it has not read yet.

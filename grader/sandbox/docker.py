@@ -43,6 +43,7 @@ from grader.sandbox import Address, ExitInfo, SandboxError
 from grader.sandbox.netns import NamespaceSockets, RelaySockets, SocketMaker, can_enter
 from grader.sandbox.scripted import ScriptedServer, ScriptedServerError, sockets_for
 from grader.sandbox.sockets import HOST_ADDRESS, BoundSocket, read_namespace, read_unread
+from grader.sandbox.usage import CgroupUsage, Usage
 from grader.scenarios.clients import PLACEHOLDER_HOSTS, ClientRun, ScriptedServerSpec
 from grader.scratch import PREFIX as SCRATCH_PREFIX
 from grader.scratch import process_alive
@@ -196,6 +197,30 @@ def _wait(container, budget: float) -> ExitInfo | None:
     return ExitInfo(status.get("StatusCode"), bool(container.attrs["State"].get("OOMKilled")))
 
 
+# What a call to the engine raises when the engine fails or is too slow to answer (a read
+# timeout of the HTTP API on an overloaded machine): never the student's doing.
+ENGINE_ERRORS = (DockerException, requests.exceptions.RequestException)
+
+
+@contextlib.contextmanager
+def _engine(doing: str):
+    try:
+        yield
+    except NotFound:
+        raise  # an answer: the container is gone
+    except ENGINE_ERRORS as exc:
+        raise SandboxError(f"the Docker engine failed while {doing}: {exc}") from None
+
+
+def _kill(container) -> None:
+    """Kill a container that outlived its budget; one that ended by itself at that very moment is left as it is."""
+    try:
+        container.kill()
+    except APIError as exc:
+        if exc.status_code != 409:  # 409: "is not running", it exited between the wait and the kill
+            raise
+
+
 def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -257,6 +282,7 @@ class DockerServer:
         self._sockets: SocketMaker | None = None
         self._pid: int | None = None
         self._exit: ExitInfo | None = None
+        self._cgroup: CgroupUsage | None = None
 
     def address(self, transport: str) -> Address:
         return (HOST_ADDRESS, self._port)
@@ -277,9 +303,16 @@ class DockerServer:
         pid = self._namespace_pid()
         return None if pid is None else read_unread(pid, self._port, peer_port)
 
+    def usage(self) -> Usage | None:
+        if self._cgroup is None:
+            pid = self._namespace_pid()
+            self._cgroup = None if pid is None else CgroupUsage.of(pid)
+        return None if self._cgroup is None else self._cgroup.read()
+
     def _namespace_pid(self) -> int | None:
         if self._pid is None:
-            self._container.reload()
+            with _engine("looking up the server's process"):
+                self._container.reload()
             self._pid = self._container.attrs["State"]["Pid"] or None
         return self._pid
 
@@ -287,7 +320,8 @@ class DockerServer:
         if self._exit is not None:
             return self._exit
         try:
-            self._container.reload()
+            with _engine("asking whether the server still runs"):
+                self._container.reload()
         except NotFound:
             return ExitInfo(None)
         state = self._container.attrs["State"]
@@ -299,7 +333,7 @@ class DockerServer:
     def output_tail(self, lines: int = 20) -> str:
         try:
             raw = self._container.logs(stdout=True, stderr=True, tail=lines)
-        except DockerException:
+        except ENGINE_ERRORS:
             return ""
         return raw.decode("utf-8", "replace").rstrip("\n")
 
@@ -308,8 +342,8 @@ class DockerServer:
             self._sockets.close()
         try:
             self._container.remove(force=True)
-        except NotFound:
-            pass
+        except ENGINE_ERRORS:
+            pass  # gone already, or the engine is too busy: the sandbox's close (or a later sweep) removes it
 
 
 class DockerSandbox:
@@ -371,7 +405,6 @@ class DockerSandbox:
         return dataclasses.replace(run, events=events)
 
     def _run_client(self, submission_path: Path, program: Program, stdin: bytes, holder, budget: float) -> ClientRun:
-        started = time.monotonic()
         # The line comes through the environment and a pipe, not a mounted file: no host path
         # shows inside the container. It is removed from the environment before the program runs.
         client = self._start(
@@ -379,11 +412,12 @@ class DockerSandbox:
             environment={"SOCKETLAB_STDIN": stdin.decode("utf-8", "replace")},
             volumes=self._submission_mount(submission_path), network_mode=f"container:{holder.id}",
             labels=self._labels(program.role.value, submission_path))
+        started = time.monotonic()  # the budget is the program's: the engine's time to create its container is not
         try:
             exit_info = _wait(client, budget)
             duration = time.monotonic() - started
             if exit_info is None:
-                client.kill()
+                _kill(client)
             stdout = client.logs(stdout=True, stderr=False).decode("utf-8", "replace")
             stderr = client.logs(stdout=False, stderr=True).decode("utf-8", "replace")
         finally:
@@ -444,7 +478,8 @@ class DockerSandbox:
         with self._containers_lock:
             volume = self._copies.get(folder)
         if volume is None:
-            volume = copy_submission(self.client, self.image, folder, self._labels("submission", folder))
+            with _engine("copying the submission into a volume"):
+                volume = copy_submission(self.client, self.image, folder, self._labels("submission", folder))
             with self._containers_lock:
                 self._copies[folder] = volume
         return {volume: {"bind": "/submission", "mode": "ro"}}
@@ -472,7 +507,7 @@ class DockerSandbox:
                 **extra)
         except ImageNotFound:
             raise SandboxError(f"Docker image {self.image} is missing. Fix: run `make image`.") from None
-        except DockerException as exc:
+        except ENGINE_ERRORS as exc:
             raise SandboxError(f"Docker could not start the container: {exc}") from None
         with self._containers_lock:
             self._containers.append(container)

@@ -33,6 +33,7 @@ from grader.model import Program
 from grader.sandbox import Address, ExitInfo, SandboxError
 from grader.sandbox.scripted import ScriptedServer, ScriptedServerError
 from grader.sandbox.sockets import BoundSocket, read_unread
+from grader.sandbox.usage import Usage, process_tree_usage
 from grader.scenarios.clients import ClientRun, ScriptedServerSpec
 from grader.scratch import scratch_dir
 
@@ -208,6 +209,9 @@ class LocalServer:
     def exit_info(self) -> ExitInfo | None:
         code = self._process.poll()
         return None if code is None else ExitInfo(code)
+
+    def usage(self) -> Usage | None:
+        return process_tree_usage(self._process.pid)
 
     def output_tail(self, lines: int = 20) -> str:
         size = os.fstat(self._output.fileno()).st_size

@@ -111,6 +111,18 @@ def count_printed(stdout: str, reply: str) -> int:
 
 
 def judge(expect: str, run: ClientRun, line: str, reply: str, source: str) -> Verdict:
+    verdict = _judge(expect, run, line, reply, source)
+    verdict.timed = not verdict.passed and _timed(run)
+    return verdict
+
+
+def _timed(run: ClientRun) -> bool:
+    """Killed after its budget, or stopped by a timeout of its own: either might not happen on a quieter machine."""
+    output = (run.stdout + run.stderr).lower()
+    return run.hung or "timed out" in output or "timeout" in output
+
+
+def _judge(expect: str, run: ClientRun, line: str, reply: str, source: str) -> Verdict:
     evidence = _evidence(run, line, reply)
     sent = received_requests(run.events)
     printed = count_printed(run.stdout, reply)

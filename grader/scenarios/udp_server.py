@@ -234,7 +234,9 @@ def judge(machine: UdpClientMachine) -> Verdict:
     elif not machine.received:
         summary = "no reply at all"
         evidence.append(f"nothing came back within the exchange timeout ({plan.reply_timeout:.1f}s per attempt)")
+        return Verdict(False, summary, evidence, hint, timed=True)
     else:
         summary = f"no reply to request {first.index} ({len(missing)} of {len(plan.requests)} unanswered)"
         evidence.append(f"nothing came back for it within the exchange timeout ({plan.reply_timeout:.1f}s per attempt)")
+        return Verdict(False, summary, evidence, hint, timed=True)
     return Verdict(False, summary, evidence, hint)

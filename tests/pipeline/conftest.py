@@ -1,18 +1,12 @@
-"""Fixtures of the pipeline tests: the Jenkins schema the outputs must pass, normalised student suites."""
+"""Fixtures of the pipeline tests: normalised student suites (the `schema` fixture is the suite's own)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
-import xmlschema
 from junitparser import TestSuite
-from pipeline_samples import FULL_MARKS, XSD, junit_text, suite_of
-
-
-@pytest.fixture(scope="session")
-def schema() -> xmlschema.XMLSchema:
-    return xmlschema.XMLSchema(str(XSD))
+from pipeline_samples import FULL_MARKS, junit_text, suite_of
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from grader.model import CheckResult, Status
 from grader.report import format_result
 
 GRADER = Path(sys.executable).parent / "grader"  # the console script, as instructors and CI run it
-XSD = Path(__file__).resolve().parents[2].parent / "shared" / "schemas" / "junit-10.xsd"
 HEADER = "-" * 33 + " Captured Out " + "-" * 33
 
 SAMPLE = f"""<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests"><testsuite name="echo" \

@@ -119,7 +119,7 @@ def test_the_gradebook_xml_passes_the_schema_and_reads_back_with_scores(graded, 
 
 def test_the_csv_has_one_row_per_student_and_one_column_per_check(graded):
     rows = list(csv.reader((graded[0] / "gradebook.csv").open()))
-    assert rows[0] == ["student", "score", "max_score", "percent", *CHECKS]
+    assert rows[0] == ["student", "score", "max_score", "percent", *CHECKS, "varied"]
     assert [r[:7] for r in rows[1:]] == [["echo", "1", "4", "25.0", "1", "0", "0"],
                                          ["textbook", "4", "4", "100.0", "1", "2", "1"],
                                          ["zipped", "4", "4", "100.0", "1", "2", "1"]]

@@ -20,27 +20,40 @@ def _reports(make_suite):
     return [junit.report(s) for s in sorted(suites, key=lambda s: gradebook.student_order(s.name))]
 
 
-def test_csv_has_the_totals_then_one_column_per_check_in_assignment_order(make_suite):
+def test_csv_has_the_totals_then_one_column_per_check_in_assignment_order_then_varied(make_suite):
     rows = list(csv.reader(io.StringIO(gradebook.csv_text(_reports(make_suite)))))
     assert rows[0] == ["student", "score", "max_score", "percent", "udp_server.listening", "udp_server.basic",
-                       "udp_server.non_utf8", "tcp_server.basic"]
+                       "udp_server.non_utf8", "tcp_server.basic", "varied"]
     assert [r[0] for r in rows[1:]] == ["dora", "erin", "Frank", "gus"]  # by name, whatever the case
 
 
 def test_csv_cells_are_points_error_or_empty(make_suite):
     rows = {r[0]: r for r in csv.reader(io.StringIO(gradebook.csv_text(_reports(make_suite))))}
-    assert rows["erin"][1:] == ["1", "4", "25.0", "1", "0", "0", "0"]
-    assert rows["Frank"][1:] == ["4", "4", "100.0", "1", "2", "0", "1"]
-    assert rows["gus"][1:] == ["0", "4", "0.0", "error", "error", "error", "error"]
+    assert rows["erin"][1:] == ["1", "4", "25.0", "1", "0", "0", "0", ""]
+    assert rows["Frank"][1:] == ["4", "4", "100.0", "1", "2", "0", "1", ""]
+    assert rows["gus"][1:] == ["0", "4", "0.0", "error", "error", "error", "error", ""]
     # dora's report has only one check, which the grader could not run; the others are not in it at all.
-    assert rows["dora"][1:] == ["0", "1", "0.0", "error", "", "", ""]
+    assert rows["dora"][1:] == ["0", "1", "0.0", "error", "", "", "", ""]
+
+
+def test_csv_names_the_checks_whose_confirmation_run_disagreed():
+    suite = junit.error_suite("hal", "x", {"max_score": "3", "checks": "udp_server.basic"})
+    report = junit.report(suite)
+    flagged = junit.StudentReport("hal", 3, 3, {"varied": "udp_server.basic tcp_server.basic"}, report.checks)
+    rows = list(csv.reader(io.StringIO(gradebook.csv_text([flagged]))))
+    assert rows[1][-1] == "udp_server.basic tcp_server.basic"
+
+
+def test_feedback_tells_the_student_which_checks_were_graded_twice_and_differed():
+    flagged = junit.StudentReport("hal", 3, 3, {"varied": "udp_server.lossy"})
+    assert "**Graded twice:** udp_server.lossy failed on a first run and passed" in gradebook.feedback(flagged)
 
 
 def test_a_grader_error_has_an_error_cell_for_each_check_of_its_assignment():
     suites = [junit.error_suite("gus", "timed out", {"max_score": "3", "checks": "udp_server.basic tcp_server.basic"})]
     rows = list(csv.reader(io.StringIO(gradebook.csv_text([junit.report(s) for s in suites]))))
-    assert rows == [["student", "score", "max_score", "percent", "udp_server.basic", "tcp_server.basic"],
-                    ["gus", "0", "3", "0.0", "error", "error"]]
+    assert rows == [["student", "score", "max_score", "percent", "udp_server.basic", "tcp_server.basic", "varied"],
+                    ["gus", "0", "3", "0.0", "error", "error", ""]]
 
 
 def test_gradescope_results_have_the_documented_fields(make_suite):

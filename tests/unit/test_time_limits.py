@@ -64,6 +64,9 @@ class SilentServer:
     def exit_info(self) -> ExitInfo | None:
         return None
 
+    def usage(self) -> None:
+        return None  # the clock decides start-up, as where a cgroup cannot be read
+
     def output_tail(self, lines: int = 20) -> str:
         return ""
 
