@@ -103,6 +103,7 @@ class Grading:
     _stopping: threading.Event = field(default_factory=threading.Event)
     _first: _Servers = field(default_factory=_Servers)  # the first pass, in lanes
     _second: _Servers = field(default_factory=_Servers)  # confirmations, each alone, on servers of their own
+    _confirmed: dict[tuple[Role, str], str] = field(default_factory=dict)  # (role, failure) -> check that confirmed it
     results: list[CheckResult] = field(default_factory=list)  # every check run so far, in order
 
     def __post_init__(self) -> None:
@@ -144,11 +145,23 @@ class Grading:
         return result
 
     def _confirm(self, check: CheckSpec, first: CheckResult) -> CheckResult:
-        """Run `check` again once nothing else of this submission runs, on servers (or a client run) of its own."""
+        """Run `check` again once nothing else of this submission runs, on servers (or a client run) of its own.
+
+        Once a failure is confirmed for a role, a later check of that role that failed in the
+        very same words is confirmed by it (the role was run again, alone, and failed that way):
+        a server that answers nothing is started again once, not once for each of its checks.
+        """
         wait(list(self._planned.values()))
         if self._stopping.is_set() or self._deadline.expired():
             return replace(first, evidence=(*first.evidence, f"not confirmed: {self._deadline.describe()} ran out"))
-        return confirmed(first, self._evaluate(check, self._second))
+        by = self._confirmed.get((check.role, first.summary)) if first.status is Status.FAILED else None
+        if by is not None:
+            return replace(first, evidence=(f"confirmed: {by} failed the same way when run again alone, on a "
+                                            f"fresh {check.role.value}", *first.evidence))
+        result = confirmed(first, self._evaluate(check, self._second))
+        if result.status is Status.FAILED and result.summary == first.summary:
+            self._confirmed[(check.role, first.summary)] = check.id
+        return result
 
     def _evaluate(self, check: CheckSpec, servers: _Servers) -> CheckResult:
         started = time.monotonic()
@@ -246,6 +259,7 @@ class Grading:
             if problem is not None:
                 verdict.evidence.insert(0, problem[0])
                 verdict.hint = problem[1]
+                verdict.timed = False  # where it listens decided it, not how long it took
         return verdict
 
     def _play_client(self, check: CheckSpec, deadline: Deadline, servers: _Servers) -> Verdict:

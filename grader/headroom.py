@@ -1,11 +1,12 @@
-"""Start a new grading only while the machine has room for it, so a class run never overloads what it times.
+"""Run fewer gradings at once while the machine is busy, so a class run never overloads what it times.
 
 A grading times the student's programs; one that starts while every core is busy (other
 gradings, other jobs of a shared runner) measures the machine, not the student. The rule
 reads Linux's pressure stall information (`/proc/pressure/cpu` and `io`: the share of the
 last 10 s in which some task waited for a CPU or for I/O), or, where the kernel has none,
-the load average per core. The first grading always runs, so a class run never stalls; the
-others wait, each at most `max_wait` seconds, for the pressure to fall.
+the load average per core. Under pressure, a new grading starts only while fewer than half
+of `--jobs` run (at least one always runs, so a class run never stalls), and none waits
+more than the rule's `max_wait` seconds.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class HeadroomRule:
     cpu_limit: float = 60.0  # % CPU pressure above which no new grading starts
     io_limit: float = 60.0
     load_limit: float = 2.0  # runnable tasks per core, where there is no PSI
+    max_wait: float = 60.0  # seconds one grading waits for room at most: a class run never stalls
 
     def has_headroom(self, pressure: Pressure) -> bool:
         if pressure.cpu is None:
@@ -64,11 +66,11 @@ class HeadroomRule:
 class Throttle:
     """A gate every grading passes before it starts; thread-safe, and it counts what it held back."""
 
-    def __init__(self, rule: HeadroomRule | None = None, read: Callable[[], Pressure] = read_pressure,
-                 max_wait: float = 120.0, poll: float = 1.0):
+    def __init__(self, rule: HeadroomRule | None = None, jobs: int = 1, read: Callable[[], Pressure] = read_pressure,
+                 poll: float = 1.0):
         self.rule = rule or HeadroomRule()
+        self.pressured_jobs = max(1, jobs // 2)  # gradings at once while the machine is under pressure
         self._read = read
-        self.max_wait = max_wait
         self.poll = poll
         self._lock = threading.Lock()
         self._running = 0
@@ -90,9 +92,9 @@ class Throttle:
         held = False
         while True:
             with self._lock:
-                pressure = self._read() if self._running else None
+                pressure = self._read() if self._running >= self.pressured_jobs else None
                 if pressure is None or self.rule.has_headroom(pressure) or cancel.is_set() \
-                        or time.monotonic() - started >= self.max_wait:
+                        or time.monotonic() - started >= self.rule.max_wait:
                     self._running += 1
                     if held:
                         self.held += 1
@@ -108,5 +110,6 @@ class Throttle:
         if not self.held:
             return None
         worst = f" (at worst {self.worst.describe()})" if self.worst is not None else ""
-        return (f"The machine was busy{worst}: {self.held} grading(s) waited {self.waited:.0f} s in all "
-                "before starting, so that timed checks measure the programs, not the load.")
+        return (f"The machine was busy{worst}: {self.held} grading(s) waited {self.waited:.0f} s in all, "
+                f"{self.pressured_jobs} at a time while it was, so that timed checks measure the programs, "
+                "not the load.")

@@ -146,7 +146,7 @@ class _Grading:
         self.runner = runner
         self.fingerprint = grader_fingerprint()
         self.cancel = threading.Event()
-        self.throttle = Throttle(settings.headroom) if settings.headroom is not None else None
+        self.throttle = Throttle(settings.headroom, settings.jobs) if settings.headroom is not None else None
         self.junit_dir.mkdir(parents=True, exist_ok=True)
 
     def one(self, entry: Entry) -> Graded | None:

@@ -19,6 +19,9 @@ from grader.report import format_result
 from grader.sandbox.docker import DockerSandbox
 from grader.spec import load_assignment
 
+# Its module-scoped grading of many submissions runs in the setup of the first test, which
+# the suite's per-test limit (300 s) would otherwise cut short on a busy CI runner.
+pytestmark = pytest.mark.timeout(900)
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 ASSIGNMENT = load_assignment("uppercase")
 KNOWN_CHECKS = {c.id for c in ASSIGNMENT.checks}

@@ -38,12 +38,14 @@ from grader import junit
 from grader.sandbox.docker import LABEL
 from grader.scratch import PREFIX as SCRATCH_PREFIX
 
-pytestmark = pytest.mark.docker
+# A round grades every program, some of them twice (a timed failure is confirmed alone),
+# beyond the suite's per-test limit on a busy CI runner.
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = sorted((Path(__file__).resolve().parent / "corpus").glob("*.py"))
 GRADER = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "grader"
-ROUNDS = 5
+ROUNDS = 3  # the load a shared machine brings is tests/stress/'s job; these rounds are about neighbours
 STUDENT_UID = 10001
 IMAGE = "socketlab-runtime:latest"
 PROCESS_SLACK = 20  # processes: other work on the machine comes and goes

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 from pipeline_samples import FULL_MARKS, junit_text
 
 from grader import junit, pipeline
+from grader.headroom import HeadroomRule
 from grader.model import Status
 from grader.roster import Entry, find_submissions
 from grader.runner import ChildRun
@@ -58,7 +61,9 @@ def submissions(tmp_path) -> list[Entry]:
 def settings(tmp_path) -> pipeline.Settings:
     spec = tmp_path / "mini.toml"
     spec.write_text(SPEC)
-    return pipeline.Settings(load_assignment(str(spec)), "docker", 7, jobs=2, timeout=60, environment="test")
+    # Stand-in runners load nothing: the machine's pressure, whatever it is, must not hold them back.
+    return pipeline.Settings(load_assignment(str(spec)), "docker", 7, jobs=2, timeout=60, environment="test",
+                             headroom=None)
 
 
 def _grade(entries, settings, out, runner, on_done=lambda graded: None) -> pipeline.Outcome:
@@ -148,7 +153,8 @@ def test_a_child_stopped_from_outside_without_a_report_is_a_grader_error(submiss
 def test_a_child_stopped_from_outside_keeps_what_it_graded_and_the_rest_are_errors(submissions, tmp_path):
     spec = tmp_path / "two.toml"
     spec.write_text(SPEC + SPEC[SPEC.index("[[checks]]"):].replace("udp_server.basic", "udp_server.lossy"))
-    two = pipeline.Settings(load_assignment(str(spec)), "docker", 7, jobs=1, timeout=60, environment="test")
+    two = pipeline.Settings(load_assignment(str(spec)), "docker", 7, jobs=1, timeout=60, environment="test",
+                            headroom=None)
     graded_first = [("udp_server.basic", Status.PASSED, 4, 4, True, "every request got its reply", None)]
     stub = StubRunner(graded_first, result=ChildRun(None, timed_out=True))
     report = _grade(submissions[:1], two, tmp_path / "out", stub).graded[0].report
@@ -205,6 +211,25 @@ def test_submissions_are_graded_in_parallel(submissions, settings, tmp_path):
 
     outcome = _grade(submissions, settings, tmp_path / "out", Together())
     assert len(outcome.graded) == 2 and all(g.report.grader_error is None for g in outcome.graded)
+
+
+def test_on_a_machine_without_headroom_the_second_grading_waits_and_the_run_says_so(submissions, settings, tmp_path):
+    never_room = HeadroomRule(cpu_limit=-1, io_limit=-1, load_limit=-1, max_wait=0.5)
+
+    class Lingering(StubRunner):
+        def __call__(self, argv, log, timeout, cancel):
+            time.sleep(1.0)  # still running when the other grading asks for room
+            return super().__call__(argv, log, timeout, cancel)
+
+    outcome = _grade(submissions, dataclasses.replace(settings, headroom=never_room), tmp_path / "out", Lingering())
+    assert len(outcome.graded) == 2
+    assert outcome.throttled is not None and "1 grading(s) waited" in outcome.throttled
+
+
+def test_with_headroom_no_grading_waits_and_the_run_says_nothing_about_it(submissions, settings, tmp_path):
+    always_room = HeadroomRule(cpu_limit=1000, io_limit=1000, load_limit=1000)
+    outcome = _grade(submissions, dataclasses.replace(settings, headroom=always_room), tmp_path / "out", StubRunner())
+    assert len(outcome.graded) == 2 and outcome.throttled is None
 
 
 def test_ctrl_c_stops_running_gradings_and_keeps_finished_ones(tmp_path, settings):

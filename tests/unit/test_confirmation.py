@@ -187,3 +187,23 @@ def test_a_second_failure_that_differs_from_the_first_names_both():
     result = confirmed(first, second)
     assert result.summary == "wrong reply to request 0"
     assert result.evidence[0] == "confirmed: run again alone, it failed too (first run: no reply at all)"
+
+
+ROLE_SPEC = SPEC.replace('required = false\n', '')  # both checks required: both failures cost points
+
+
+def test_a_failure_confirmed_for_a_role_confirms_the_same_failure_of_its_later_checks(tmp_path):
+    (tmp_path / "role.toml").write_text(ROLE_SPEC)
+    assignment = load_assignment(str(tmp_path / "role.toml"))
+    submission = Submission("student", tmp_path, {Role.UDP_SERVER: Program(Role.UDP_SERVER, ("python3", "S.py"))})
+    sandbox = StandInSandbox("silent")
+    grading = Grading(submission, assignment, sandbox, assignment.seed)
+    try:
+        results = [grading.run(c) for c in assignment.checks]
+    finally:
+        grading.close()
+        sandbox.close()
+    assert [r.status for r in results] == [Status.FAILED, Status.FAILED]
+    assert results[1].evidence[0] == ("confirmed: udp_server.basic failed the same way when run again alone, "
+                                      "on a fresh udp_server")
+    assert len(sandbox.servers) == 2  # the first pass's, and the one confirmation start for the role

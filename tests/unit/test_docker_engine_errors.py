@@ -1,0 +1,45 @@
+"""An engine that fails or is too slow to answer is the grader's problem, reported as such, never the student's."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from docker.errors import APIError, NotFound
+
+from grader.sandbox import SandboxError
+from grader.sandbox.docker import _engine, _kill
+
+
+class Response:
+    def __init__(self, status: int):
+        self.status_code = status
+        self.reason = "test"
+
+
+class Container:
+    def __init__(self, status: int):
+        self.status = status
+
+    def kill(self):
+        raise APIError("kill failed", response=Response(self.status))
+
+
+def test_a_client_that_exited_between_the_wait_and_the_kill_is_left_as_it_is():
+    _kill(Container(409))  # 409: "is not running"
+
+
+def test_any_other_refusal_to_kill_is_raised():
+    with pytest.raises(APIError):
+        _kill(Container(500))
+
+
+def test_an_engine_that_does_not_answer_in_time_becomes_a_sandbox_error_that_says_what_it_was_doing():
+    with pytest.raises(SandboxError, match="the Docker engine failed while starting things: .*Read timed out"):
+        with _engine("starting things"):
+            raise requests.exceptions.ReadTimeout("Read timed out. (read timeout=30)")
+
+
+def test_a_container_that_is_gone_is_an_answer_not_an_engine_failure():
+    with pytest.raises(NotFound):
+        with _engine("asking"):
+            raise NotFound("no such container")
