@@ -43,7 +43,7 @@ from grader.sandbox import Address, ExitInfo, SandboxError
 from grader.sandbox.netns import NamespaceSockets, RelaySockets, SocketMaker, can_enter
 from grader.sandbox.scripted import ScriptedServer, ScriptedServerError, sockets_for
 from grader.sandbox.sockets import HOST_ADDRESS, BoundSocket, read_namespace, read_unread
-from grader.sandbox.usage import CgroupUsage, Usage
+from grader.sandbox.usage import CgroupUsage, Usage, await_within_budget
 from grader.scenarios.clients import PLACEHOLDER_HOSTS, ClientRun, ScriptedServerSpec
 from grader.scratch import PREFIX as SCRATCH_PREFIX
 from grader.scratch import process_alive
@@ -185,6 +185,21 @@ def docker_problem(image: str | None = None) -> str | None:
         # socket that can carry file descriptors between the container and us.
         return NO_LOOPBACK_REACH
     return None
+
+
+def _await_client(container, budget: float) -> tuple[ExitInfo | None, float]:
+    """The client's exit, or None once it has had `budget` seconds of its own (see usage.await_within_budget)."""
+    container.reload()
+    pid = container.attrs["State"]["Pid"]
+    usage = CgroupUsage.of(pid) if pid else None
+    if usage is None:
+        return _wait(container, budget), 0.0
+
+    def waited() -> float:
+        reading = usage.read()
+        return reading.waited_seconds if reading is not None else 0.0
+
+    return await_within_budget(budget, lambda timeout: _wait(container, timeout), waited)
 
 
 def _wait(container, budget: float) -> ExitInfo | None:
@@ -362,7 +377,8 @@ class DockerSandbox:
             raise SandboxError(f"Docker engine not reachable: {exc}") from None
         self.run_id = uuid.uuid4().hex[:12]
         self.labels = {LABEL: "1", OWNER_LABEL: _owner(), "socketlab.run": self.run_id}
-        sweep_leftovers(self.client)
+        with contextlib.suppress(*ENGINE_ERRORS):  # best effort: what it misses, a later sweep removes
+            sweep_leftovers(self.client)
         self._copies: dict[Path, str] = {}  # submission folder -> volume holding its readable copy
         self._containers: list = []
         self._containers_lock = threading.Lock()  # the engine may run checks side by side
@@ -414,7 +430,7 @@ class DockerSandbox:
             labels=self._labels(program.role.value, submission_path))
         started = time.monotonic()  # the budget is the program's: the engine's time to create its container is not
         try:
-            exit_info = _wait(client, budget)
+            exit_info, waited = _await_client(client, budget)
             duration = time.monotonic() - started
             if exit_info is None:
                 _kill(client)
@@ -422,7 +438,7 @@ class DockerSandbox:
             stderr = client.logs(stdout=False, stderr=True).decode("utf-8", "replace")
         finally:
             self._remove(client)
-        return ClientRun(stdout, stderr, exit_info, duration, budget)
+        return ClientRun(stdout, stderr, exit_info, duration, budget, waited=waited)
 
     def _labels(self, role: str, submission_path: Path) -> dict[str, str]:
         # The submission's folder name lets an instructor (and the tests) tell whose container it is.

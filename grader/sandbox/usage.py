@@ -8,12 +8,18 @@ are a process and its children.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import psutil
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+BUDGET_CEILING = 4  # a budget grows by the program's waits for a CPU, up to this many budgets on the clock
+POLL = 1.0  # seconds between looks at how long the program has waited
+T = TypeVar("T")
 # Thread states of /proc/<pid>/task/<tid>/stat that mean "on a CPU or wanting one", or in an
 # uninterruptible wait (a page fault, a disk write): doing something, not waiting for input.
 _BUSY_STATES = frozenset("RD")
@@ -23,6 +29,7 @@ _BUSY_STATES = frozenset("RD")
 class Usage:
     cpu_seconds: float  # user + system, of every process of the program since it started
     busy: bool  # some thread of it runs, wants to, or is in an uninterruptible wait
+    waited_seconds: float = 0.0  # the longest any living thread of it has waited, runnable, for a CPU
 
 
 class CgroupUsage:
@@ -62,22 +69,30 @@ class CgroupUsage:
             cpu = int(fields.get("usage_usec", 0)) / 1e6
         else:
             cpu = int(raw.strip() or 0) / 1e9
-        return Usage(cpu, any(_busy(int(pid)) for pid in pids))
+        busy, waited = False, 0.0
+        for pid in pids:
+            task_busy, task_waited = _tasks(int(pid))
+            busy, waited = busy or task_busy, max(waited, task_waited)
+        return Usage(cpu, busy, waited)
 
 
-def _busy(pid: int) -> bool:
+def _tasks(pid: int) -> tuple[bool, float]:
+    """Whether a thread of `pid` is busy, and the longest run delay of its threads (schedstat), in seconds."""
     try:
         tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
-        return False
+        return False, 0.0
+    busy, waited = False, 0.0
     for task in tasks:
         try:
             stat = (task / "stat").read_text()
+            schedstat = (task / "schedstat").read_text().split()
         except OSError:
             continue
-        if stat[stat.rindex(")") + 2] in _BUSY_STATES:
-            return True
-    return False
+        busy = busy or stat[stat.rindex(")") + 2] in _BUSY_STATES
+        if len(schedstat) >= 2:
+            waited = max(waited, int(schedstat[1]) / 1e9)
+    return busy, waited
 
 
 def process_tree_usage(pid: int) -> Usage | None:
@@ -96,3 +111,26 @@ def process_tree_usage(pid: int) -> Usage | None:
         except psutil.Error:
             continue
     return Usage(cpu, busy)
+
+
+def await_within_budget(budget: float, wait: Callable[[float], T | None], waited: Callable[[], float],
+                        clock: Callable[[], float] = time.monotonic) -> tuple[T | None, float]:
+    """`wait(timeout)`'s first result, or None once the program has had `budget` seconds of its own.
+
+    Its own seconds are the clock's less the longest time one of its threads waited,
+    runnable, for a CPU (`waited()`, from schedstat): on a busy machine a program that would
+    have finished in time is not stopped for the machine's slowness. The clock's ceiling,
+    BUDGET_CEILING budgets, bounds the wait whatever the machine does. Returns the result
+    and the seconds of waiting that were added.
+    """
+    started = clock()
+    ceiling = started + BUDGET_CEILING * budget
+    added = 0.0
+    while True:
+        added = max(added, waited())
+        left = min(started + budget + added, ceiling) - clock()
+        if left <= 0:
+            return None, added
+        result = wait(min(left, POLL))
+        if result is not None:
+            return result, added

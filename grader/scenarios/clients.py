@@ -73,6 +73,7 @@ class ClientRun:
     duration: float
     budget: float
     events: list[dict] = field(default_factory=list)
+    waited: float = 0.0  # seconds of the run the client spent waiting for a CPU, added to its budget
 
     @property
     def hung(self) -> bool:
@@ -212,7 +213,8 @@ def _evidence(run: ClientRun, line: str, reply: str) -> list[str]:
             seen.append(f"{e.get('t', 0):.3f}s {kind}{size}")
     lines = [f"typed line: {line!r}; expected reply: {reply!r}",
              f"scripted server saw: {', '.join(seen[:12]) or 'nothing'}" + (" …" if len(seen) > 12 else ""),
-             f"client ended: {_ending(run)} (budget {run.budget:g}s)"]
+             f"client ended: {_ending(run)} (budget {run.budget:g}s"
+             + (f", plus {run.waited:.1f}s it spent waiting for a CPU on a busy machine)" if run.waited >= 0.05 else ")")]
     lines.append("client stdout (last lines):\n" + _tail(run.stdout))
     if run.stderr.strip():
         lines.append("client stderr (last lines):\n" + _tail(run.stderr))

@@ -35,7 +35,8 @@ def test_a_client_that_never_exits_is_reported_as_hung(hung_run):
 
 def test_a_hung_client_costs_its_budget_and_not_much_more(hung_run):
     run, _ = hung_run
-    assert BUDGET <= run.duration < BUDGET + 2.0
+    # Its budget is its own time: the seconds it spent waiting for a CPU on a busy machine are added.
+    assert BUDGET + run.waited <= run.duration + 0.05 < BUDGET + run.waited + 2.0
 
 
 def test_no_container_or_network_of_the_run_is_left_behind(hung_run):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox.usage import CgroupUsage, Usage, process_tree_usage
+from grader.sandbox.usage import CgroupUsage, Usage, await_within_budget, process_tree_usage
 
 
 def _fake_cgroup_v1(root: Path, relative: str, nanoseconds: int, pids: list[int]) -> Path:
@@ -52,11 +52,14 @@ def test_a_process_blocked_on_input_is_not_busy_and_one_spinning_is():
     spinner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.monotonic() + 20\n"
                                                       "while time.monotonic() < end: pass"])
     try:
-        time.sleep(1.0)
+        busy, cpu, until = [], 0.0, time.monotonic() + 15  # a busy machine gives the spinner its CPU slowly
+        while cpu < 0.3 and time.monotonic() < until:
+            usage = process_tree_usage(spinner.pid)
+            busy.append(usage.busy)
+            cpu = usage.cpu_seconds
+            time.sleep(0.05)
+        assert any(busy) and cpu >= 0.3
         assert process_tree_usage(sleeper.pid).busy is False
-        busy = [process_tree_usage(spinner.pid).busy for _ in range(5)]
-        assert any(busy)
-        assert process_tree_usage(spinner.pid).cpu_seconds > 0.3
     finally:
         for process in (sleeper, spinner):
             process.kill()
@@ -65,3 +68,70 @@ def test_a_process_blocked_on_input_is_not_busy_and_one_spinning_is():
 
 def test_a_process_that_ended_has_no_usage(dead_pid):
     assert process_tree_usage(dead_pid) is None
+
+
+class FakeClock:
+    """Time that moves only when the program under test waits."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _never_exits(clock: FakeClock):
+    def wait(timeout: float):
+        clock.now += timeout
+        return None
+    return wait
+
+
+def test_a_hung_program_on_a_quiet_machine_is_stopped_at_its_budget():
+    clock = FakeClock()
+    result, added = await_within_budget(6.0, _never_exits(clock), lambda: 0.0, clock)
+    assert result is None and added == 0.0 and clock.now == 6.0
+
+
+def test_the_time_a_program_waited_for_a_cpu_is_added_to_its_budget():
+    clock = FakeClock()
+    result, added = await_within_budget(6.0, _never_exits(clock), lambda: min(2.5, clock.now / 2), clock)
+    assert result is None and added == 2.5 and clock.now == 8.5
+
+
+def test_however_long_it_waited_the_budget_ends_at_the_clocks_ceiling():
+    clock = FakeClock()
+    result, _ = await_within_budget(6.0, _never_exits(clock), lambda: clock.now, clock)
+    assert result is None and clock.now == 24.0  # BUDGET_CEILING budgets
+
+
+def test_a_program_that_ends_in_time_is_returned_at_once():
+    clock = FakeClock()
+    ends = iter([None, None, "exit 0"])
+
+    def wait(timeout: float):
+        clock.now += timeout
+        return next(ends)
+
+    assert await_within_budget(6.0, wait, lambda: 0.0, clock) == ("exit 0", 0.0) and clock.now == 3.0
+
+
+def test_a_thread_kept_off_the_cpu_by_busy_neighbours_shows_its_wait():
+    cores = os.cpu_count() or 1
+    code = "import time\nend = time.monotonic() + 4\nwhile time.monotonic() < end: pass"
+    hogs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(2 * cores + 1)]
+    try:
+        time.sleep(2.0)
+        waits = [_run_delay(h.pid) for h in hogs]
+        # More busy threads than cores: each spends part of its life runnable, waiting for a CPU.
+        assert max(waits) > 0.2
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+
+
+def _run_delay(pid: int) -> float:
+    from grader.sandbox.usage import _tasks
+
+    return _tasks(pid)[1]
