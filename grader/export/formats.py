@@ -11,27 +11,43 @@ Advisory checks are shown everywhere and are worth 0 of 0 points.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from grader import gradebook
 from grader.junit import CheckReport, StudentReport
+from grader.spec import Assignment
 
 GRADER_FAILED = "The grader could not grade this submission, so it has no score yet"
 
 
-def earned(check: CheckReport) -> float:
-    return 0.0 if check.advisory else check.points or 0.0
+@dataclass(frozen=True)
+class Catalog:
+    """What the assignment says of its checks: a report tells advisory ones apart only when they fail."""
 
+    descriptions: dict[str, str] = field(default_factory=dict)
+    advisory: frozenset[str] = frozenset()
 
-def worth(check: CheckReport) -> float:
-    return 0.0 if check.advisory else check.max_points or 0.0
+    @classmethod
+    def of(cls, assignment: Assignment) -> Catalog:
+        return cls({c.id: c.description for c in assignment.checks},
+                   frozenset(c.id for c in assignment.checks if not c.required))
+
+    def is_advisory(self, check: CheckReport) -> bool:
+        return check.advisory or check.check_id in self.advisory
+
+    def earned(self, check: CheckReport) -> float:
+        return 0.0 if self.is_advisory(check) else check.points or 0.0
+
+    def worth(self, check: CheckReport) -> float:
+        return 0.0 if self.is_advisory(check) else check.max_points or 0.0
 
 
 def role_of(check_id: str) -> str:
     return check_id.split(".", 1)[0]
 
 
-def gradescope(report: StudentReport, seconds: float, descriptions: dict[str, str]) -> dict[str, Any]:
+def gradescope(report: StudentReport, seconds: float, catalog: Catalog) -> dict[str, Any]:
     """results.json: the report's Gradescope shape (grader.gradebook), with every field the platform documents.
 
     The output is Markdown with the causes of lost points first; each check's own report
@@ -41,40 +57,40 @@ def gradescope(report: StudentReport, seconds: float, descriptions: dict[str, st
     results.update(execution_time=round(seconds), output=summary_markdown(report), output_format="md",
                    visibility="visible", stdout_visibility="hidden")
     for number, (test, check) in enumerate(zip(results["tests"], report.checks, strict=True), 1):
-        test.update(number=str(number), score=earned(check), max_score=worth(check),
-                    output=_with_description(check, descriptions), output_format="text", visibility="visible",
-                    tags=[role_of(check.check_id), "advisory" if check.advisory else "required"])
+        test.update(number=str(number), score=catalog.earned(check), max_score=catalog.worth(check),
+                    output=_with_description(check, catalog), output_format="text", visibility="visible",
+                    tags=[role_of(check.check_id), "advisory" if catalog.is_advisory(check) else "required"])
     return results
 
 
-def prairielearn(report: StudentReport, descriptions: dict[str, str]) -> dict[str, Any]:
+def prairielearn(report: StudentReport, catalog: Catalog) -> dict[str, Any]:
     """results.json: `score` in 0..1; a grader error is `gradable: false`, which costs the student no attempt."""
     if report.grader_error is not None:
         return {"gradable": False, "format_errors": [f"{GRADER_FAILED}: {report.grader_error}"],
                 "message": f"{GRADER_FAILED}: {report.grader_error}", "output": "", "tests": []}
-    tests = [{"name": check.check_id, "description": descriptions.get(check.check_id, ""),
-              "points": earned(check), "max_points": worth(check),
+    tests = [{"name": check.check_id, "description": catalog.descriptions.get(check.check_id, ""),
+              "points": catalog.earned(check), "max_points": catalog.worth(check),
               "message": _message(check), "output": check.text} for check in report.checks]
     return {"gradable": True, "score": report.score / report.max_score if report.max_score else 0.0,
             "message": _score_line(report), "output": summary_text(report), "tests": tests}
 
 
-def autolab_scores(report: StudentReport, groups: list[str]) -> dict[str, Any]:
+def autolab_scores(report: StudentReport, catalog: Catalog) -> dict[str, Any]:
     """The autoresult: points per check group (the role: udp_server, ...), every group named even at 0."""
-    scores = dict.fromkeys(groups, 0.0)
+    scores = dict.fromkeys((role_of(check_id) for check_id in report.check_ids), 0.0)
     for check in report.checks:
-        scores[role_of(check.check_id)] = scores.get(role_of(check.check_id), 0.0) + earned(check)
+        scores[role_of(check.check_id)] += catalog.earned(check)
     return {"scores": {group: _number(points) for group, points in scores.items()}}
 
 
-def classroom(report: StudentReport) -> dict[str, Any]:
+def classroom(report: StudentReport, catalog: Catalog) -> dict[str, Any]:
     """What the grading reporter reads from a runner's `result` output (before base64)."""
     if report.grader_error is not None:
         return {"version": 1, "status": "error", "max_score": report.max_score,
                 "tests": [{"name": "grader", "status": "error", "score": 0,
                            "message": f"{GRADER_FAILED}: {report.grader_error}"}]}
-    tests = [{"name": check.check_id, "status": "pass" if check.passed or check.advisory else "fail",
-              "score": _number(earned(check)), "message": _message(check)} for check in report.checks]
+    tests = [{"name": check.check_id, "status": "pass" if check.passed or catalog.is_advisory(check) else "fail",
+              "score": _number(catalog.earned(check)), "message": _message(check)} for check in report.checks]
     return {"version": 1, "status": "fail" if report.failures else "pass", "max_score": _number(report.max_score),
             "tests": tests}
 
@@ -107,8 +123,8 @@ def summary_text(report: StudentReport) -> str:
     return "\n".join(lines)
 
 
-def _with_description(check: CheckReport, descriptions: dict[str, str]) -> str:
-    description = descriptions.get(check.check_id)
+def _with_description(check: CheckReport, catalog: Catalog) -> str:
+    description = catalog.descriptions.get(check.check_id)
     return f"{description}\n\n{check.text}" if description else check.text
 
 
@@ -122,7 +138,7 @@ def _score_line(report: StudentReport) -> str:
 
 
 def _points(check: CheckReport) -> str:
-    return f"{earned(check):g}/{worth(check):g} points"
+    return f"{check.points or 0:g}/{check.max_points or 0:g} points"
 
 
 def _number(value: float) -> float | int:

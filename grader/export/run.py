@@ -71,8 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     local.close_to_others()
     close_grader_files(where)
     with scratch_dir("platform") as out:
-        report, suite_file = grade_safely(where.submission, args.assignment, args.timeout, Path(out))
-        write_results(args.platform, where, report, suite_file, time.monotonic() - started)
+        graded = grade_safely(where.submission, args.assignment, args.timeout, Path(out))
+        write_results(args.platform, where, graded, time.monotonic() - started)
     return 0
 
 
@@ -90,29 +90,30 @@ def close_grader_files(where: Layout) -> None:
         where.results.parent.chmod(0o755)
 
 
-def grade_safely(submission: Path, assignment_name: str, timeout: float | None,
-                 out: Path) -> tuple[StudentReport, Path | None]:
-    """The student's report, or a grader error's report naming what went wrong; and its JUnit file, if any."""
+@dataclass(frozen=True)
+class Graded:
+    report: StudentReport
+    catalog: formats.Catalog
+    suite_file: Path | None = None  # the JUnit report, where the grading got that far
+
+
+def grade_safely(submission: Path, assignment_name: str, timeout: float | None, out: Path) -> Graded:
+    """The student's report, or a grader error's report naming what went wrong."""
     try:
         assignment = load_assignment(assignment_name)
     except SpecError as exc:
-        return _error_report(f"the assignment cannot be read: {exc}", None), None
+        return Graded(_error_report(f"the assignment cannot be read: {exc}", None), formats.Catalog())
+    catalog = formats.Catalog.of(assignment)
     try:
         local.student_user()  # a set-up's account that is missing must stop the grading, not fall back
-        return grade(submission, assignment, timeout, out)
+        settings = pipeline.Settings(assignment, "local", assignment.seed, jobs=1, timeout=timeout,
+                                     environment="local", force=True)
+        outcome = pipeline.grade([Entry(STUDENT, submission)], settings, out, lambda graded: None)
     except (SandboxError, OSError) as exc:
-        return _error_report(str(exc), assignment), None
-
-
-def grade(submission: Path, assignment: Assignment, timeout: float | None,
-          out: Path) -> tuple[StudentReport, Path | None]:
-    """One grading, exactly as `grader grade --sandbox local` does it, into `out` (the grader's alone)."""
-    settings = pipeline.Settings(assignment, "local", assignment.seed, jobs=1, timeout=timeout, environment="local",
-                                 force=True)
-    outcome = pipeline.grade([Entry(STUDENT, submission)], settings, out, lambda graded: None)
+        return Graded(_error_report(str(exc), assignment), catalog)
     if not outcome.graded:
-        return _error_report("the grading was interrupted", assignment), None
-    return outcome.graded[0].report, out / "junit" / f"{STUDENT}.xml"
+        return Graded(_error_report("the grading was interrupted", assignment), catalog)
+    return Graded(outcome.graded[0].report, catalog, out / "junit" / f"{STUDENT}.xml")
 
 
 def _error_report(message: str, assignment: Assignment | None) -> StudentReport:
@@ -123,35 +124,24 @@ def _error_report(message: str, assignment: Assignment | None) -> StudentReport:
     return junit.report(junit.error_suite(STUDENT, message, properties))
 
 
-def write_results(platform: str, where: Layout, report: StudentReport, suite_file: Path | None,
-                  seconds: float) -> None:
-    descriptions = _descriptions(report)
+def write_results(platform: str, where: Layout, graded: Graded, seconds: float) -> None:
+    report, catalog = graded.report, graded.catalog
     if platform == "autolab":
         # What Autolab shows the student is the output; the last line is the scores.
         print(gradebook.feedback(report))
-        print(json.dumps(formats.autolab_scores(report, _groups(report))), flush=True)
+        print(json.dumps(formats.autolab_scores(report, catalog)), flush=True)
         return
     if platform == "gradescope":
-        results = formats.gradescope(report, seconds, descriptions)
+        results = formats.gradescope(report, seconds, catalog)
     elif platform == "prairielearn":
-        results = formats.prairielearn(report, descriptions)
+        results = formats.prairielearn(report, catalog)
     else:
-        results = formats.classroom(report)
-        _write_classroom_reports(where.results.parent, report, suite_file, results)
+        results = formats.classroom(report, catalog)
+        _write_classroom_reports(where.results.parent, report, graded.suite_file, results)
     _write_atomically(where.results, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(formats.summary_text(report))
 
 
-def _descriptions(report: StudentReport) -> dict[str, str]:
-    try:
-        assignment = load_assignment(report.properties["assignment"]) if "assignment" in report.properties else None
-    except SpecError:
-        assignment = None
-    return {} if assignment is None else {c.id: c.description for c in assignment.checks}
-
-
-def _groups(report: StudentReport) -> list[str]:
-    return list(dict.fromkeys(formats.role_of(check_id) for check_id in report.check_ids))
 
 
 def _write_classroom_reports(folder: Path, report: StudentReport, suite_file: Path | None,
