@@ -6,25 +6,18 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from platform_runs import ASSIGNMENT, environment, export, open_root, points_of, reference_files, run
+from platform_runs import ASSIGNMENT, environment, open_root, points_of, reference_files, run
 
 ROLES = ("udp_server", "udp_client", "tcp_server", "tcp_client")
 
 
 @pytest.fixture(scope="module")
-def exported() -> Iterator[Path]:
-    out = Path(tempfile.mkdtemp(prefix="autolab-export-"))
-    try:
-        export("autolab", out)
-        yield out
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
+def bundle(exported) -> Path:
+    return exported("autolab")
 
 
 def _grade(exported: Path, files: dict[str, str], prefix: str) -> tuple[int, list[str]]:
@@ -39,13 +32,13 @@ def _grade(exported: Path, files: dict[str, str], prefix: str) -> tuple[int, lis
 
 
 @pytest.fixture(scope="module")
-def reference(exported) -> tuple[int, list[str]]:
-    return _grade(exported, reference_files(), "autolab-reference")
+def reference(bundle) -> tuple[int, list[str]]:
+    return _grade(bundle, reference_files(), "autolab-reference")
 
 
 @pytest.fixture(scope="module")
-def without_tcp_server(exported) -> tuple[int, list[str]]:
-    return _grade(exported, reference_files(without=("tcp_server",)), "autolab-broken")
+def without_tcp_server(bundle) -> tuple[int, list[str]]:
+    return _grade(bundle, reference_files(without=("tcp_server",)), "autolab-broken")
 
 
 def test_the_last_line_gives_every_check_group_its_full_points_for_the_reference(reference):

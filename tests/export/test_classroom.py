@@ -11,14 +11,12 @@ import os
 import re
 import shutil
 import sys
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from junitparser import JUnitXml
-from platform_runs import ASSIGNMENT, environment, export, open_root, points_of, reference_files, run
+from platform_runs import ASSIGNMENT, environment, open_root, points_of, reference_files, run
 
 WORKFLOW = Path(".github") / "workflows" / "classroom.yml"
 
@@ -37,13 +35,8 @@ class Graded:
 
 
 @pytest.fixture(scope="module")
-def template() -> Iterator[Path]:
-    out = Path(tempfile.mkdtemp(prefix="classroom-export-"))
-    try:
-        export("classroom", out)
-        yield out / "classroom"
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
+def template(exported) -> Path:
+    return exported("classroom") / "classroom"
 
 
 def grade_command(template: Path) -> str:

@@ -5,14 +5,11 @@ loopback, as a question without enableNetworking leaves the container.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from platform_runs import (ASSIGNMENT, can_isolate, copy_submission, environment, export, open_root, points_of,
+from platform_runs import (ASSIGNMENT, can_isolate, copy_submission, environment, open_root, points_of,
                            read_json, reference_files, run)
 
 TOP_FIELDS = {"gradable", "score", "message", "output", "tests"}
@@ -27,13 +24,8 @@ class Graded:
 
 
 @pytest.fixture(scope="module")
-def image_folder() -> Iterator[Path]:
-    out = Path(tempfile.mkdtemp(prefix="prairielearn-export-"))
-    try:
-        export("prairielearn", out)
-        yield out / "prairielearn"
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
+def image_folder(exported) -> Path:
+    return exported("prairielearn") / "prairielearn"
 
 
 def _grade(image_folder: Path, files: dict[str, str] | None, prefix: str) -> Graded:
