@@ -117,6 +117,8 @@ def summary_markdown(report: StudentReport) -> str:
 def summary_text(report: StudentReport) -> str:
     """The same, as plain text, for platforms that show text only."""
     lines = [f"Warning: {report.properties['warning']}", ""] if report.properties.get("warning") else []
+    if report.grader_error is not None:
+        return "\n".join([*lines, f"{GRADER_FAILED}: {report.grader_error}"])
     lines.append(_score_line(report))
     lines += [f"- {c.check_id} ({_points(c)}): {_message(c)}" for c in report.failures]
     lines += [f"- {c.check_id} (advisory): {_message(c)}" for c in report.advisories]

@@ -69,9 +69,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     where = layout(args.platform, args.root)
     started = time.monotonic()
     local.close_to_others()
-    close_grader_files(where)
     with scratch_dir("platform") as out:
-        graded = grade_safely(where.submission, args.assignment, args.timeout, Path(out))
+        try:
+            close_grader_files(where)
+        except OSError as exc:  # unprotected, student programs must not run at all
+            graded = Graded(_error_report(f"cannot close the grader's files to student programs: {exc}", None),
+                            formats.Catalog())
+        else:
+            graded = grade_safely(where.submission, args.assignment, args.timeout, Path(out))
         write_results(args.platform, where, graded, time.monotonic() - started)
     return 0
 

@@ -305,3 +305,17 @@ result = int(os.read(read_end, 32))
 def test_a_daemon_that_left_its_session_dies_with_its_program(run_probe):
     daemon = run_probe(DAEMON)
     assert not psutil.pid_exists(daemon), psutil.Process(daemon).as_dict(["status", "ppid", "uids"])
+
+
+@needs_root
+@pytest.mark.parametrize(("name", "problem"), [("socketlab-no-such-user", "no such user"), ("root", "is root")])
+def test_a_student_account_that_is_missing_or_root_stops_the_grading(monkeypatch, name, problem):
+    monkeypatch.setenv(local.STUDENT_USER_VARIABLE, name)
+    with pytest.raises(local.SandboxError, match=problem):
+        student_user()
+
+
+@needs_root
+def test_the_student_account_a_set_up_names_is_the_one_programs_run_as(monkeypatch):
+    monkeypatch.setenv(local.STUDENT_USER_VARIABLE, "nobody")
+    assert student_user() == local.StudentUser("nobody", _nobody().pw_uid, _nobody().pw_gid)

@@ -68,3 +68,7 @@ def test_classroom_counts_a_failed_required_check_as_a_failed_run():
     results = formats.classroom(REPORT, CATALOG)
     assert results["status"] == "fail"
     assert [t["status"] for t in results["tests"]] == ["pass", "fail", "pass"]
+
+
+def test_the_plain_text_summary_of_a_grader_error_gives_the_reason_not_a_score():
+    assert formats.summary_text(BROKEN) == f"{formats.GRADER_FAILED}: pytest exited with status 3"
