@@ -316,6 +316,6 @@ def test_a_student_account_that_is_missing_or_root_stops_the_grading(monkeypatch
 
 
 @needs_root
-def test_the_student_account_a_set_up_names_is_the_one_programs_run_as(monkeypatch):
+def test_the_student_account_a_set_up_names_is_the_one_the_sandbox_picks(monkeypatch):
     monkeypatch.setenv(local.STUDENT_USER_VARIABLE, "nobody")
     assert student_user() == local.StudentUser("nobody", _nobody().pw_uid, _nobody().pw_gid)
