@@ -6,10 +6,13 @@ SUBMISSIONS ?= submissions
 REPORTS     ?= reports
 PYTEST_ARGS ?=
 BENCH_ARGS  ?=
+EXPORTS     ?= exports
+ASSIGNMENT  ?= uppercase
+PLATFORMS   := gradescope prairielearn autolab classroom
 
 BIN := $(VENV)/bin
 
-.PHONY: grade test bench image engine venv clean
+.PHONY: grade test bench image engine venv clean $(addprefix export-,$(PLATFORMS))
 
 grade: venv image
 	$(BIN)/grader grade $(SUBMISSIONS) --out $(REPORTS)
@@ -19,6 +22,10 @@ test: venv image
 
 bench: venv image
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# One per platform: what its instructor uploads, in $(EXPORTS)/ (docs/platforms.md says where it goes).
+$(addprefix export-,$(PLATFORMS)): export-%: venv
+	$(BIN)/grader export $* --out $(EXPORTS) --assignment $(ASSIGNMENT)
 
 venv: $(VENV)/.installed
 
@@ -36,5 +43,5 @@ image: engine
 
 clean:
 	-$(BIN)/grader clean 2>/dev/null
-	rm -rf $(VENV) $(REPORTS) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(REPORTS) $(EXPORTS) .pytest_cache build *.egg-info
 	-docker image rm socketlab-runtime:latest 2>/dev/null

@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from grader import gradebook, junit, pipeline
+from grader.export import PLATFORMS, bundle
 from grader.junit import StudentReport
 from grader.roster import ALL, Entry, RosterError, find_submissions, parse_shard, select
 from grader.sandbox import SandboxError, local
@@ -94,6 +95,15 @@ def _parser() -> argparse.ArgumentParser:
     clean.add_argument("--all", action="store_true", help="remove every socketlab container, network and scratch "
                                                           "folder, including those of a grading still running")
     clean.set_defaults(command=_clean)
+
+    export = commands.add_parser("export", help="build the autograder a platform runs (see docs/platforms.md)",
+                                 description="Write what an instructor uploads to PLATFORM: Gradescope's "
+                                             "autograder.zip, PrairieLearn's image folder, Autolab's autograde.tar "
+                                             "and autograde-Makefile, GitHub Classroom's template-repository files.")
+    export.add_argument("platform", choices=PLATFORMS, metavar="PLATFORM", help=", ".join(PLATFORMS))
+    export.add_argument("--out", required=True, help="folder to write the bundle into")
+    export.add_argument("--assignment", default="uppercase", help="assignment name or .toml path (default: uppercase)")
+    export.set_defaults(command=_export)
     return parser
 
 
@@ -256,6 +266,23 @@ def _clean(args: argparse.Namespace) -> int:
     finally:
         client.close()
     print(f"removed {removed} socketlab container(s), volume(s) and network(s)")
+    return 0
+
+
+# --- export -------------------------------------------------------------------------------
+
+
+def _export(args: argparse.Namespace) -> int:
+    assignment = load_assignment(args.assignment)
+    try:
+        made = bundle.export(args.platform, assignment, Path(args.out))
+    except bundle.ExportError as exc:
+        raise Fatal(str(exc)) from None
+    except OSError as exc:
+        raise Fatal(f"{args.out}: cannot write the bundle there ({exc.strerror}); pass another --out") from None
+    for path in made:
+        print(f"wrote {path}")
+    print(f"Next: the {args.platform} steps in docs/platforms.md")
     return 0
 
 

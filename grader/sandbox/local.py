@@ -1,15 +1,21 @@
 """Local processes on 127.0.0.1: for students without Docker. Not a sandbox, and it says so.
 
 Where the grader runs as root (an autograder platform's container, `sudo make grade`),
-student programs still cannot touch the grader: they run as the unprivileged user
-`nobody`, in a copy of the submission they can read but not change, with a home and a
-temporary folder of their own and none of the grader's environment. A grader run by
-anyone else runs them as that user, the only one it has, and the warning says so.
+student programs still cannot touch the grader: they run as an unprivileged user
+(`nobody`, or the account a platform's set-up made for them, named by
+`SOCKETLAB_STUDENT_USER`), in a copy of the submission they can read but not change, with
+a home and a temporary folder of their own, none of the grader's environment, and
+resource limits (memory, processes, file size, CPU time). When one stops, its whole
+process group goes, and so does every process of that user it left behind (a daemon
+that left its session): the grader is their subreaper, so none can slip away to init.
+A grader run by anyone else runs them as that user, the only one it has, and the
+warning says so.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import io
 import itertools
@@ -38,6 +44,8 @@ from grader.scenarios.clients import ClientRun, ScriptedServerSpec
 from grader.scratch import scratch_dir
 
 STUDENT_USER = "nobody"
+# The account a platform's set-up created for student programs alone (see grader/export).
+STUDENT_USER_VARIABLE = "SOCKETLAB_STUDENT_USER"
 NOBODY_ID = 65534  # the kernel's overflow ID, which is `nobody` where the account itself is missing
 # While student programs run as another user of this machine, nothing the grader writes
 # may be open to "others"; the group keeps its read access, for an instructor's team.
@@ -52,20 +60,63 @@ class StudentUser:
     gid: int
 
 
-def student_user() -> StudentUser | None:
-    """Whom student programs run as: `nobody` when the grader is root, None (the grader's own user) otherwise.
+@dataclass(frozen=True)
+class Limits:
+    """The rlimits of every student program; a program that passes one gets a signal or an error, as in Docker."""
 
-    `nobody` rather than a number of our own: the account exists on the Debian and Ubuntu
-    images the autograder platforms use and by convention owns no file, whereas a fixed
-    number (the Docker image's 10001) may be a real person's account on a shared machine.
+    memory: int = 1024 * 1024 * 1024  # address space: Python with a few threads uses a tenth of it
+    processes: int = 64  # the Docker sandbox's pids limit; counted per user, so only with a user of their own
+    file_size: int = 16 * 1024 * 1024
+    cpu_seconds: int = 60  # CPU time, not wall time: a server that waits costs nothing
+    open_files: int = 256
+
+    def pairs(self, per_user: bool) -> list[tuple[str, int]]:
+        pairs = [("RLIMIT_AS", self.memory), ("RLIMIT_FSIZE", self.file_size), ("RLIMIT_CPU", self.cpu_seconds),
+                 ("RLIMIT_NOFILE", self.open_files), ("RLIMIT_CORE", 0)]
+        # RLIMIT_NPROC counts every process of the user: for the grader's own user it would count theirs too.
+        return pairs + [("RLIMIT_NPROC", self.processes)] if per_user else pairs
+
+
+LIMITS = Limits()
+
+# Runs as the student user, before their program: sets the limits (lowering needs no privilege), then becomes it.
+_LIMITER = ("import os, resource, sys\n"
+            "args = sys.argv[1:]\n"
+            "while args[0] != '--':\n"
+            "    value = int(args[1])\n"
+            "    resource.setrlimit(getattr(resource, args[0]), (value, value))\n"
+            "    args = args[2:]\n"
+            "os.execvp(args[1], args[1:])\n")
+
+
+def limited(command: list[str], python: str, per_user: bool, limits: Limits = LIMITS) -> list[str]:
+    """`command` started through a Python that first applies `limits` to itself (exec keeps them)."""
+    settings = [str(part) for pair in limits.pairs(per_user) for part in pair]
+    return [python, "-I", "-S", "-c", _LIMITER, *settings, "--", *command]
+
+
+def student_user() -> StudentUser | None:
+    """Whom student programs run as when the grader is root; None (the grader's own user) otherwise.
+
+    The account named by SOCKETLAB_STUDENT_USER where a platform's set-up made one for
+    student programs alone; else `nobody` rather than a number of our own: the account
+    exists on the Debian and Ubuntu images the platforms use and by convention owns no
+    file, whereas a fixed number (the Docker image's 10001) may be a real person's account
+    on a shared machine.
     """
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return None
+    name = os.environ.get(STUDENT_USER_VARIABLE) or STUDENT_USER
     try:
-        entry = pwd.getpwnam(STUDENT_USER)
+        entry = pwd.getpwnam(name)
     except KeyError:
+        if name != STUDENT_USER:
+            raise SandboxError(f"{STUDENT_USER_VARIABLE}={name}: no such user on this machine; create it "
+                               f"(useradd --system {name}) or unset {STUDENT_USER_VARIABLE} to use nobody") from None
         return StudentUser(STUDENT_USER, NOBODY_ID, NOBODY_ID)
-    return StudentUser(STUDENT_USER, entry.pw_uid, entry.pw_gid)  # nogroup on Debian
+    if entry.pw_uid == 0:
+        raise SandboxError(f"{STUDENT_USER_VARIABLE}={name} is root; name an unprivileged user")
+    return StudentUser(name, entry.pw_uid, entry.pw_gid)  # nogroup on Debian for nobody
 
 
 def _grader_user() -> str:
@@ -90,8 +141,9 @@ def not_sandboxed_warning(user: StudentUser | None, ran: bool = True) -> str:
     else:
         who = (f"as the unprivileged user {user.name} (uid {user.uid}), so they could not change the "
                "submission, the grader or the reports, but could read whatever this machine lets every user read")
+    limited_what = "memory, processes, file size and CPU time" if user else "memory, file size and CPU time"
     return (f"Not sandboxed: student programs {verb} as ordinary processes on this machine, {who}; "
-            "nothing limited their memory, processes or network.")
+            f"their {limited_what} were limited, their network was not.")
 
 
 def close_to_others() -> None:
@@ -166,6 +218,45 @@ def _kill_group(process: subprocess.Popen) -> None:
     process.wait(timeout=5)
 
 
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> bool:
+    """Linux: orphans among our descendants become our children instead of init's, so none escapes a kill."""
+    if not sys.platform.startswith("linux"):
+        return False
+    return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def _students_below(pid: int, user: StudentUser) -> list[psutil.Process]:
+    try:
+        below = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+    return [p for p in below if _runs_as(p, user)]
+
+
+def _runs_as(process: psutil.Process, user: StudentUser) -> bool:
+    try:
+        return user.uid in process.uids()
+    except psutil.Error:
+        return False
+
+
+def kill_strays(user: StudentUser, also: list[psutil.Process] = (), spare: frozenset[int] = frozenset()) -> None:
+    """Kill `also` and every process of `user` that is our own child but not in `spare` (the programs we started
+    and still run): an orphan we inherited. Reap them, for nobody else will."""
+    strays = [p for p in psutil.Process().children() if _runs_as(p, user) and p.pid not in spare]
+    for process in {p.pid: p for p in [*also, *strays]}.values():
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
+    for process in strays:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(process.pid, 0)
+
+
 def _read_all(file) -> str:
     file.flush()
     file.seek(0)
@@ -173,11 +264,12 @@ def _read_all(file) -> str:
 
 
 class LocalServer:
-    def __init__(self, process: subprocess.Popen, output, port: int, on_stop: Callable[[], None] = lambda: None):
+    def __init__(self, process: subprocess.Popen, output, port: int,
+                 stop: Callable[[subprocess.Popen], None] = _kill_group):
         self._process = process
         self._output = output
         self._port = port
-        self._on_stop = on_stop
+        self._stop = stop
 
     def address(self, transport: str) -> Address:
         return ("127.0.0.1", self._port)
@@ -219,9 +311,8 @@ class LocalServer:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        _kill_group(self._process)
+        self._stop(self._process)
         self._output.close()
-        self._on_stop()
 
 
 class LocalSandbox:
@@ -232,9 +323,24 @@ class LocalSandbox:
 
     def __init__(self) -> None:
         self.user = student_user()
+        if self.user is not None:
+            become_subreaper()
         self._scratch: tempfile.TemporaryDirectory | None = None
         self._copies: dict[Path, Path] = {}
         self._runs = itertools.count(1)
+        self._running: set[int] = set()  # the programs started and not yet stopped
+
+    def _stop(self, process: subprocess.Popen) -> None:
+        """Its process group; as root, also every process of the student user that descends from it or fled it.
+
+        Those that left its session became ours when their parent died (we are their
+        subreaper); the other programs still running are spared, not their strays.
+        """
+        doomed = _students_below(process.pid, self.user) if self.user else []
+        _kill_group(process)
+        self._running.discard(process.pid)
+        if self.user:
+            kill_strays(self.user, doomed, frozenset(self._running))
 
     def start_server(self, submission_path: Path, program: Program, port: int) -> LocalServer:
         output = tempfile.TemporaryFile()
@@ -244,7 +350,7 @@ class LocalSandbox:
         except BaseException:
             output.close()
             raise
-        return LocalServer(process, output, port, lambda: self._discard(folder))
+        return LocalServer(process, output, port, lambda p: (self._stop(p), self._discard(folder)))
 
     def run_client(self, submission_path: Path, program: Program, stdin: bytes,
                    server: ScriptedServerSpec | None, budget: float) -> ClientRun:
@@ -268,7 +374,7 @@ class LocalSandbox:
                     except subprocess.TimeoutExpired:
                         exit_info = None
                     duration = time.monotonic() - started
-                    _kill_group(client)
+                    self._stop(client)
             except ScriptedServerError as exc:
                 raise SandboxError(f"{exc} (here on 127.0.0.1)") from None
             finally:
@@ -280,21 +386,24 @@ class LocalSandbox:
                 **streams) -> tuple[subprocess.Popen, Path | None]:
         """The program in its own session; as root, as the student user: (process, its folder to remove after)."""
         if self.user is None:
-            process = subprocess.Popen(local_command(program), cwd=submission_path, start_new_session=True,
+            process = subprocess.Popen(limited(local_command(program), sys.executable, per_user=False),
+                                       cwd=submission_path, start_new_session=True,
                                        env={**os.environ, "PYTHONUNBUFFERED": "1", **env}, **streams)
             return process, None
         command = list(program.command)
+        python = python_for(self.user)
         if command and command[0] in ("python3", "python"):
-            command[0] = python_for(self.user)
+            command[0] = python
         copy = self._copy(submission_path)
         folder = self._run_folder()
         try:
-            process = subprocess.Popen(command, cwd=copy, start_new_session=True,
+            process = subprocess.Popen(limited(command, python, per_user=True), cwd=copy, start_new_session=True,
                                        env=_student_env(folder / "home", folder / "tmp"), **_as_user(self.user),
                                        **streams)
         except BaseException:
             self._discard(folder)
             raise
+        self._running.add(process.pid)
         return process, folder
 
     def _root(self) -> Path:
@@ -335,6 +444,8 @@ class LocalSandbox:
             shutil.rmtree(folder, ignore_errors=True)
 
     def close(self) -> None:
+        if self.user is not None:
+            kill_strays(self.user, [p for p in psutil.Process().children(recursive=True) if _runs_as(p, self.user)])
         if self._scratch is not None:
             try:
                 self._scratch.cleanup()

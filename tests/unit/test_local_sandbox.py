@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from grader.model import Program, Role
@@ -266,3 +267,55 @@ def test_the_warning_otherwise_says_programs_ran_as_the_graders_own_user(monkeyp
     monkeypatch.setattr(local.os, "geteuid", lambda: 1000)
     assert student_user() is None
     assert "as the user running the grader" in not_sandboxed_warning(None)
+
+
+# --- as root: limits, and nothing outlives its run ------------------------------------------
+
+
+@needs_root
+def test_a_student_program_gets_the_sandboxs_resource_limits(run_probe):
+    names = [name for name, _ in local.LIMITS.pairs(per_user=True)]
+    limits = run_probe(f"import resource\nresult = [resource.getrlimit(getattr(resource, n)) for n in {names!r}]")
+    assert limits == [[value, value] for _, value in local.LIMITS.pairs(per_user=True)]
+
+
+@needs_root
+def test_a_student_program_cannot_make_a_file_larger_than_the_limit(run_probe):
+    chunks = local.LIMITS.file_size // 2**20 + 1  # one MiB more than the limit
+    result = run_probe("import signal, tempfile\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+                       "kept = tempfile.TemporaryFile(buffering=0)\nfd = kept.fileno()\n"
+                       f"try:\n    for _ in range({chunks}):\n        os.write(fd, bytes(2**20))\n"
+                       "    result = 'written'\nexcept OSError as exc:\n    result = exc.strerror")
+    assert result == "File too large"
+
+
+DAEMON = '''
+read_end, write_end = os.pipe()
+if os.fork() == 0:
+    os.setsid()  # out of the program's session and process group
+    if os.fork() == 0:
+        os.write(write_end, str(os.getpid()).encode())
+        time.sleep(120)
+    os._exit(0)
+result = int(os.read(read_end, 32))
+'''
+
+
+@needs_root
+def test_a_daemon_that_left_its_session_dies_with_its_program(run_probe):
+    daemon = run_probe(DAEMON)
+    assert not psutil.pid_exists(daemon), psutil.Process(daemon).as_dict(["status", "ppid", "uids"])
+
+
+@needs_root
+@pytest.mark.parametrize(("name", "problem"), [("socketlab-no-such-user", "no such user"), ("root", "is root")])
+def test_a_student_account_that_is_missing_or_root_stops_the_grading(monkeypatch, name, problem):
+    monkeypatch.setenv(local.STUDENT_USER_VARIABLE, name)
+    with pytest.raises(local.SandboxError, match=problem):
+        student_user()
+
+
+@needs_root
+def test_the_student_account_a_set_up_names_is_the_one_the_sandbox_picks(monkeypatch):
+    monkeypatch.setenv(local.STUDENT_USER_VARIABLE, "nobody")
+    assert student_user() == local.StudentUser("nobody", _nobody().pw_uid, _nobody().pw_gid)
