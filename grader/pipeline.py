@@ -27,7 +27,7 @@ from grader.junit import StudentReport
 from grader.roster import Entry
 from grader.runner import ChildRun, exit_message, log_tail, pytest_command, run_child
 from grader.sandbox import SandboxError
-from grader.sandbox.docker import DEFAULT_IMAGE, docker_problem, sweep_leftovers
+from grader.sandbox.docker import DEFAULT_IMAGE, ENGINE_ERRORS, docker_problem, sweep_leftovers
 from grader.scratch import scratch_dir, sweep_scratch
 from grader.spec import Assignment
 
@@ -103,8 +103,8 @@ def _sweep_docker() -> int:
         return 0
     try:
         return sweep_leftovers(client)
-    except DockerException:
-        return 0
+    except ENGINE_ERRORS:
+        return 0  # an engine too busy to answer: the next run's sweep removes what is left
     finally:
         client.close()
 

@@ -13,6 +13,7 @@ the session runs the grader's own checks.
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -63,10 +64,17 @@ def grades(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if not grades(config):
         return
+    # SIGTERM (`timeout`, a CI runner cancelling a job) then tears the session down as Ctrl-C
+    # does, so the sandbox removes its containers instead of leaving them running.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         config.stash[ASSIGNMENT] = load_assignment(config.getoption("--assignment"))
     except SpecError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def sandbox_kind(config: pytest.Config) -> str:

@@ -227,6 +227,9 @@ def _engine(doing: str):
         raise SandboxError(f"the Docker engine failed while {doing}: {exc}") from None
 
 
+REMOVE_ATTEMPTS = 3  # each waits up to the client's timeout (30 s) for a busy engine
+
+
 def _kill(container) -> None:
     """Kill a container that outlived its budget; one that ended by itself at that very moment is left as it is."""
     try:
@@ -290,10 +293,12 @@ class DockerServer:
     port, no route between the program and anything but the grader.
     """
 
-    def __init__(self, container, port: int, open_sockets: Callable[[], SocketMaker]):
+    def __init__(self, container, port: int, open_sockets: Callable[[], SocketMaker],
+                 remove: Callable[[object], None]):
         self._container = container
         self._port = port
         self._open_sockets = open_sockets
+        self._remove = remove
         self._sockets: SocketMaker | None = None
         self._pid: int | None = None
         self._exit: ExitInfo | None = None
@@ -355,10 +360,7 @@ class DockerServer:
     def stop(self) -> None:
         if self._sockets is not None:
             self._sockets.close()
-        try:
-            self._container.remove(force=True)
-        except ENGINE_ERRORS:
-            pass  # gone already, or the engine is too busy: the sandbox's close (or a later sweep) removes it
+        self._remove(self._container)
 
 
 class DockerSandbox:
@@ -389,7 +391,7 @@ class DockerSandbox:
             # `gethostbyname(gethostname())` then names the address the grader reaches, as on a real host.
             hostname=SANDBOX_HOSTNAME, extra_hosts={SANDBOX_HOSTNAME: HOST_ADDRESS},
             labels=self._labels(program.role.value, submission_path))
-        return DockerServer(container, port, lambda: self._sockets_in(container))
+        return DockerServer(container, port, lambda: self._sockets_in(container), self._remove)
 
     def run_client(self, submission_path: Path, program: Program, stdin: bytes,
                    server: ScriptedServerSpec | None, budget: float) -> ClientRun:
@@ -501,13 +503,23 @@ class DockerSandbox:
         return {volume: {"bind": "/submission", "mode": "ro"}}
 
     def _remove(self, container) -> None:
-        try:
-            container.remove(force=True)
-        except NotFound:
-            pass
-        with self._containers_lock:
-            if container in self._containers:
-                self._containers.remove(container)
+        """Remove a container, trying again while the engine is too busy to answer; never raises.
+
+        One the engine did not remove stays on the list `close` works through (and carries
+        the labels a later sweep finds): a program left running, a fork bomb say, would keep
+        a core busy under the next gradings.
+        """
+        for _ in range(REMOVE_ATTEMPTS):
+            try:
+                container.remove(force=True)
+            except NotFound:
+                pass
+            except ENGINE_ERRORS:
+                continue
+            with self._containers_lock:
+                if container in self._containers:
+                    self._containers.remove(container)
+            return
 
     def _start(self, command: list[str], user: str = f"{STUDENT_UID}:{STUDENT_UID}", **extra):
         try:
@@ -533,13 +545,10 @@ class DockerSandbox:
         with self._containers_lock:
             remaining = list(self._containers)
         for container in remaining:
-            try:
-                self._remove(container)
-            except DockerException:
-                pass  # the start-up sweep of a later run removes it: its owner PID is then dead
+            self._remove(container)  # what it cannot remove, the start-up sweep of a later run does
         for volume in self._copies.values():
             try:
                 self.client.api.remove_volume(volume, force=True)
-            except DockerException:
+            except ENGINE_ERRORS:
                 pass  # the start-up sweep of a later run removes it
         self.client.close()

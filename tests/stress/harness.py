@@ -5,7 +5,9 @@ disk writer, and another grading of the hostile corpus (fork, memory and output 
 the same Docker engine. The subjects are correct programs (copies of the textbook's, the
 reference) and examples whose expected verdicts are timing-sensitive (a slow server, a
 client that retries, a hung client). A flip is any check whose status differs from what its
-expected verdict says; a fair grader shows none, however busy the machine.
+expected verdict says; a fair grader shows none, however busy the machine. A check the
+grader could not run (the engine too busy to answer, twice) is counted apart: it is a grader
+error, graded again on the next run, never a grade.
 
 Used by `tests/stress/test_fair_under_load.py` (one round in the suite) and by hand for
 the figures of many rounds (`python tests/stress/harness.py --rounds 10`; `--grader-path
@@ -62,6 +64,7 @@ class RoundResult:
     took: float
     flips: list[str]
     load_gradings: int  # hostile gradings that ran beside the subjects
+    errors: list[str] = field(default_factory=list)  # checks the grader could not run: no grade, graded again
     summary: str = ""  # the grader's own last lines (what it says about throttling)
     problems: list[str] = field(default_factory=list)  # anything that kept the round from counting
 
@@ -95,26 +98,31 @@ def build_load_class(root: Path) -> None:
         shutil.copy(CORPUS / f"{name}.py", root / name / expected.file_name)
 
 
-def flips(subjects: list[Subject], gradebook: Path) -> list[str]:
+def flips(subjects: list[Subject], gradebook: Path) -> tuple[list[str], list[str]]:
+    """(verdicts that differ from the expected ones, checks or students the grader could not grade)."""
     from grader import junit
 
     reports = {r.student: r for r in map(junit.report, junit.read_suites(gradebook))}
-    found = []
+    found, errors = [], []
     for subject in subjects:
         report = reports.get(subject.name)
         if report is None or report.grader_error is not None:
-            found.append(f"{subject.name}: not graded ({report and report.grader_error})")
+            errors.append(f"{subject.name}: not graded ({report and report.grader_error})")
             continue
         checks = {c.check_id: c for c in report.checks}
+        errors += [f"{subject.name}: {c.check_id}: {c.summary}" for c in report.checks if c.status == "error"]
         for check_id, passes in subject.expect.items():
             check = checks.get(check_id)
+            if check is not None and check.status == "error":
+                continue
             if check is None or check.passed != passes:
                 found.append(f"{subject.name}: {check_id} {check.status if check else 'not graded'}, expected "
                              f"{'pass' if passes else 'fail'}" + (f" ({check.summary})" if check else ""))
-        if subject.full_marks and report.score != report.max_score:
+        lost = [c for c in report.failures if c.status != "error"]
+        if subject.full_marks and lost:
             found.append(f"{subject.name}: {report.score:g}/{report.max_score:g}: "
-                         + "; ".join(f"{c.check_id}: {c.summary}" for c in report.failures))
-    return found
+                         + "; ".join(f"{c.check_id}: {c.summary}" for c in lost))
+    return found, errors
 
 
 class Load:
@@ -191,8 +199,11 @@ def run_round(workdir: Path, subjects: list[Subject], classroom: Path, grader: l
             load.stop()
     took = time.monotonic() - started
     problems = [] if process.returncode == 0 else [f"grader grade exited {process.returncode}: {output[-2000:]}"]
-    found = flips(subjects, out / "gradebook.xml") if (out / "gradebook.xml").is_file() else ["no gradebook"]
-    return RoundResult(took, found, load.gradings if load else 0, "\n".join(output.splitlines()[-4:]), problems)
+    found, errors = flips(subjects, out / "gradebook.xml") if (out / "gradebook.xml").is_file() else ([], [])
+    if not (out / "gradebook.xml").is_file():
+        problems.append("no gradebook")
+    return RoundResult(took, found, load.gradings if load else 0, errors, "\n".join(output.splitlines()[-4:]),
+                       problems)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,19 +223,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.grader_path is not None:
         env["PYTHONPATH"] = str(args.grader_path.resolve())
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the entry point would load this checkout's plugin too
-    total_flips, rounds_with_flips = 0, 0
+    total_flips, rounds_with_flips, total_errors = 0, 0, 0
     for number in range(1, args.rounds + 1):
         result = run_round(workdir, subjects, classroom, [str(GRADER)], env, loaded=not args.no_load)
         total_flips += len(result.flips)
+        total_errors += len(result.errors)
         rounds_with_flips += bool(result.flips)
-        print(f"round {number}: {result.took:.0f} s, {len(result.flips)} flip(s), "
-              f"{result.load_gradings} hostile grading(s) beside it", flush=True)
-        for line in result.flips + result.problems:
+        print(f"round {number}: {result.took:.0f} s, {len(result.flips)} flip(s), {len(result.errors)} grader "
+              f"error(s), {result.load_gradings} hostile grading(s) beside it", flush=True)
+        for line in result.flips + [f"grader error: {e}" for e in result.errors] + result.problems:
             print(f"    {line}", flush=True)
         for line in result.summary.splitlines():
             print(f"    | {line}", flush=True)
     print(f"{args.rounds} round(s), {len(subjects)} subjects each: {total_flips} flip(s) "
-          f"in {rounds_with_flips} round(s)")
+          f"in {rounds_with_flips} round(s), {total_errors} grader error(s)")
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
