@@ -133,10 +133,10 @@ def unpack_zip(zip_path: Path, dest: Path) -> Path:
         raise DiscoveryError(f"{shown(zip_path.name)}: no such file; check the path to the .zip")
     try:
         with zipfile.ZipFile(zip_path) as archive:
-            members = _checked_members(zip_path, archive)
+            members = checked_members(zip_path, archive)
             dest.mkdir(parents=True, exist_ok=True)
             for info, parts in members:
-                _extract(archive, info, dest.joinpath(*parts))
+                extract(archive, info, dest.joinpath(*parts))
     except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, ValueError, EOFError, zlib.error,
             lzma.LZMAError) as exc:
         # RuntimeError and NotImplementedError are how zipfile reports encrypted entries
@@ -478,7 +478,8 @@ def _zip_problem(exc: BaseException) -> str:
 # --- zip files ----------------------------------------------------------------------------
 
 
-def _checked_members(zip_path: Path, archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, tuple[str, ...]]]:
+def checked_members(zip_path: Path, archive: zipfile.ZipFile, max_files: int = MAX_ZIP_FILES,
+                    max_bytes: int = MAX_ZIP_BYTES) -> list[tuple[zipfile.ZipInfo, tuple[str, ...]]]:
     """The files to extract, after checking every entry, so nothing is written from a bad zip."""
     members = []
     total = 0
@@ -490,12 +491,12 @@ def _checked_members(zip_path: Path, archive: zipfile.ZipFile) -> list[tuple[zip
         # zipfile never reads more than an entry's declared size (and checks its CRC),
         # so the declared sizes bound what extraction writes.
         total += info.file_size
-        if len(members) > MAX_ZIP_FILES:
-            raise DiscoveryError(f"{shown(zip_path.name)}: more than {MAX_ZIP_FILES} files; "
+        if len(members) > max_files:
+            raise DiscoveryError(f"{shown(zip_path.name)}: more than {max_files} files; "
                                  "zip only the submission's sources")
-        if total > MAX_ZIP_BYTES:
+        if total > max_bytes:
             raise DiscoveryError(
-                f"{shown(zip_path.name)}: unpacks to more than {MAX_ZIP_BYTES // (1024 * 1024)} MiB; "
+                f"{shown(zip_path.name)}: unpacks to more than {max_bytes // (1024 * 1024)} MiB; "
                 "leave out data files, virtualenvs and build output"
             )
     return members
@@ -512,7 +513,7 @@ def _safe_parts(zip_path: Path, entry: str) -> tuple[str, ...]:
     return path.parts
 
 
-def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+def extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with archive.open(info) as source, target.open("wb") as sink:
         shutil.copyfileobj(source, sink)

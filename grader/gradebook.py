@@ -17,8 +17,9 @@ from typing import Any
 
 from junitparser import TestSuite
 
-from grader import junit
+from grader import junit, report_notes
 from grader.junit import CheckReport, StudentReport
+from grader.names import csv_cell
 
 GRADEBOOK_NAME = "socket-lab gradebook"
 GRADEBOOK_XML, GRADEBOOK_CSV = "gradebook.xml", "gradebook.csv"
@@ -50,7 +51,7 @@ def csv_text(reports: list[StudentReport]) -> str:
     for report in reports:
         cells = {c.check_id: _cell(c) for c in report.checks}
         percent = "" if report.percent is None else f"{report.percent:.1f}"
-        row = [report.student, f"{report.score:g}", f"{report.max_score:g}", percent]
+        row = [csv_cell(report.student), f"{report.score:g}", f"{report.max_score:g}", percent]
         if report.grader_error is not None:
             graded = set(report.check_ids) or set(columns)
             row += [ERROR_CELL if column in graded else "" for column in columns]
@@ -69,7 +70,8 @@ def _cell(check: CheckReport) -> str:
 def gradescope(report: StudentReport) -> dict[str, Any]:
     """Gradescope's results.json; its top level has no max_score, so that goes into extra_data."""
     extra = {"student": report.student, "max_score": report.max_score,
-             **{k: report.properties[k] for k in ("assignment", "seed", "sandbox") if k in report.properties}}
+             **{k: report.properties[k] for k in ("assignment", "seed", "sandbox", "lms", "lms_id", "lms_name", "lms_login")
+                if k in report.properties}}
     if report.grader_error is not None:
         return {"score": 0.0, "output": _warned(report, f"The grader could not grade this submission: "
                                                         f"{report.grader_error}"),
@@ -93,6 +95,7 @@ def feedback(report: StudentReport) -> str:
                   *_fenced(report.grader_error), "", "It is graded again on the grader's next run."]
         return "\n".join(lines) + "\n"
     lines += [f"**{_score_line(report)}**", "", _run_line(report), ""]
+    lines += report_notes.markdown_section(report)
     lines += ["## Failed checks", ""]
     lines += [line for check in report.failures for line in _check_section(check)] or [
         "None: every required check passed.", ""]

@@ -26,13 +26,13 @@ class Member:
 
     source: PurePosixPath  # inside the download
     original: PurePosixPath  # the file name the student gave it
-    attempt: tuple = ()  # orders one file's versions: the greatest is the latest resubmission
 
 
 @dataclass(frozen=True)
 class StudentFiles:
-    """One student's files of a download, before the latest of each is chosen."""
+    """One student's files of a download: the latest version of each, and what was chosen."""
 
-    key: str  # how the layout groups them (an id, a login)
+    key: str  # readable and unique in the download (name and id, a login): the student's report name
     identity: Identity
     members: tuple[Member, ...]
+    notes: tuple[str, ...] = ()  # the latest resubmission taken, a late flag, ...
