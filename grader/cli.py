@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from grader import gradebook, junit, pipeline
+from grader import gradebook, handback, junit, pipeline
 from grader.intake.download import DownloadError
 from grader.intake.layouts import FOLDERS, LAYOUT_NAMES
 from grader.intake.staging import read_submissions
@@ -120,6 +120,20 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("dirs", nargs="+", metavar="DIR", help="report folders of the shards")
     merge.add_argument("--out", required=True, help="report folder to write")
     merge.set_defaults(command=_merge)
+
+    back = commands.add_parser("handback", help="write the grade file an LMS imports, from a report folder",
+                               description="Read REPORTS/junit/*.xml and write a Canvas gradebook import CSV, a "
+                                           "Moodle grading worksheet or a plain CSV keyed by login, with a short "
+                                           "comment per student. Students the file cannot name are listed, never "
+                                           "guessed.")
+    back.add_argument("reports", metavar="REPORTS", help="the --out folder of grader grade (or merge)")
+    back.add_argument("--format", required=True, choices=handback.FORMATS, dest="format_name",
+                      help="canvas (gradebook import), moodle (grading worksheet) or csv (login, score, comment)")
+    back.add_argument("--title", default=None, help="canvas: the assignment's title, as Canvas shows it")
+    back.add_argument("--assignment-id", default=None, help="canvas: the assignment's id (the number in its URL)")
+    back.add_argument("--out", default=None, metavar="FILE",
+                      help="file to write (default: REPORTS/<format>-grades.csv)")
+    back.set_defaults(command=_handback)
 
     clean = commands.add_parser("clean", help="remove containers, volumes, networks and scratch folders left by graders "
                                               "that died")
@@ -276,6 +290,37 @@ def _junit_files(folder: Path) -> list[Path]:
         raise Fatal(f"{folder}: no such folder; pass the --out folders of the shards")
     nested = folder / "junit"
     return sorted((nested if nested.is_dir() else folder).glob("*.xml"))
+
+
+# --- handback ----------------------------------------------------------------------------
+
+
+def _handback(args: argparse.Namespace) -> int:
+    if args.format_name == "canvas" and not (args.title and args.assignment_id and args.assignment_id.isdigit()):
+        raise Fatal("--format canvas needs --title TITLE and --assignment-id N (the number in the assignment's URL): "
+                    "Canvas matches the grade column by both")
+    reports = []
+    for file in _junit_files(Path(args.reports)):
+        try:
+            reports += [junit.report(suite) for suite in junit.read_suites(file)]
+        except (OSError, ParseError) as exc:
+            raise Fatal(f"{file}: not a readable JUnit file ({exc})") from None
+    reports.sort(key=lambda r: gradebook.student_order(r.student))
+    if args.format_name == "canvas":
+        result = handback.canvas_csv(reports, args.title, args.assignment_id)
+    elif args.format_name == "moodle":
+        result = handback.moodle_worksheet(reports)
+    else:
+        result = handback.plain_csv(reports)
+    target = Path(args.out) if args.out else Path(args.reports) / f"{args.format_name}-grades.csv"
+    try:
+        target.write_text(result.text, encoding="utf-8")
+    except OSError as exc:
+        raise Fatal(f"{target}: cannot write it ({exc.strerror}); pass another --out") from None
+    print(f"wrote {target}: {len(reports) - len(result.missing)} student(s)")
+    for line in result.missing:
+        print(f"not in it, enter by hand: {shown(line)}", file=sys.stderr)
+    return 0
 
 
 # --- clean --------------------------------------------------------------------------------
