@@ -62,25 +62,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _glue_student_names(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
-    """`--only -x`: a student's name may start with a dash; glued as `--only=-x`, argparse takes it as a name.
+    """`--only -x`: a student's name may start with a dash; each name after `--only` is glued (`--only=-x`).
 
-    Only words that are no option of `grader grade` are taken for names, so
-    `--only alice --force` still forces.
+    argparse would take `-x` for an unknown option. Only words that are no option of
+    `grader grade` are names, so `--only alice --force` still forces.
     """
     grade = next(action for action in parser._subparsers._group_actions[0].choices.values()  # noqa: SLF001
                  if "--only" in action._option_string_actions)  # noqa: SLF001
     options = set(grade._option_string_actions)  # noqa: SLF001
     glued: list[str] = []
-    naming = False
+    naming = named = False
     for word in argv:
-        if word == "--":
-            naming = False
-        elif naming and word.startswith("-") and word.split("=", 1)[0] not in options:
+        if naming and word != "--" and word.split("=", 1)[0] not in options:
             glued.append(f"--only={word}")
+            named = True
             continue
-        elif word.startswith("-"):
-            naming = word == "--only"
-        glued.append(word)
+        if naming and not named:
+            glued.append("--only")  # no name after it: argparse says so
+        naming, named = word == "--only", False
+        if not naming:
+            glued.append(word)
+    if naming and not named:
+        glued.append("--only")
     return glued
 
 

@@ -1,4 +1,4 @@
-"""Each shipped LMS download through `grader grade` (local processes), then `grader handback`.
+"""Each shipped LMS download through `grader grade` (in Docker), then `grader handback`.
 
 What must come out: every student under the LMS's identity, their programs found under
 the file names they gave them, the latest resubmission graded (the drafts in the
@@ -19,6 +19,8 @@ import pytest
 import xmlschema
 
 from grader import junit
+
+pytestmark = pytest.mark.docker
 
 HERE = Path(__file__).parent
 GRADER = Path(sys.executable).parent / "grader"  # the console script, as instructors run it
@@ -57,7 +59,7 @@ EXPECTED = {
 
 
 def grade(download: Path, out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(GRADER), "grade", str(download), "--out", str(out), "--sandbox", "local",
+    return subprocess.run([str(GRADER), "grade", str(download), "--out", str(out), "--sandbox", "docker",
                            "--assignment", str(MINI)], capture_output=True, text=True, timeout=600,
                           stdin=subprocess.DEVNULL)
 
@@ -72,7 +74,7 @@ def zipped(folder: Path, target: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> dict[str, tuple[Path, subprocess.CompletedProcess]]:
+def graded(tmp_path_factory, docker_ready) -> dict[str, tuple[Path, subprocess.CompletedProcess]]:
     """Every shipped download graded once, as downloaded (Canvas, Moodle, Blackboard, Brightspace give a zip)."""
     results = {}
     for layout in EXPECTED:
@@ -172,4 +174,4 @@ def test_a_second_run_over_the_same_download_grades_nothing_again(graded, tmp_pa
     out, _ = graded["github-classroom"]
     shutil.copytree(out, tmp_path / "out")
     run = grade(DOWNLOADS / "github-classroom", tmp_path / "out")
-    assert run.stdout.count("(cached)") == 2, run.stdout
+    assert run.stderr.count("(cached)") == 2, run.stderr
