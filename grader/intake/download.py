@@ -20,7 +20,7 @@ from grader.names import shown
 
 MAX_DOWNLOAD_FILES = 50_000
 MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3
-MAX_TEXT_BYTES = 64 * 1024  # what a layout may read of one file (Blackboard's attempt .txt)
+MAX_TEXT_BYTES = 4 * 1024 ** 2  # what a layout may read of one file (Gradescope's metadata of a whole class)
 
 
 class DownloadError(Exception):

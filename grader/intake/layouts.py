@@ -16,6 +16,8 @@ Formats, as the LMSs write them:
 - Blackboard: `<assignment>_<username>_attempt_<YYYY-MM-DD-HH-MM-SS>_<original>` and the
   attempt's `.txt` (its `Name:` line names the student).
 - Brightspace: `<id>-<id> - <Full Name> - <date>/<original>`, and an `index.html`.
+- Gradescope "Export Submissions": `submission_metadata.yml` (`submission_<id>:` with
+  `:submitters:` `:name:`, `:sid:`, `:email:`) and one `submission_<id>/` folder each.
 - GitHub Classroom (`gh classroom clone student-repos`): `<assignment>-submissions/<assignment>-<login>/`.
 """
 
@@ -28,9 +30,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
 
+import yaml
+
 from grader.intake.model import Identity, Member, StudentFiles
 
 ReadText = Callable[[str], str]  # a small file of the download as text (bounded by the caller)
+GRADESCOPE_METADATA = "submission_metadata.yml"
 Layout = Callable[[list[str], str, ReadText], "Parsed | None"]
 
 
@@ -208,6 +213,38 @@ def _brightspace_time(text: str) -> tuple[datetime, str]:
         return datetime.min, text
 
 
+# --- Gradescope -------------------------------------------------------------------------
+
+
+def gradescope(paths: list[str], name: str, read: ReadText) -> Parsed | None:
+    metadata = [p for p in paths if PurePosixPath(p).name == GRADESCOPE_METADATA and p.count("/") <= 1]
+    if len(metadata) != 1:
+        return None
+    top = metadata[0][:-len(GRADESCOPE_METADATA)]  # "" or "<export folder>/"
+    try:
+        records = yaml.safe_load(read(metadata[0]))  # safe_load: data only, never an object of the YAML's choosing
+    except (yaml.YAMLError, RecursionError):
+        return None
+    if not isinstance(records, dict):
+        return None
+    members: dict[str, list[Member]] = defaultdict(list)
+    for path in paths:
+        folder, _, below = path.removeprefix(top).partition("/")
+        if folder in records and below:
+            members[folder].append(Member(PurePosixPath(path), PurePosixPath(below)))
+    students = []
+    for folder, found in members.items():
+        submitters = (records[folder] or {}).get(":submitters") if isinstance(records[folder], dict) else None
+        first = submitters[0] if isinstance(submitters, list) and submitters and isinstance(submitters[0], dict) else {}
+        identity = Identity("gradescope", id=str(first.get(":sid") or ""), name=str(first.get(":name") or ""),
+                            login=str(first.get(":email") or ""))
+        notes = (f"a group submission of {len(submitters)}; graded once, under its first submitter",) \
+            if isinstance(submitters, list) and len(submitters) > 1 else ()
+        students.append(StudentFiles(f"{identity.name}_{folder}" if identity.name else folder, identity, tuple(found),
+                                     notes))
+    return Parsed(students, frozenset({metadata[0]}) | _sources(members))
+
+
 # --- GitHub Classroom --------------------------------------------------------------------
 
 _CLASSROOM_SUFFIX = "-submissions"
@@ -237,6 +274,7 @@ LAYOUTS: dict[str, Layout] = {
     "moodle": moodle,
     "blackboard": blackboard,
     "brightspace": brightspace,
+    "gradescope": gradescope,
     "github-classroom": github_classroom,
 }
 FOLDERS = "folders"  # no LMS: one folder or .zip per student (grader.roster)

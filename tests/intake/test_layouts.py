@@ -30,7 +30,8 @@ def _originals(student) -> dict[str, str]:
     return {str(m.original): str(m.source) for m in student.members}
 
 
-@pytest.mark.parametrize("layout", ["canvas", "moodle", "blackboard", "brightspace", "github-classroom"])
+@pytest.mark.parametrize("layout", ["canvas", "moodle", "blackboard", "brightspace", "gradescope",
+                                    "github-classroom"])
 def test_each_shipped_download_is_recognised_as_its_own_layout(layout):
     assert layouts.detect(_paths(layout), layout, _read(layout))[0] == layout
 
@@ -92,3 +93,15 @@ def test_github_classroom_is_recognised_from_the_downloads_own_name_too():
     paths = ["lab-ada/UDPServer.py", "lab-bob/UDPServer.py"]
     assert layouts.github_classroom(paths, "lab-submissions", str).students[0].identity.login == "ada"
     assert layouts.github_classroom(paths, "lab", str) is None
+
+
+def test_gradescope_names_each_submission_folder_from_its_metadata():
+    jane = _students("gradescope")["Jane Smith_submission_301"]
+    assert (jane.identity.id, jane.identity.name, jane.identity.login) == ("1001", "Jane Smith",
+                                                                            "jane.smith@example.edu")
+    assert set(_originals(jane)) == {"lab/UDPServer.py", "lab/TCPServer.py"}
+
+
+def test_gradescope_metadata_that_is_no_mapping_is_no_gradescope_download():
+    assert layouts.gradescope(["submission_metadata.yml", "submission_1/a.py"], "x", lambda p: "- [") is None
+    assert layouts.gradescope(["submission_metadata.yml", "submission_1/a.py"], "x", lambda p: "!!python/object:os.system {}") is None

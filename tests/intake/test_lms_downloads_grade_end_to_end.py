@@ -50,6 +50,12 @@ EXPECTED = {
                                 "udp_server=UDPServer.py"),
         "Bo Doe_153-7002": (2, {"lms_name": "Bo Doe"}, "tcp_server=TCPServer.py"),
     },
+    "gradescope": {
+        "Jane Smith_submission_301": (4, {"lms": "gradescope", "lms_id": "1001", "lms_name": "Jane Smith",
+                                          "lms_login": "jane.smith@example.edu"},
+                                      "udp_server=lab/UDPServer.py, tcp_server=lab/TCPServer.py"),
+        "Bo Doe_submission_302": (2, {"lms_id": "1002", "lms_name": "Bo Doe"}, "udp_server=UDPServer.py"),
+    },
     "github-classroom": {
         "octocat": (4, {"lms": "github-classroom", "lms_login": "octocat"},
                     "udp_server=UDPServer.py, tcp_server=TCPServer.py"),
@@ -64,23 +70,25 @@ def grade(download: Path, out: Path) -> subprocess.CompletedProcess:
                           stdin=subprocess.DEVNULL)
 
 
-def zipped(folder: Path, target: Path) -> Path:
-    """The folder's files as the LMS zips them: paths relative to the folder."""
+def zipped(folder: Path, target: Path, top: str = "") -> Path:
+    """The folder's files as the LMS zips them: paths relative to the folder, under `top` if given."""
     with zipfile.ZipFile(target, "w") as archive:
         for file in sorted(folder.rglob("*")):
             if file.is_file():
-                archive.write(file, file.relative_to(folder).as_posix())
+                archive.write(file, top + file.relative_to(folder).as_posix())
     return target
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, docker_ready) -> dict[str, tuple[Path, subprocess.CompletedProcess]]:
-    """Every shipped download graded once, as downloaded (Canvas, Moodle, Blackboard, Brightspace give a zip)."""
+    """Every shipped download graded once, as downloaded (all but GitHub Classroom's give a zip)."""
     results = {}
     for layout in EXPECTED:
         work = tmp_path_factory.mktemp(layout)
         source = DOWNLOADS / layout
-        download = source if layout == "github-classroom" else zipped(source, work / f"{layout}-download.zip")
+        # Gradescope's export zip holds one folder, assignment_<id>_export/.
+        top = "assignment_9100_export/" if layout == "gradescope" else ""
+        download = source if layout == "github-classroom" else zipped(source, work / f"{layout}-download.zip", top)
         results[layout] = (work / "out", grade(download, work / "out"))
     return results
 
@@ -111,6 +119,7 @@ def test_every_report_of_a_download_is_valid_junit(layout, graded):
     ("canvas", "doejohn_99", "UDPServer.py: 2 versions in the download; graded the latest"),
     ("blackboard", "jsmith", "2 attempts in the download; graded the latest (2026-11-02-09-30-00)"),
     ("brightspace", "Jane Smith_152-7001", "2 submissions in the download; graded the latest"),
+    ("gradescope", "Bo Doe_submission_302", "a group submission of 2; graded once, under its first submitter"),
 ])
 def test_the_feedback_says_which_resubmission_was_graded(layout, student, note, graded):
     out, _ = graded[layout]
