@@ -53,32 +53,32 @@ def comment(report: StudentReport) -> str:
 
 def canvas_csv(reports: Iterable[StudentReport], title: str, assignment_id: str) -> HandBack:
     reports = list(reports)
-    rows, missing = [], []
-    for report in reports:
-        p = report.properties
-        if p.get("lms") != "canvas" or not p.get("lms_id"):
-            missing.append(f"{report.student}: no Canvas user id (not from a Canvas download, or anonymous)")
-        elif report.grader_error is not None:
-            missing.append(f"{report.student}: not graded (grader error)")
-        else:
-            rows.append([csv_cell(p.get("lms_name", "")), p["lms_id"], "", "", "", f"{report.score:g}"])
+    known, missing = _nameable(reports, "canvas", "no Canvas user id (not from a Canvas download, or anonymous)")
+    rows = [[csv_cell(r.properties.get("lms_name", "")), r.properties["lms_id"], "", "", "", f"{r.score:g}"]
+            for r in known]
     points = max((r.max_score for r in reports), default=0.0)
     return HandBack(_csv([[*_CANVAS_FIXED, csv_cell(f"{title} ({assignment_id})")],
                           [_POINTS_POSSIBLE, "", "", "", "", f"{points:g}"], *rows]), missing)
 
 
 def moodle_worksheet(reports: Iterable[StudentReport]) -> HandBack:
-    rows, missing = [], []
+    known, missing = _nameable(reports, "moodle", "no Moodle participant id (not from a Moodle download)")
+    rows = [[f"Participant {r.properties['lms_id']}", csv_cell(r.properties.get("lms_name", "")), f"{r.score:g}",
+             f"{r.max_score:g}", "", csv_cell(comment(r))] for r in known]
+    return HandBack(_csv([_MOODLE_HEADER, *rows]), missing)
+
+
+def _nameable(reports: Iterable[StudentReport], layout: str, unnamed: str) -> tuple[list[StudentReport], list[str]]:
+    """The graded students this LMS knows by id, and "student: why" for each of the others."""
+    known, missing = [], []
     for report in reports:
-        p = report.properties
-        if p.get("lms") != "moodle" or not p.get("lms_id"):
-            missing.append(f"{report.student}: no Moodle participant id (not from a Moodle download)")
+        if report.properties.get("lms") != layout or not report.properties.get("lms_id"):
+            missing.append(f"{report.student}: {unnamed}")
         elif report.grader_error is not None:
             missing.append(f"{report.student}: not graded (grader error)")
         else:
-            rows.append([f"Participant {p['lms_id']}", csv_cell(p.get("lms_name", "")), f"{report.score:g}",
-                         f"{report.max_score:g}", "", csv_cell(comment(report))])
-    return HandBack(_csv([_MOODLE_HEADER, *rows]), missing)
+            known.append(report)
+    return known, missing
 
 
 def plain_csv(reports: Iterable[StudentReport]) -> HandBack:
