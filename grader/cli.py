@@ -33,7 +33,7 @@ from grader.roster import ALL, Entry, RosterError, parse_shard, select
 from grader.sandbox import SandboxError, local
 from grader.sandbox.docker import sweep_leftovers
 from grader.scratch import scratch_dir, sweep_scratch
-from grader.spec import SpecError, load_assignment
+from grader.spec import Assignment, SpecError, load_assignment
 
 EXIT_CANNOT_RUN = 2
 EXIT_INTERRUPTED = 130
@@ -173,7 +173,8 @@ def _grade(args: argparse.Namespace) -> int:
         return _grade_class(args, assignment, intake.entries, intake.layout, intake.notes)
 
 
-def _grade_class(args: argparse.Namespace, assignment, entries: list[Entry], layout: str, notes: list[str]) -> int:
+def _grade_class(args: argparse.Namespace, assignment: Assignment, entries: list[Entry], layout: str,
+                 notes: list[str]) -> int:
     err = Console(stderr=True)
     students, todo = select(entries, parse_shard(args.shard) if args.shard else ALL, args.only)
     if layout != FOLDERS:

@@ -23,6 +23,7 @@ from grader.names import csv_cell
 
 GRADEBOOK_NAME = "socket-lab gradebook"
 GRADEBOOK_XML, GRADEBOOK_CSV = "gradebook.xml", "gradebook.csv"
+_EXTRA_PROPERTIES = ("assignment", "seed", "sandbox", "lms", "lms_id", "lms_name", "lms_login")
 ERROR_CELL = "error"  # CSV cell of a check the grader could not run (or of every check, for a grader error)
 
 
@@ -70,8 +71,7 @@ def _cell(check: CheckReport) -> str:
 def gradescope(report: StudentReport) -> dict[str, Any]:
     """Gradescope's results.json; its top level has no max_score, so that goes into extra_data."""
     extra = {"student": report.student, "max_score": report.max_score,
-             **{k: report.properties[k] for k in ("assignment", "seed", "sandbox", "lms", "lms_id", "lms_name", "lms_login")
-                if k in report.properties}}
+             **{k: report.properties[k] for k in _EXTRA_PROPERTIES if k in report.properties}}
     if report.grader_error is not None:
         return {"score": 0.0, "output": _warned(report, f"The grader could not grade this submission: "
                                                         f"{report.grader_error}"),

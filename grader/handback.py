@@ -1,4 +1,4 @@
-"""Grades back to the LMS: the files its grade import takes, written from the class's reports. Pure: reports in, text out.
+"""Grades back to the LMS: the files its grade import takes, from the class's reports. Pure: reports in, text out.
 
 - Canvas gradebook import: `Student,ID,SIS User ID,SIS Login ID,Section,<title> (<id>)`, then
   a `    Points Possible` row, then one row per student Canvas knows by id. The title and

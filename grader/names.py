@@ -58,7 +58,8 @@ def csv_cell(text: str) -> str:
 def _printable(ch: str) -> bool:
     # Cc: controls (ESC among them), Cf: format (bidi overrides), Cs: undecodable bytes,
     # Zl/Zp: line breaks a terminal or a CSV reader would act on.
-    return unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") and (ch == " " or not ch.isspace())
+    category = unicodedata.category(ch)
+    return category not in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") and (ch == " " or not ch.isspace())
 
 
 def _escape(ch: str) -> str:

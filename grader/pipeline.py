@@ -212,7 +212,8 @@ class _Grading:
 
     def _student_error(self, entry: Entry, problem: str) -> TestSuite:
         """A submission that cannot be graded as handed in: the student's zero with the reason, cached like a grade."""
-        return junit.submission_error_suite(entry.name, problem, self._properties(entry), self.settings.assignment.checks)
+        return junit.submission_error_suite(entry.name, problem, self._properties(entry),
+                                            self.settings.assignment.checks)
 
     def _run(self, entry: Entry, scratch: Path) -> TestSuite | None:
         s = self.settings

@@ -92,6 +92,10 @@ def find_submissions(folder: Path) -> list[Entry]:
     return sorted(entries.values(), key=lambda e: (e.name.casefold(), e.name))
 
 
+def _lms_names(identity: Identity) -> set[str]:
+    return {identity.id, identity.name, identity.login} - {""}
+
+
 def _free_key(taken: dict[str, Entry], name: str) -> str:
     key, n = report_key(name), 1
     while key in taken:
@@ -107,8 +111,7 @@ def select(entries: Iterable[Entry], shard: Shard = ALL, only: Iterable[str] = (
     if not wanted:
         return in_shard, in_shard
     # A student is named by their report key or by the name as found (an LMS login, a folder name).
-    names = {e.name: {e.name, e.original} | ({e.identity.id, e.identity.name, e.identity.login} - {""} if e.identity else set())
-             for e in in_shard}
+    names = {e.name: {e.name, e.original} | (_lms_names(e.identity) if e.identity else set()) for e in in_shard}
     unknown = sorted(wanted - set().union(*names.values())) if names else sorted(wanted)
     if unknown:
         where = "in this shard" if shard != ALL else "in the submissions folder"

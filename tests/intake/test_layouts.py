@@ -103,5 +103,6 @@ def test_gradescope_names_each_submission_folder_from_its_metadata():
 
 
 def test_gradescope_metadata_that_is_no_mapping_is_no_gradescope_download():
-    assert layouts.gradescope(["submission_metadata.yml", "submission_1/a.py"], "x", lambda p: "- [") is None
-    assert layouts.gradescope(["submission_metadata.yml", "submission_1/a.py"], "x", lambda p: "!!python/object:os.system {}") is None
+    paths = ["submission_metadata.yml", "submission_1/a.py"]
+    assert layouts.gradescope(paths, "x", lambda p: "- [") is None
+    assert layouts.gradescope(paths, "x", lambda p: "!!python/object/apply:os.system ['true']") is None

@@ -42,7 +42,8 @@ EXPECTED = {
         "Ana Müller_5002": (2, {"lms_id": "5002", "lms_name": "Ana Müller"}, "udp_server=UDPServer.py"),
     },
     "blackboard": {
-        "jsmith": (2, {"lms": "blackboard", "lms_login": "jsmith", "lms_name": "Jane Smith"}, "udp_server=UDPServer.py"),
+        "jsmith": (2, {"lms": "blackboard", "lms_login": "jsmith", "lms_name": "Jane Smith"},
+                   "udp_server=UDPServer.py"),
         "bdoe": (2, {"lms_login": "bdoe", "lms_name": "Bo Doe"}, "tcp_server=TCPServer.py"),
     },
     "brightspace": {
