@@ -256,3 +256,19 @@ def test_a_submission_the_grader_fails_on_is_that_students_error_and_the_others_
     reports = {g.report.student: g.report for g in outcome.graded}
     assert "grader failed on this submission" in (reports["alice"].grader_error or "")
     assert reports["bob"].grader_error is None and reports["bob"].score > 0
+
+
+def test_a_docker_engine_too_busy_to_answer_the_sweep_does_not_end_the_run(monkeypatch):
+    from requests.exceptions import ReadTimeout
+
+    class SlowClient:
+        def close(self) -> None:
+            pass
+
+    def too_slow(client, everything=False):
+        raise ReadTimeout("UnixHTTPConnectionPool(host='localhost', port=None): Read timed out. (read timeout=30)")
+
+    monkeypatch.setattr(pipeline.docker, "from_env", lambda timeout: SlowClient())
+    monkeypatch.setattr(pipeline, "sweep_leftovers", too_slow)
+    monkeypatch.setattr(pipeline, "sweep_scratch", lambda: 0)
+    assert pipeline.sweep_leftovers_of_dead_graders() == 0
