@@ -20,7 +20,8 @@ import xmlschema
 
 from grader import junit
 
-pytestmark = pytest.mark.docker
+# One fixture grades the whole class (or every download): more than the suite's 300 s on a busy machine.
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
 HERE = Path(__file__).parent
 GRADER = Path(sys.executable).parent / "grader"  # the console script, as instructors run it

@@ -24,7 +24,8 @@ from pipeline_samples import GRADER, XSD
 from grader import junit
 from grader.names import report_key
 
-pytestmark = pytest.mark.docker
+# One fixture grades the whole class (or every download): more than the suite's 300 s on a busy machine.
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXTBOOK = ROOT / "tests" / "examples" / "textbook_complete"
