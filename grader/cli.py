@@ -23,14 +23,18 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from grader import gradebook, junit, pipeline
+from grader import gradebook, handback, junit, pipeline
 from grader.export import PLATFORMS, bundle
+from grader.intake.download import DownloadError
+from grader.intake.layouts import FOLDERS, LAYOUT_NAMES
+from grader.intake.staging import read_submissions
 from grader.junit import StudentReport
-from grader.roster import ALL, Entry, RosterError, find_submissions, parse_shard, select
+from grader.names import shown
+from grader.roster import ALL, Entry, RosterError, parse_shard, select
 from grader.sandbox import SandboxError, local
 from grader.sandbox.docker import sweep_leftovers
-from grader.scratch import sweep_scratch
-from grader.spec import SpecError, load_assignment
+from grader.scratch import scratch_dir, sweep_scratch
+from grader.spec import Assignment, SpecError, load_assignment
 
 EXIT_CANNOT_RUN = 2
 EXIT_INTERRUPTED = 130
@@ -41,20 +45,47 @@ class Fatal(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(_glue_student_names(list(sys.argv[1:] if argv is None else argv), parser))
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         # Started in the background by a shell (`cmd &`, nohup), SIGINT arrives ignored; but
         # SIGINT is how a grading is stopped cleanly, containers removed, results kept.
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return args.command(args)
-    except (Fatal, SpecError, RosterError, SandboxError) as exc:
+    except (Fatal, SpecError, RosterError, SandboxError, DownloadError) as exc:
         # One line, no traceback: the reader is an instructor or a CI log, not the grader's author.
         print(f"grader: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
         print("grader: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _glue_student_names(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """`--only -x`: a student's name may start with a dash; each name after `--only` is glued (`--only=-x`).
+
+    argparse would take `-x` for an unknown option. Only words that are no option of
+    `grader grade` are names, so `--only alice --force` still forces.
+    """
+    grade = next(action for action in parser._subparsers._group_actions[0].choices.values()  # noqa: SLF001
+                 if "--only" in action._option_string_actions)  # noqa: SLF001
+    options = set(grade._option_string_actions)  # noqa: SLF001
+    glued: list[str] = []
+    naming = named = False
+    for word in argv:
+        if naming and word != "--" and word.split("=", 1)[0] not in options:
+            glued.append(f"--only={word}")
+            named = True
+            continue
+        if naming and not named:
+            glued.append("--only")  # no name after it: argparse says so
+        naming, named = word == "--only", False
+        if not naming:
+            glued.append(word)
+    if naming and not named:
+        glued.append("--only")
+    return glued
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,8 +95,12 @@ def _parser() -> argparse.ArgumentParser:
     grade = commands.add_parser("grade", help="grade every submission into a report folder",
                                 description="Grade each student folder (or .zip) of SUBMISSIONS_DIR in its own "
                                             "pytest process; write JUnit, gradebook.xml/.csv, feedback and results.")
-    grade.add_argument("submissions", nargs="?", default="submissions", metavar="SUBMISSIONS_DIR",
-                       help="one folder or .zip per student (default: submissions)")
+    grade.add_argument("submissions", nargs="?", default="submissions", metavar="SUBMISSIONS",
+                       help="one folder or .zip per student, or an LMS's bulk download as downloaded: the folder "
+                            "or the .zip itself (default: submissions)")
+    grade.add_argument("--layout", default="auto", choices=("auto", *LAYOUT_NAMES),
+                       help=f"how SUBMISSIONS is arranged: auto (default: recognised by its names), {FOLDERS} "
+                            "(one folder or .zip per student), or the LMS whose download it is")
     grade.add_argument("--out", default="reports", help="report folder (default: reports)")
     grade.add_argument("--jobs", type=_positive_int, default=None,
                        help=f"submissions graded at once (default: {pipeline.default_jobs()}; 1 with local sandbox)")
@@ -89,6 +124,20 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("dirs", nargs="+", metavar="DIR", help="report folders of the shards")
     merge.add_argument("--out", required=True, help="report folder to write")
     merge.set_defaults(command=_merge)
+
+    back = commands.add_parser("handback", help="write the grade file an LMS imports, from a report folder",
+                               description="Read REPORTS/junit/*.xml and write a Canvas gradebook import CSV, a "
+                                           "Moodle grading worksheet or a plain CSV keyed by login, with a short "
+                                           "comment per student. Students the file cannot name are listed, never "
+                                           "guessed.")
+    back.add_argument("reports", metavar="REPORTS", help="the --out folder of grader grade (or merge)")
+    back.add_argument("--format", required=True, choices=handback.FORMATS, dest="format_name",
+                      help="canvas (gradebook import), moodle (grading worksheet) or csv (login, score, comment)")
+    back.add_argument("--title", default=None, help="canvas: the assignment's title, as Canvas shows it")
+    back.add_argument("--assignment-id", default=None, help="canvas: the assignment's id (the number in its URL)")
+    back.add_argument("--out", default=None, metavar="FILE",
+                      help="file to write (default: REPORTS/<format>-grades.csv)")
+    back.set_defaults(command=_handback)
 
     clean = commands.add_parser("clean", help="remove containers, volumes, networks and scratch folders left by graders "
                                               "that died")
@@ -127,10 +176,21 @@ def _positive_float(text: str) -> float:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    err = Console(stderr=True)
     assignment = load_assignment(args.assignment)
-    students, todo = select(find_submissions(Path(args.submissions)), parse_shard(args.shard) if args.shard else ALL,
-                            args.only)
+    # An LMS download's files are copied out per student for the run, and gone after it.
+    with scratch_dir("intake") as staging:
+        intake = read_submissions(Path(args.submissions), args.layout, Path(staging))
+        return _grade_class(args, assignment, intake.entries, intake.layout, intake.notes)
+
+
+def _grade_class(args: argparse.Namespace, assignment: Assignment, entries: list[Entry], layout: str,
+                 notes: list[str]) -> int:
+    err = Console(stderr=True)
+    students, todo = select(entries, parse_shard(args.shard) if args.shard else ALL, args.only)
+    if layout != FOLDERS:
+        err.print(f"{escape(args.submissions)}: a {layout} download, {len(students)} student(s)", highlight=False)
+    for note in notes:
+        err.print(f"Note: {escape(note)}", highlight=False)
     if not students:
         err.print(f"No submissions in {escape(args.submissions)} (one folder or .zip per student)"
                   + (f" for shard {escape(args.shard)}" if args.shard else "") + ".", highlight=False)
@@ -248,6 +308,37 @@ def _junit_files(folder: Path) -> list[Path]:
     return sorted((nested if nested.is_dir() else folder).glob("*.xml"))
 
 
+# --- handback ----------------------------------------------------------------------------
+
+
+def _handback(args: argparse.Namespace) -> int:
+    if args.format_name == "canvas" and not (args.title and args.assignment_id and args.assignment_id.isdigit()):
+        raise Fatal("--format canvas needs --title TITLE and --assignment-id N (the number in the assignment's URL): "
+                    "Canvas matches the grade column by both")
+    reports = []
+    for file in _junit_files(Path(args.reports)):
+        try:
+            reports += [junit.report(suite) for suite in junit.read_suites(file)]
+        except (OSError, ParseError) as exc:
+            raise Fatal(f"{file}: not a readable JUnit file ({exc})") from None
+    reports.sort(key=lambda r: gradebook.student_order(r.student))
+    if args.format_name == "canvas":
+        result = handback.canvas_csv(reports, args.title, args.assignment_id)
+    elif args.format_name == "moodle":
+        result = handback.moodle_worksheet(reports)
+    else:
+        result = handback.plain_csv(reports)
+    target = Path(args.out) if args.out else Path(args.reports) / f"{args.format_name}-grades.csv"
+    try:
+        target.write_text(result.text, encoding="utf-8")
+    except OSError as exc:
+        raise Fatal(f"{target}: cannot write it ({exc.strerror}); pass another --out") from None
+    print(f"wrote {target}: {len(reports) - len(result.missing)} student(s)")
+    for line in result.missing:
+        print(f"not in it, enter by hand: {shown(line)}", file=sys.stderr)
+    return 0
+
+
 # --- clean --------------------------------------------------------------------------------
 
 
@@ -306,9 +397,10 @@ def _score(report: StudentReport) -> str:
 
 def _first_failure(report: StudentReport) -> str:
     if report.grader_error is not None:
-        return report.grader_error.splitlines()[0] if report.grader_error else ""
+        return shown(report.grader_error.splitlines()[0]) if report.grader_error else ""
     first = next(iter(report.failures), None)
-    return f"{first.check_id}: {first.summary}" if first else ""
+    # shown: a summary may quote what a program printed, and an ESC there would reach the terminal.
+    return shown(f"{first.check_id}: {first.summary}", 1000) if first else ""
 
 
 def _summary(reports: list[StudentReport], notes: dict[str, str], out: Path) -> None:

@@ -19,12 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from grader.model import Program, Role, Submission
+from grader.names import shown
 
 TOML_NAME = "grader.toml"
 MAX_SOURCE_BYTES = 256 * 1024
 MAX_SOURCES = 200
 MAX_ZIP_BYTES = 20 * 1024 * 1024
 MAX_ZIP_FILES = 1000
+MAX_WALKED_FILES = 10_000  # files looked at (by name) in one submission folder
+MAX_TOML_BYTES = 64 * 1024
+MAX_COMMAND_ARGS = 32
+MAX_COMMAND_CHARS = 4096  # a command is echoed into every check's report
+MAX_NOTES = 20
 
 # Installed or generated code is never the student's own program. __MACOSX holds the
 # resource forks that macOS adds to every zip it makes.
@@ -124,19 +130,21 @@ def discover(path: Path, name: str | None = None) -> Submission:
 def unpack_zip(zip_path: Path, dest: Path) -> Path:
     """Extract a zipped submission into `dest`; return its single top folder, or `dest`."""
     if not zip_path.is_file():
-        raise DiscoveryError(f"{zip_path}: no such file; check the path to the .zip")
+        raise DiscoveryError(f"{shown(zip_path.name)}: no such file; check the path to the .zip")
     try:
         with zipfile.ZipFile(zip_path) as archive:
-            members = _checked_members(zip_path, archive)
+            members = checked_members(zip_path, archive)
             dest.mkdir(parents=True, exist_ok=True)
             for info, parts in members:
-                _extract(archive, info, dest.joinpath(*parts))
+                extract(archive, info, dest.joinpath(*parts))
     except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, ValueError, EOFError, zlib.error,
             lzma.LZMAError) as exc:
         # RuntimeError and NotImplementedError are how zipfile reports encrypted entries
         # and compression methods it lacks; ValueError (UnicodeDecodeError among them) a
         # name that is not what its flags say; zlib, lzma and EOFError damaged data.
-        raise DiscoveryError(f"{zip_path}: cannot unpack ({exc}); re-create it with a standard zip tool") from exc
+        # The reason, not the exception's text: that may name a folder of the grading machine.
+        raise DiscoveryError(f"{shown(zip_path.name)}: cannot unpack ({_zip_problem(exc)}); "
+                             "re-create it with a standard zip tool") from exc
     return _unpacked_root(zip_path, dest, [parts for _, parts in members])
 
 
@@ -157,15 +165,25 @@ def _configured_programs(root: Path) -> dict[Role, Program]:
         # Followed, it would read (and echo into every report) a file of the grading machine.
         raise DiscoveryError(f"{TOML_NAME}: is a symbolic link, and the grader never follows links in a submission; "
                              "put the file itself in the submission")
-    if not toml_path.is_file():
+    if not toml_path.exists():
         return {}
+    if not toml_path.is_file():  # a FIFO would block the read for ever
+        raise DiscoveryError(f"{TOML_NAME}: not a regular file; make it a text file or delete it")
+    if toml_path.stat().st_size > MAX_TOML_BYTES:
+        raise DiscoveryError(f"{TOML_NAME}: larger than {MAX_TOML_BYTES // 1024} KiB; "
+                             "keep only the [roles.<role>] tables")
     try:
-        data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        data = tomllib.loads(toml_path.read_bytes()[:MAX_TOML_BYTES].decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DiscoveryError(f"{TOML_NAME}: not valid TOML ({exc}); fix the syntax or delete the file") from exc
+        raise DiscoveryError(f"{TOML_NAME}: not valid TOML ({shown(str(exc), 200)}); "
+                             "fix the syntax or delete the file") from exc
+    except RecursionError:
+        raise DiscoveryError(f"{TOML_NAME}: not valid TOML (arrays or tables nested too deeply); "
+                             "write flat [roles.<role>] tables") from None
     unknown = sorted(set(data) - {"roles"})
     if unknown:
-        raise DiscoveryError(f"{TOML_NAME}: {unknown[0]}: unknown key; put every setting under [roles.<role>]")
+        raise DiscoveryError(f"{TOML_NAME}: {shown(unknown[0], 60)}: unknown key; "
+                             "put every setting under [roles.<role>]")
     roles = data.get("roles", {})
     if not isinstance(roles, dict):
         raise DiscoveryError(f"{TOML_NAME}: roles: must be a table; write [roles.udp_server] and so on")
@@ -173,7 +191,7 @@ def _configured_programs(root: Path) -> dict[Role, Program]:
 
 
 def _configured_program(root: Path, key: str, table: object) -> tuple[Role, Program]:
-    where = f"{TOML_NAME}: roles.{key}"
+    where = f"{TOML_NAME}: roles.{shown(key, 60)}"
     try:
         role = Role(key)
     except ValueError:
@@ -193,15 +211,16 @@ def _configured_program(root: Path, key: str, table: object) -> tuple[Role, Prog
 
 
 def _configured_file(root: Path, role: Role, where: str, value: object) -> Program:
-    if not isinstance(value, str) or not value:
-        raise DiscoveryError(f'{where}: must be a path string; write file = "UDPServer.py"')
+    if not isinstance(value, str) or not value or len(value) > 1024 or not value.isprintable():
+        raise DiscoveryError(f'{where}: must be a path string of printable characters, at most 1024 of them; '
+                             'write file = "UDPServer.py"')
     target = (root / value).resolve()
     if not target.is_relative_to(root):
-        raise DiscoveryError(f"{where}: {value!r} is outside the submission; use a path relative to its folder")
+        raise DiscoveryError(f"{where}: {shown(value, 120)!r} is outside the submission; "
+                             "use a path relative to its folder")
     if not target.is_file():
-        raise DiscoveryError(
-            f"{where}: {value!r} not found in the submission; fix the path (relative to the submission folder)"
-        )
+        raise DiscoveryError(f"{where}: {shown(value, 120)!r} not found in the submission; "
+                             "fix the path (relative to the submission folder)")
     source = target.relative_to(root)
     return Program(role, _python_command(source), source, TOML_NAME)
 
@@ -209,6 +228,13 @@ def _configured_file(root: Path, role: Role, where: str, value: object) -> Progr
 def _configured_command(role: Role, where: str, value: object) -> Program:
     if not isinstance(value, list) or not value or not all(isinstance(arg, str) and arg for arg in value):
         raise DiscoveryError(f'{where}: must be a list of strings; write command = ["python3", "-u", "client.py"]')
+    if len(value) > MAX_COMMAND_ARGS or sum(map(len, value)) > MAX_COMMAND_CHARS:
+        raise DiscoveryError(f"{where}: longer than {MAX_COMMAND_ARGS} words or {MAX_COMMAND_CHARS} characters; "
+                             "put what the program needs in a script and run that")
+    if not all(arg.isprintable() for arg in value):
+        # A NUL cannot reach a program at all; other control characters would reach every report.
+        raise DiscoveryError(f"{where}: holds a control character (NUL, ESC, a line break...); "
+                             "write printable text only")
     return Program(role, tuple(value), None, TOML_NAME)
 
 
@@ -216,32 +242,51 @@ def _configured_command(role: Role, where: str, value: object) -> Program:
 
 
 def _python_sources(root: Path) -> tuple[list[Path], list[str]]:
-    """The .py files worth reading, in a stable order, and notes on the ones left out."""
+    """The .py files worth reading, in a stable order, and notes on the ones left out (at most MAX_NOTES)."""
     sources: list[Path] = []
     notes: list[str] = []
+    walked = 0
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIPPED_DIRS)
+        walked += len(filenames)
+        if walked > MAX_WALKED_FILES:
+            notes.append(f"stopped looking after {MAX_WALKED_FILES} files; remove unrelated files or use {TOML_NAME}")
+            break
         for filename in sorted(filenames):
             path = Path(dirpath) / filename
-            # Hidden files include the "._UDPServer.py" resource forks of macOS zips;
-            # symlinks could point anywhere on the grading machine.
-            if filename.startswith(".") or not filename.lower().endswith(".py") or path.is_symlink():
-                continue
-            if not path.is_file():  # a FIFO named like a program would block the read for ever
+            # Hidden files include the "._UDPServer.py" resource forks of macOS zips.
+            if filename.startswith(".") or not filename.lower().endswith(".py"):
                 continue
             source = path.relative_to(root)
-            if path.stat().st_size > MAX_SOURCE_BYTES:
-                notes.append(f"{source.as_posix()}: skipped, larger than {MAX_SOURCE_BYTES // 1024} KiB")
-            elif len(sources) == MAX_SOURCES:
-                notes.append(f"stopped after {MAX_SOURCES} .py files; remove unrelated files or use {TOML_NAME}")
-                return sources, notes
+            skipped = _skip_reason(path)
+            if skipped:
+                notes.append(f"{shown(source.as_posix())}: skipped, {skipped}")
             else:
                 sources.append(source)
+    if len(sources) > MAX_SOURCES:
+        # The files named like a role are read first, so a folder of helpers cannot hide them.
+        sources.sort(key=lambda source: not _name_words(source.stem))
+        notes.append(f"read only {MAX_SOURCES} of {len(sources)} .py files (those named like a role first); "
+                     f"remove unrelated files or use {TOML_NAME}")
+        sources = sorted(sources[:MAX_SOURCES])
+    if len(notes) > MAX_NOTES:
+        notes[MAX_NOTES - 1:] = [f"... and {len(notes) - MAX_NOTES + 1} more notes"]
     return sources, notes
 
 
+def _skip_reason(path: Path) -> str | None:
+    if path.is_symlink():  # it could point anywhere on the grading machine
+        return "a symbolic link, which the grader never follows; put the file itself in the submission"
+    if not path.is_file():  # a FIFO or a device named like a program would block the read for ever
+        return "not a regular file"
+    if path.stat().st_size > MAX_SOURCE_BYTES:
+        return f"larger than {MAX_SOURCE_BYTES // 1024} KiB"
+    return None
+
+
 def _examine(root: Path, source: Path) -> _Candidate:
-    code = _code_only((root / source).read_bytes().decode("utf-8", errors="replace"))
+    with (root / source).open("rb") as file:
+        code = _code_only(file.read(MAX_SOURCE_BYTES).decode("utf-8", errors="replace"))
     signals = {label for label, pattern in _SIGNALS.items() if pattern.search(code)}
     content = _content_hint(signals, code)
     name = _name_hint(source.stem)
@@ -419,13 +464,22 @@ def _unmatched_notes(candidates: list[_Candidate]) -> list[str]:
 
 
 def _python_command(source: Path) -> tuple[str, ...]:
-    return ("python3", "-u", source.as_posix())
+    # "./-TCPServer.py", or python3 would read the file name as one of its own options.
+    path = source.as_posix()
+    return ("python3", "-u", f"./{path}" if path.startswith("-") else path)
+
+
+def _zip_problem(exc: BaseException) -> str:
+    if isinstance(exc, OSError):  # its text names the scratch folder of the grading machine
+        return exc.strerror or exc.__class__.__name__
+    return shown(str(exc), 200)
 
 
 # --- zip files ----------------------------------------------------------------------------
 
 
-def _checked_members(zip_path: Path, archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, tuple[str, ...]]]:
+def checked_members(zip_path: Path, archive: zipfile.ZipFile, max_files: int = MAX_ZIP_FILES,
+                    max_bytes: int = MAX_ZIP_BYTES) -> list[tuple[zipfile.ZipInfo, tuple[str, ...]]]:
     """The files to extract, after checking every entry, so nothing is written from a bad zip."""
     members = []
     total = 0
@@ -437,11 +491,12 @@ def _checked_members(zip_path: Path, archive: zipfile.ZipFile) -> list[tuple[zip
         # zipfile never reads more than an entry's declared size (and checks its CRC),
         # so the declared sizes bound what extraction writes.
         total += info.file_size
-        if len(members) > MAX_ZIP_FILES:
-            raise DiscoveryError(f"{zip_path}: more than {MAX_ZIP_FILES} files; zip only the submission's sources")
-        if total > MAX_ZIP_BYTES:
+        if len(members) > max_files:
+            raise DiscoveryError(f"{shown(zip_path.name)}: more than {max_files} files; "
+                                 "zip only the submission's sources")
+        if total > max_bytes:
             raise DiscoveryError(
-                f"{zip_path}: unpacks to more than {MAX_ZIP_BYTES // (1024 * 1024)} MiB; "
+                f"{shown(zip_path.name)}: unpacks to more than {max_bytes // (1024 * 1024)} MiB; "
                 "leave out data files, virtualenvs and build output"
             )
     return members
@@ -452,13 +507,13 @@ def _safe_parts(zip_path: Path, entry: str) -> tuple[str, ...]:
     path = PurePosixPath(entry.replace("\\", "/"))
     if path.is_absolute() or ".." in path.parts or re.match(r"[A-Za-z]:", entry):
         raise DiscoveryError(
-            f"{zip_path}: entry {entry!r} would land outside the submission folder; "
+            f"{shown(zip_path.name)}: entry {shown(entry, 120)!r} would land outside the submission folder; "
             "zip the submission folder itself, with relative paths and no '..'"
         )
     return path.parts
 
 
-def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+def extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with archive.open(info) as source, target.open("wb") as sink:
         shutil.copyfileobj(source, sink)
@@ -468,7 +523,7 @@ def _unpacked_root(zip_path: Path, dest: Path, files: list[tuple[str, ...]]) -> 
     # Hidden top-level files such as .DS_Store do not make a second submission folder.
     visible = [parts for parts in files if not parts[0].startswith(".")]
     if not visible:
-        raise DiscoveryError(f"{zip_path}: holds no files; zip the submission folder with its .py files")
+        raise DiscoveryError(f"{shown(zip_path.name)}: holds no files; zip the submission folder with its .py files")
     tops = {parts[0] for parts in visible}
     if len(tops) == 1 and all(len(parts) > 1 for parts in visible):
         return dest / tops.pop()

@@ -17,12 +17,14 @@ from typing import Any
 
 from junitparser import TestSuite
 
-from grader import junit
+from grader import junit, report_notes
 from grader.junit import CheckReport, StudentReport
+from grader.names import csv_cell
 
 GRADEBOOK_NAME = "socket-lab gradebook"
 GRADEBOOK_XML, GRADEBOOK_CSV = "gradebook.xml", "gradebook.csv"
 VARIED_COLUMN = "varied"
+_EXTRA_PROPERTIES = ("assignment", "seed", "sandbox", "lms", "lms_id", "lms_name", "lms_login")
 ERROR_CELL = "error"  # CSV cell of a check the grader could not run (or of every check, for a grader error)
 
 
@@ -52,7 +54,7 @@ def csv_text(reports: list[StudentReport]) -> str:
     for report in reports:
         cells = {c.check_id: _cell(c) for c in report.checks}
         percent = "" if report.percent is None else f"{report.percent:.1f}"
-        row = [report.student, f"{report.score:g}", f"{report.max_score:g}", percent]
+        row = [csv_cell(report.student), f"{report.score:g}", f"{report.max_score:g}", percent]
         if report.grader_error is not None:
             graded = set(report.check_ids) or set(columns)
             row += [ERROR_CELL if column in graded else "" for column in columns]
@@ -71,7 +73,7 @@ def _cell(check: CheckReport) -> str:
 def gradescope(report: StudentReport) -> dict[str, Any]:
     """Gradescope's results.json; its top level has no max_score, so that goes into extra_data."""
     extra = {"student": report.student, "max_score": report.max_score,
-             **{k: report.properties[k] for k in ("assignment", "seed", "sandbox") if k in report.properties}}
+             **{k: report.properties[k] for k in _EXTRA_PROPERTIES if k in report.properties}}
     if report.grader_error is not None:
         return {"score": 0.0, "output": _warned(report, f"The grader could not grade this submission: "
                                                         f"{report.grader_error}"),
@@ -99,6 +101,7 @@ def feedback(report: StudentReport) -> str:
         lines += [f"> **Graded twice:** {', '.join(report.varied)} failed on a first run and passed when run "
                   "again alone, so the points are the second run's. If the program behaves differently from run "
                   "to run (randomness, timing), its grade may differ next time.", ""]
+    lines += report_notes.markdown_section(report)
     lines += ["## Failed checks", ""]
     lines += [line for check in report.failures for line in _check_section(check)] or [
         "None: every required check passed.", ""]

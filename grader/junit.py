@@ -15,9 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
+from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
+
+from grader.model import CheckSpec
 
 GRADER_ERROR = "grader-error"  # failure type: the grader, not the student, is at fault
+SUBMISSION_ERROR = "submission-error"  # failure type: the submission cannot be graded as handed in
 ERROR_CASE = "grader_error"  # the one test case of a submission the grader could not grade
 
 _CHECK_NAME = re.compile(r"test_check\[(.+)\]")
@@ -127,6 +130,34 @@ def error_suite(student: str, message: str, properties: dict[str, str], detail: 
     for name, value in {**properties, "score": "0", "grader_error": message}.items():
         suite.add_property(name, xml_text(value))
     suite.add_testcase(error_case(student, ERROR_CASE, message, detail))
+    return suite
+
+
+def submission_error_suite(student: str, problem: str, properties: dict[str, str],
+                           checks: Iterable[CheckSpec]) -> TestSuite:
+    """The suite of a submission that cannot be graded as handed in (a corrupt zip, a bad grader.toml).
+
+    The student's fault, not the grader's: every check scores 0 with the reason, in the
+    shape pytest gives a failed check, so every report reads it like any other grading.
+    """
+    problem = " ".join(problem.split())
+    suite = TestSuite(student)
+    for name, value in {**properties, "score": "0", "submission_error": problem}.items():
+        suite.add_property(name, xml_text(value))
+    for check in checks:
+        line = xml_text(f"{check.id}: FAILED (0/{check.points:g} points): not graded: {problem}")
+        case = TestCase(check.id, student, 0.0)
+        case.result = [Failure(line, SUBMISSION_ERROR) if check.required else Skipped(line, "pytest.xfail")]
+        case.system_out = f"[points] 0/{check.points:g}\n{line}\n"
+        suite.add_testcase(case)
+    suite.update_statistics()
+    return suite
+
+
+def with_properties(suite: TestSuite, properties: dict[str, str]) -> TestSuite:
+    """`suite` with `properties` added (where intake found the submission, the LMS identity)."""
+    for name, value in properties.items():
+        suite.add_property(name, xml_text(value))
     return suite
 
 

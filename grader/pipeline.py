@@ -21,9 +21,10 @@ from junitparser import JUnitXml, TestSuite
 
 from grader import junit
 from grader.cache import Cache, cache_key, grader_fingerprint
-from grader.discover import DiscoveryError, unpack_zip
+from grader.discover import DiscoveryError, discover, unpack_zip
 from grader.headroom import HeadroomRule, Throttle
 from grader.junit import StudentReport
+from grader.names import shown
 from grader.roster import Entry
 from grader.runner import ChildRun, exit_message, log_tail, pytest_command, run_child
 from grader.sandbox import SandboxError
@@ -211,17 +212,24 @@ class _Grading:
 
     def _properties(self, entry: Entry) -> dict[str, str]:
         s = self.settings
-        return {"submission": entry.path.name, "assignment": s.assignment.name, "seed": str(s.seed),
+        return {"submission": shown(entry.path.name), "assignment": s.assignment.name, "seed": str(s.seed),
                 "sandbox": s.sandbox, "max_score": f"{s.assignment.max_points:g}",
-                "checks": " ".join(c.id for c in s.assignment.checks)}
+                "checks": " ".join(c.id for c in s.assignment.checks), **entry.properties()}
+
+    def _student_error(self, entry: Entry, problem: str) -> TestSuite:
+        """A submission that cannot be graded as handed in: the student's zero with the reason, cached like a grade."""
+        return junit.submission_error_suite(entry.name, problem, self._properties(entry),
+                                            self.settings.assignment.checks)
 
     def _run(self, entry: Entry, scratch: Path) -> TestSuite | None:
         s = self.settings
         properties = self._properties(entry)
         try:
             folder = unpack_zip(entry.path, scratch / "submission") if entry.is_zip else entry.path
+            # Here, not in the child: a bad grader.toml is then the student's error, with its message.
+            discover(folder)
         except DiscoveryError as exc:
-            return junit.error_suite(entry.name, str(exc), properties)
+            return self._student_error(entry, str(exc))
         raw, log = scratch / "junit.xml", scratch / "pytest.log"
         command = pytest_command(folder.resolve(), raw, entry.name, s.assignment.source.resolve(), s.sandbox, s.seed,
                                  s.time_limit)
@@ -233,10 +241,13 @@ class _Grading:
         if run.timed_out:
             problem = f"grading took longer than {s.time_limit + KILL_GRACE:g} s and was stopped"
             partial = _partial(raw, entry.name, [c.id for c in s.assignment.checks], problem)
-            return partial or junit.error_suite(entry.name, problem, properties, log_tail(output))
+            if partial is not None:
+                return junit.with_properties(partial, entry.properties())
+            return junit.error_suite(entry.name, problem, properties, log_tail(output))
         if run.returncode in (0, 1):  # pytest: all checks passed / some failed
             try:
-                return junit.normalize(JUnitXml.fromfile(str(raw)), entry.name)
+                return junit.with_properties(junit.normalize(JUnitXml.fromfile(str(raw)), entry.name),
+                                             entry.properties())
             except (OSError, ParseError, junit.JUnitError) as exc:
                 problem = f"pytest wrote no readable JUnit report ({exc})"
         else:

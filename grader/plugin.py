@@ -13,6 +13,7 @@ the session runs the grader's own checks.
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pytest
 
 from grader.discover import DiscoveryError, discover
 from grader.engine import Grading
+from grader.names import shown
 from grader.sandbox import SandboxError, local, open_sandbox
 from grader.spec import Assignment, SpecError, load_assignment
 
@@ -109,7 +111,9 @@ def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_
     grading = Grading(submission, assignment, sandbox, assignment.seed if seed is None else seed,
                       pytestconfig.getoption("--time-limit"), max(1, pytestconfig.getoption("--parallel")))
     found = ", ".join(f"{role.value}={p.source or ' '.join(p.command)}" for role, p in submission.programs.items())
-    record_testsuite_property("submission", submission.name)
+    # Names from the submission are escaped: pytest writes property values raw, and an ESC
+    # or a byte that is not UTF-8 would leave the student's JUnit file unreadable.
+    record_testsuite_property("submission", shown(submission.name))
     record_testsuite_property("assignment", assignment.name)
     record_testsuite_property("seed", str(grading.seed))
     if sandbox.sandboxed:
@@ -121,7 +125,9 @@ def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_
         record_testsuite_property("warning", local.not_sandboxed_warning(user))
         if user is not None:
             local.close_to_others()  # the JUnit file, written at the end, among others
-    record_testsuite_property("discovered", found or "nothing")
+    record_testsuite_property("discovered", shown(found, 2000) or "nothing")
+    if submission.notes:  # why a role was not found, when discovery knows
+        record_testsuite_property("discovery_notes", json.dumps([shown(note) for note in submission.notes]))
     try:
         # Inside the `try`: a Ctrl-C that lands between starting the lanes and the first
         # check must still stop them, or they would keep the process (and containers) alive.

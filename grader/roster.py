@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from grader.intake.model import Identity
+from grader.names import report_key, shown
 
 
 class RosterError(Exception):
@@ -16,12 +20,24 @@ class RosterError(Exception):
 class Entry:
     """One student's submission: a folder, or a .zip of one folder (unpacked when graded)."""
 
-    name: str
+    name: str  # the report key (grader.names.report_key): file names, JUnit, CSV, --only
     path: Path
+    original: str = ""  # the name as found (it may hold any byte); shown escaped in the reports
+    identity: Identity | None = None  # who the LMS says this is, when it came from an LMS download
+    notes: tuple[str, ...] = ()  # what intake did on the way (the latest resubmission taken, ...)
 
     @property
     def is_zip(self) -> bool:
         return self.path.is_file()
+
+    def properties(self) -> dict[str, str]:
+        """What every report of this student carries about where the submission came from."""
+        found = {"original_name": shown(self.original)} if self.original and self.original != self.name else {}
+        if self.identity is not None:
+            found.update(self.identity.properties())
+        if self.notes:
+            found["intake_notes"] = json.dumps(list(self.notes), ensure_ascii=False)
+        return found
 
 
 @dataclass(frozen=True)
@@ -61,16 +77,31 @@ def find_submissions(folder: Path) -> list[Entry]:
         if child.name.startswith(".") or child.name == "__MACOSX":
             continue
         if child.is_dir():
-            entry = Entry(child.name, child)
+            stem = child.name
         elif child.is_file() and child.suffix.lower() == ".zip":
-            entry = Entry(child.stem, child)
+            stem = child.stem
         else:
             continue
-        if entry.name in entries:
-            raise RosterError(f"{folder}: two submissions for {entry.name!r} ({entries[entry.name].path.name} and "
-                              f"{child.name}); keep only one of them")
-        entries[entry.name] = entry
+        key, notes = report_key(stem), ()
+        if key in entries:
+            # A folder and a zip of one name: both are graded, under two names, and both say so.
+            key = _free_key(entries, child.name)
+            notes = (f"{shown(child.name)} and {shown(entries[report_key(stem)].path.name)} are both in the "
+                     "submissions folder: each is graded under its own name; keep one of them",)
+        entries[key] = Entry(key, child, stem, notes=notes)
     return sorted(entries.values(), key=lambda e: (e.name.casefold(), e.name))
+
+
+def _lms_names(identity: Identity) -> set[str]:
+    return {identity.id, identity.name, identity.login} - {""}
+
+
+def _free_key(taken: dict[str, Entry], name: str) -> str:
+    key, n = report_key(name), 1
+    while key in taken:
+        n += 1
+        key = report_key(f"{name} ({n})")
+    return key
 
 
 def select(entries: Iterable[Entry], shard: Shard = ALL, only: Iterable[str] = ()) -> tuple[list[Entry], list[Entry]]:
@@ -79,9 +110,11 @@ def select(entries: Iterable[Entry], shard: Shard = ALL, only: Iterable[str] = (
     wanted = set(only)
     if not wanted:
         return in_shard, in_shard
-    unknown = sorted(wanted - {e.name for e in in_shard})
+    # A student is named by their report key or by the name as found (an LMS login, a folder name).
+    names = {e.name: {e.name, e.original} | (_lms_names(e.identity) if e.identity else set()) for e in in_shard}
+    unknown = sorted(wanted - set().union(*names.values())) if names else sorted(wanted)
     if unknown:
         where = "in this shard" if shard != ALL else "in the submissions folder"
-        raise RosterError(f"--only {unknown[0]}: no such submission {where}; use a folder name (or .zip name "
-                          "without .zip)")
-    return in_shard, [e for e in in_shard if e.name in wanted]
+        raise RosterError(f"--only {shown(unknown[0])}: no such submission {where}; use a folder name (or .zip name "
+                          "without .zip), or the student's name as the summary table shows it")
+    return in_shard, [e for e in in_shard if names[e.name] & wanted]

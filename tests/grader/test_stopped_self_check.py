@@ -14,6 +14,8 @@ import pytest
 
 from grader.sandbox.docker import LABEL, OWNER_LABEL
 
+pytestmark = pytest.mark.docker
+
 ROOT = Path(__file__).resolve().parents[2]
 # Binds and never answers: its checks wait out their timeouts, so the grading is still busy when stopped.
 SILENT_SERVER = """\

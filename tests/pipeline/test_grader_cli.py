@@ -83,3 +83,14 @@ def test_merge_refuses_a_missing_folder_or_a_broken_file(tmp_path, make_input, c
     (tmp_path / "bad" / "x.xml").write_text("<testsuites><oops")
     assert cli.main(["merge", str(make_input(tmp_path)), "--out", str(tmp_path / "m")]) == cli.EXIT_CANNOT_RUN
     assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("argv", "only", "force"), [
+    (["grade", "--only", "-x"], ["-x"], False),
+    (["grade", "--only", "-x", "bob", "--force"], ["-x", "bob"], True),
+    (["grade", "--only=-x", "--only", "@y"], ["-x", "@y"], False),
+])
+def test_only_takes_student_names_that_start_with_a_dash(argv, only, force):
+    parser = cli._parser()
+    args = parser.parse_args(cli._glue_student_names(argv, parser))
+    assert (args.only, args.force) == (only, force)

@@ -191,14 +191,18 @@ def test_a_zip_is_unpacked_for_its_grading(tmp_path, settings):
     assert outcome.graded[0].report.student == "carla"
 
 
-def test_a_broken_zip_is_a_grader_error_without_a_run(tmp_path, settings):
+def test_a_broken_zip_is_the_students_error_without_a_run_and_is_not_graded_again(tmp_path, settings):
     root = tmp_path / "submissions"
     root.mkdir()
     (root / "dan.zip").write_bytes(b"not a zip")
     stub = StubRunner()
-    report = _grade(find_submissions(root), settings, tmp_path / "out", stub).graded[0].report
+    first = _grade(find_submissions(root), settings, tmp_path / "out", stub).graded[0]
+    again = _grade(find_submissions(root), settings, tmp_path / "out", stub).graded[0]
     assert stub.calls == []
-    assert "cannot unpack" in report.grader_error
+    assert first.report.grader_error is None and first.report.score == 0
+    assert "dan.zip: cannot unpack" in first.report.properties["submission_error"]
+    assert str(tmp_path) not in first.report.properties["submission_error"]
+    assert again.cached
 
 
 def test_submissions_are_graded_in_parallel(submissions, settings, tmp_path):
@@ -277,3 +281,19 @@ def test_a_submission_the_grader_fails_on_is_that_students_error_and_the_others_
     reports = {g.report.student: g.report for g in outcome.graded}
     assert "grader failed on this submission" in (reports["alice"].grader_error or "")
     assert reports["bob"].grader_error is None and reports["bob"].score > 0
+
+
+def test_a_docker_engine_too_busy_to_answer_the_sweep_does_not_end_the_run(monkeypatch):
+    from requests.exceptions import ReadTimeout
+
+    class SlowClient:
+        def close(self) -> None:
+            pass
+
+    def too_slow(client, everything=False):
+        raise ReadTimeout("UnixHTTPConnectionPool(host='localhost', port=None): Read timed out. (read timeout=30)")
+
+    monkeypatch.setattr(pipeline.docker, "from_env", lambda timeout: SlowClient())
+    monkeypatch.setattr(pipeline, "sweep_leftovers", too_slow)
+    monkeypatch.setattr(pipeline, "sweep_scratch", lambda: 0)
+    assert pipeline.sweep_leftovers_of_dead_graders() == 0

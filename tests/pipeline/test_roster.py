@@ -25,11 +25,12 @@ def test_folders_and_zips_are_submissions_and_other_files_are_not(tmp_path):
     assert [(e.name, e.is_zip) for e in found] == [("alice", False), ("Bob", True)]
 
 
-def test_a_folder_and_a_zip_of_one_name_are_refused(tmp_path):
+def test_a_folder_and_a_zip_of_one_name_are_both_graded_under_two_names_that_say_so(tmp_path):
     (tmp_path / "alice").mkdir()
     (tmp_path / "alice.zip").write_bytes(b"")
-    with pytest.raises(RosterError, match="two submissions for 'alice'"):
-        find_submissions(tmp_path)
+    found = find_submissions(tmp_path)
+    assert [(e.name, e.path.name) for e in found] == [("alice", "alice"), ("alice.zip", "alice.zip")]
+    assert "keep one of them" in found[1].notes[0]
 
 
 def test_a_missing_folder_is_named(tmp_path):

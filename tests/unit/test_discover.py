@@ -421,12 +421,13 @@ def test_a_file_over_256_kib_is_skipped_with_a_note(tmp_path: Path) -> None:
     assert submission.notes == ("UDPServer.py: skipped, larger than 256 KiB",)
 
 
-def test_discovery_stops_after_200_files_with_a_note(tmp_path: Path) -> None:
+def test_past_200_files_the_ones_named_like_a_role_are_still_read_with_a_note(tmp_path: Path) -> None:
     files = {f"f{i:03}.py": "x = 1\n" for i in range(200)} | {"zz/UDPServer.py": UDP_SERVER}
     submission = discover(write(tmp_path, files))
 
-    assert submission.programs == {}
-    assert submission.notes == ("stopped after 200 .py files; remove unrelated files or use grader.toml",)
+    assert submission.programs[Role.UDP_SERVER].source == Path("zz/UDPServer.py")
+    assert submission.notes == ("read only 200 of 201 .py files (those named like a role first); "
+                                "remove unrelated files or use grader.toml",)
 
 
 def test_the_reference_solutions_are_each_found_in_their_role() -> None:
