@@ -13,7 +13,9 @@ import os
 import harness
 import pytest
 
-pytestmark = pytest.mark.docker
+# The round (load, then a class graded beside it) runs in the setup of the first test: beyond
+# the suite's per-test limit; the harness bounds it itself (ROUND_LIMIT, 900 s).
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(1500)]
 
 
 @pytest.fixture(scope="module")
