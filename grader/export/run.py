@@ -109,6 +109,10 @@ def grade_safely(submission: Path, assignment_name: str, timeout: float | None, 
     except SpecError as exc:
         return Graded(_error_report(f"the assignment cannot be read: {exc}", None), formats.Catalog())
     catalog = formats.Catalog.of(assignment)
+    if not submission.exists() or (submission.is_dir() and not any(submission.iterdir())):
+        # Nothing was handed in for this job: the platform's fault or an empty hand-in, not
+        # a grade; graded as a submission error, it would read as the student's zero.
+        return Graded(_error_report(f"no student files in {submission.name}/", assignment), catalog)
     try:
         local.student_user()  # a set-up's account that is missing must stop the grading, not fall back
         settings = pipeline.Settings(assignment, "local", assignment.seed, jobs=1, timeout=timeout,
