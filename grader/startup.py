@@ -20,9 +20,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from grader.sandbox.usage import Usage
+from grader.sandbox.usage import CLOCK_CEILING, Usage
 
-WALL_FACTOR = 4  # the clock's ceiling, in units of the CPU limit
 IDLE_LOOKS = 2
 
 
@@ -42,7 +41,7 @@ class StartupLimits:
 
     @classmethod
     def for_startup(cls, startup: float) -> StartupLimits:
-        return cls(cpu=startup, wall=WALL_FACTOR * startup)
+        return cls(cpu=startup, wall=CLOCK_CEILING * startup)
 
 
 @dataclass

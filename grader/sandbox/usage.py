@@ -17,7 +17,9 @@ from typing import TypeVar
 import psutil
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-BUDGET_CEILING = 4  # a budget grows by the program's waits for a CPU, up to this many budgets on the clock
+# Limits that count a program's own time still end on the clock at this many times the limit
+# (a start-up that sleeps, a budget stretched by waits for a CPU), whatever the machine does.
+CLOCK_CEILING = 4
 POLL = 1.0  # seconds between looks at how long the program has waited
 T = TypeVar("T")
 # Thread states of /proc/<pid>/task/<tid>/stat that mean "on a CPU or wanting one", or in an
@@ -120,11 +122,11 @@ def await_within_budget(budget: float, wait: Callable[[float], T | None], waited
     Its own seconds are the clock's less the longest time one of its threads waited,
     runnable, for a CPU (`waited()`, from schedstat): on a busy machine a program that would
     have finished in time is not stopped for the machine's slowness. The clock's ceiling,
-    BUDGET_CEILING budgets, bounds the wait whatever the machine does. Returns the result
+    CLOCK_CEILING budgets, bounds the wait whatever the machine does. Returns the result
     and the seconds of waiting that were added.
     """
     started = clock()
-    ceiling = started + BUDGET_CEILING * budget
+    ceiling = started + CLOCK_CEILING * budget
     added = 0.0
     while True:
         added = max(added, waited())

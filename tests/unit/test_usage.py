@@ -102,7 +102,7 @@ def test_the_time_a_program_waited_for_a_cpu_is_added_to_its_budget():
 def test_however_long_it_waited_the_budget_ends_at_the_clocks_ceiling():
     clock = FakeClock()
     result, _ = await_within_budget(6.0, _never_exits(clock), lambda: clock.now, clock)
-    assert result is None and clock.now == 24.0  # BUDGET_CEILING budgets
+    assert result is None and clock.now == 24.0  # CLOCK_CEILING budgets
 
 
 def test_a_program_that_ends_in_time_is_returned_at_once():
