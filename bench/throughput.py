@@ -39,14 +39,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-import docker
-
 from bench.cpu import busy_cpu_seconds, children_cpu_seconds
 from bench.memory import MemoryPeak, MemorySampler
 from bench.stats import ratio
 from grader.junit import read_suites
 from grader.pipeline import default_jobs
-from grader.sandbox.docker import LABEL, OWNER_LABEL
+from grader.sandbox.docker import LABEL, OWNER_LABEL, engine_client
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXTBOOK = ROOT / "tests" / "examples" / "textbook_complete"
@@ -96,7 +94,7 @@ class ContainerStarts:
     """
 
     def __init__(self) -> None:
-        self._client = docker.from_env()
+        self._client = engine_client()
         # Subscribed here, before the grading starts, so no start is missed.
         self._events = self._client.events(decode=True, filters={"type": "container", "event": "start",
                                                                  "label": LABEL})

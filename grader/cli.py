@@ -15,12 +15,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
-import docker
 from docker.errors import DockerException
 from junitparser import TestSuite
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from grader import gradebook, handback, junit, pipeline
@@ -28,11 +34,11 @@ from grader.export import PLATFORMS, bundle
 from grader.intake.download import DownloadError
 from grader.intake.layouts import FOLDERS, LAYOUT_NAMES
 from grader.intake.staging import read_submissions
-from grader.junit import StudentReport
+from grader.model import StudentReport
 from grader.names import shown
 from grader.roster import ALL, Entry, RosterError, parse_shard, select
 from grader.sandbox import SandboxError, local
-from grader.sandbox.docker import sweep_leftovers
+from grader.sandbox.docker import engine_client, sweep_leftovers
 from grader.scratch import scratch_dir, sweep_scratch
 from grader.spec import Assignment, SpecError, load_assignment
 
@@ -346,7 +352,7 @@ def _clean(args: argparse.Namespace) -> int:
     folders = sweep_scratch(everything=args.all)
     print(f"removed {folders} socketlab scratch folder(s)")
     try:
-        client = docker.from_env(timeout=30)
+        client = engine_client()
         client.ping()
     except DockerException as exc:
         raise Fatal(f"Docker engine not reachable ({exc.__class__.__name__}); nothing to clean there") from None

@@ -168,14 +168,14 @@ class Grading:
         if self._deadline.expired(started):
             return CheckResult(check.id, Status.FAILED, 0.0, check.points,
                                f"not run: {self._deadline.describe()} ran out before this check",
-                               ("the checks before it keep their results",))
+                               ("the checks before it keep their results",), advisory=not check.required)
         deadline = Deadline.earliest(Deadline.after("check", self.assignment.timeouts.check, started), self._deadline)
         try:
             verdict = self._verdict(check, deadline, servers)
         except SandboxError as exc:
             return CheckResult(check.id, Status.ERROR, 0.0, check.points,
                                f"the grader could not run this check: {exc}", (f"sandbox {self.sandbox.name}",),
-                               None, time.monotonic() - started)
+                               None, time.monotonic() - started, advisory=not check.required)
         if not verdict.passed and deadline.expired() and deadline.describe() not in verdict.summary:
             verdict.summary = f"{deadline.describe()} ran out during this check: {verdict.summary}"
             verdict.timed = True
@@ -183,7 +183,8 @@ class Grading:
         status = Status.PASSED if verdict.passed else (
             Status.MISSING if check.role not in self.submission.programs else Status.FAILED)
         return CheckResult(check.id, status, points, check.points, verdict.summary, tuple(verdict.evidence),
-                           verdict.hint, time.monotonic() - started, timed=verdict.timed and not verdict.passed)
+                           verdict.hint, time.monotonic() - started, timed=verdict.timed and not verdict.passed,
+                           advisory=not check.required)
 
     def close(self) -> None:
         """Lanes start no new check, and their servers are stopped under them, which ends their waits."""

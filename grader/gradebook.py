@@ -18,8 +18,9 @@ from typing import Any
 from junitparser import TestSuite
 
 from grader import junit, report_notes
-from grader.junit import CheckReport, StudentReport
+from grader.model import CheckResult, Status, StudentReport
 from grader.names import csv_cell
+from grader.report import format_result, points_text, score_line
 
 GRADEBOOK_NAME = "socket-lab gradebook"
 GRADEBOOK_XML, GRADEBOOK_CSV = "gradebook.xml", "gradebook.csv"
@@ -64,8 +65,8 @@ def csv_text(reports: list[StudentReport]) -> str:
     return buffer.getvalue()
 
 
-def _cell(check: CheckReport) -> str:
-    if check.status == "error" or check.points is None:
+def _cell(check: CheckResult) -> str:
+    if check.status is Status.ERROR:
         return ERROR_CELL
     return f"{check.points:g}"
 
@@ -80,9 +81,9 @@ def gradescope(report: StudentReport) -> dict[str, Any]:
                 "tests": [], "extra_data": extra}
     return {
         "score": report.score,
-        "output": _warned(report, _score_line(report)),
-        "tests": [{"name": c.check_id, "score": c.points or 0.0, "max_score": c.max_points or 0.0,
-                   "status": "passed" if c.passed else "failed", "output": c.text} for c in report.checks],
+        "output": _warned(report, score_line(report)),
+        "tests": [{"name": c.check_id, "score": c.points, "max_score": c.max_points,
+                   "status": "passed" if c.passed else "failed", "output": format_result(c)} for c in report.checks],
         "extra_data": extra,
     }
 
@@ -96,7 +97,7 @@ def feedback(report: StudentReport) -> str:
         lines += ["The grader could not grade this submission, so it has no score yet:", "",
                   *_fenced(report.grader_error), "", "It is graded again on the grader's next run."]
         return "\n".join(lines) + "\n"
-    lines += [f"**{_score_line(report)}**", "", _run_line(report), ""]
+    lines += [f"**{score_line(report)}**", "", _run_line(report), ""]
     if report.varied:
         lines += [f"> **Graded twice:** {', '.join(report.varied)} failed on a first run and passed when run "
                   "again alone, so the points are the second run's. If the program behaves differently from run "
@@ -110,7 +111,7 @@ def feedback(report: StudentReport) -> str:
         lines += [line for check in report.advisories for line in _check_section(check)]
     passed = [c for c in report.checks if c.passed]
     if passed:
-        lines += ["## Passed", ""] + [f"- {c.check_id} ({_points(c)})" for c in passed] + [""]
+        lines += ["## Passed", ""] + [f"- {c.check_id} ({points_text(c)})" for c in passed] + [""]
     return "\n".join(lines)
 
 
@@ -118,11 +119,6 @@ def _warned(report: StudentReport, text: str) -> str:
     """`text` after the suite's `warning` (a local grading: student programs were not sandboxed), if it has one."""
     warning = report.properties.get("warning")
     return f"Warning: {warning}\n\n{text}" if warning else text
-
-
-def _score_line(report: StudentReport) -> str:
-    percent = "" if report.percent is None else f" ({report.percent:.1f} %)"
-    return f"Score: {report.score:g}/{report.max_score:g}{percent}"
 
 
 def _run_line(report: StudentReport) -> str:
@@ -133,19 +129,13 @@ def _run_line(report: StudentReport) -> str:
     return ", ".join(parts) + "." if parts else ""
 
 
-def _check_section(check: CheckReport) -> list[str]:
-    lines = [f"### {check.check_id} ({_points(check)}, {check.status})", "", check.summary, ""]
+def _check_section(check: CheckResult) -> list[str]:
+    lines = [f"### {check.check_id} ({points_text(check)}, {check.status.value})", "", check.summary, ""]
     if check.evidence:
         lines += [*_fenced("\n".join(check.evidence)), ""]
     if check.hint:
         lines += [f"**Hint:** {check.hint}", ""]
     return lines
-
-
-def _points(check: CheckReport) -> str:
-    if check.points is None or check.max_points is None:
-        return "not graded"
-    return f"{check.points:g}/{check.max_points:g} points"
 
 
 def _fenced(text: str) -> list[str]:

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from grader import report_notes
-from grader.junit import StudentReport
+from grader.model import StudentReport
 from grader.names import csv_cell, shown
 
 FORMATS = ("canvas", "moodle", "csv")

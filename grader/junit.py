@@ -4,20 +4,25 @@ What pytest writes for one student (`pytest grader/ --junitxml`) is normalised h
 the suite is named after the student, each test case gets `classname=<student>` and
 `name=<check id>` (so every reporter, which groups by suite or classname, shows who and
 what), and anything the Jenkins junit-10 schema does not allow is rewritten. The
-gradebook's other outputs are then parsed back from these suites, so `grader merge`
-needs nothing but the per-student XML files.
+gradebook's other outputs are read back from these suites, so `grader merge` needs
+nothing but the per-student XML files.
+
+Each check's result crosses the file as data: the first line of its captured stdout is
+`socketlab-result: ` and the result as one line of JSON (grader.model.CheckResult), then
+the same result in words for people. Only that line is read back, never the words.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
-from grader.model import CheckSpec
+from grader.model import CheckResult, CheckSpec, Status, StudentReport
+from grader.report import format_result
 
 GRADER_ERROR = "grader-error"  # failure type: the grader, not the student, is at fault
 SUBMISSION_ERROR = "submission-error"  # failure type: the submission cannot be graded as handed in
@@ -25,10 +30,7 @@ ERROR_CASE = "grader_error"  # the one test case of a submission the grader coul
 
 _CHECK_NAME = re.compile(r"test_check\[(.+)\]")
 _SECTION = re.compile(r"^-+ Captured (.+?) -+$", re.MULTILINE)
-_POINTS = re.compile(r"\[points\] (\S+)/(\S+)")
-_HEAD = re.compile(r"(\S+): (PASSED|FAILED|MISSING|ERROR) \(\S+/\S+ points\): (.*)")
-_HINT = "  hint: "
-_EVIDENCE = "  - "
+RESULT_MARK = "socketlab-result: "
 # Characters XML 1.0 cannot hold, even escaped; a student's output may contain any byte.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -37,53 +39,9 @@ class JUnitError(Exception):
     """A JUnit file that is not one student's grading."""
 
 
-@dataclass(frozen=True)
-class CheckReport:
-    check_id: str
-    status: str  # passed, failed, missing (role not found) or error (the grader could not run it)
-    advisory: bool  # reported as xfail: shown, costs no points
-    points: float | None  # None when the grader could not tell
-    max_points: float | None
-    summary: str
-    evidence: tuple[str, ...] = ()
-    hint: str | None = None
-    text: str = ""  # the whole report of the check, as pytest printed it
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "passed"
-
-
-@dataclass(frozen=True)
-class StudentReport:
-    student: str
-    score: float
-    max_score: float
-    properties: dict[str, str] = field(default_factory=dict)
-    checks: tuple[CheckReport, ...] = ()
-    grader_error: str | None = None  # set when the submission could not be graded at all
-
-    @property
-    def percent(self) -> float | None:
-        return 100 * self.score / self.max_score if self.max_score else None
-
-    @property
-    def check_ids(self) -> list[str]:
-        """The checks of its assignment; a grader error's suite lists them in its `checks` property."""
-        return [c.check_id for c in self.checks] or self.properties.get("checks", "").split()
-
-    @property
-    def varied(self) -> list[str]:
-        """Checks that failed once and passed when run again alone: the machine, or a program that varies."""
-        return self.properties.get("varied", "").split()
-
-    @property
-    def failures(self) -> list[CheckReport]:
-        return [c for c in self.checks if not c.passed and not c.advisory]
-
-    @property
-    def advisories(self) -> list[CheckReport]:
-        return [c for c in self.checks if not c.passed and c.advisory]
+def check_output(result: CheckResult) -> str:
+    """What a check prints, which pytest keeps as the test case's system-out: the data line, then the words."""
+    return f"{RESULT_MARK}{result.to_json()}\n{format_result(result)}"
 
 
 def xml_text(text: str) -> str:
@@ -145,10 +103,12 @@ def submission_error_suite(student: str, problem: str, properties: dict[str, str
     for name, value in {**properties, "score": "0", "submission_error": problem}.items():
         suite.add_property(name, xml_text(value))
     for check in checks:
-        line = xml_text(f"{check.id}: FAILED (0/{check.points:g} points): not graded: {problem}")
+        result = CheckResult(check.id, Status.FAILED, 0.0, check.points, f"not graded: {problem}",
+                             advisory=not check.required)
+        line = xml_text(format_result(result))
         case = TestCase(check.id, student, 0.0)
         case.result = [Failure(line, SUBMISSION_ERROR) if check.required else Skipped(line, "pytest.xfail")]
-        case.system_out = f"[points] 0/{check.points:g}\n{line}\n"
+        case.system_out = xml_text(check_output(result)) + "\n"
         suite.add_testcase(case)
     suite.update_statistics()
     return suite
@@ -203,26 +163,32 @@ def report(suite: TestSuite) -> StudentReport:
     max_score = _number(properties.get("max_score"))
     return StudentReport(
         suite.name,
-        score if score is not None else sum(c.points or 0.0 for c in checks),
-        max_score if max_score is not None else sum(c.max_points or 0.0 for c in checks),
+        score if score is not None else sum(c.points for c in checks),
+        max_score if max_score is not None else sum(c.max_points for c in checks),
         properties, checks)
 
 
-def _check(case: TestCase) -> CheckReport:
-    advisory = case.is_skipped
-    text = _captured_out(case.system_out or "").strip("\n")
-    lines = text.splitlines()
-    points = _POINTS.fullmatch(lines[0]) if lines else None
-    head = _HEAD.fullmatch(lines[1]) if len(lines) > 1 else None
-    if points is None or head is None:
-        failure = next((r for r in case.result if isinstance(r, Failure)), None)
-        summary = (failure.message if failure is not None and failure.message
-                   else "the grader could not run this check")
-        return CheckReport(case.name, "error", advisory, None, None, summary,
-                           text=(failure.text if failure is not None and failure.text else text) or summary)
-    evidence, hint = _evidence_and_hint(lines[2:])
-    return CheckReport(case.name, head[2].lower(), advisory, _number(points[1]), _number(points[2]), head[3],
-                       evidence, hint, "\n".join(lines[1:]))
+def _check(case: TestCase) -> CheckResult:
+    result = _result_line(_captured_out(case.system_out or ""))
+    if result is not None:
+        return dataclasses.replace(result, check_id=case.name)
+    # No result line: pytest itself reported the case (a fixture of the grader broke).
+    failure = next((r for r in case.result if isinstance(r, Failure)), None)
+    summary = failure.message if failure is not None and failure.message else "the grader could not run this check"
+    detail = failure.text if failure is not None and failure.text and failure.text != summary else None
+    return CheckResult(case.name, Status.ERROR, 0.0, 0.0, summary, (detail,) if detail else (),
+                       advisory=case.is_skipped)
+
+
+def _result_line(out: str) -> CheckResult | None:
+    """The check's result from its first line; what follows (the words, a program's output) is never read."""
+    first = out.lstrip("\n").split("\n", 1)[0]
+    if not first.startswith(RESULT_MARK):
+        return None
+    try:
+        return CheckResult.from_json(first[len(RESULT_MARK):])
+    except ValueError:
+        return None
 
 
 def _captured_out(system_out: str) -> str:
@@ -231,22 +197,6 @@ def _captured_out(system_out: str) -> str:
     if len(parts) == 1:
         return system_out
     return next((body for name, body in zip(parts[1::2], parts[2::2], strict=True) if name == "Out"), "")
-
-
-def _evidence_and_hint(lines: list[str]) -> tuple[tuple[str, ...], str | None]:
-    """Lines as grader.report.format_result writes them; a program's output is indented, so it cannot fake either."""
-    hint = None
-    hint_at = max((i for i, line in enumerate(lines) if line.startswith(_HINT)), default=None)
-    if hint_at is not None:
-        hint = "\n".join([lines[hint_at][len(_HINT):], *lines[hint_at + 1:]])
-        lines = lines[:hint_at]
-    evidence: list[str] = []
-    for line in lines:
-        if line.startswith(_EVIDENCE):
-            evidence.append(line[len(_EVIDENCE):])
-        elif evidence:
-            evidence[-1] += "\n" + line
-    return tuple(evidence), hint
 
 
 def _number(text: str | None) -> float | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +66,8 @@ class CheckSpec:
 
 @dataclass(frozen=True)
 class CheckResult:
+    """What one check found: made by the engine, carried through JUnit as one JSON line, read by every report."""
+
     check_id: str
     status: Status
     points: float
@@ -74,10 +78,83 @@ class CheckResult:
     duration: float = 0.0
     timed: bool = False  # a failure that a time limit decided (a reply not in time, a start-up too slow)
     varied: bool = False  # run twice to confirm a failure, the second run passed
+    advisory: bool = False  # a check the assignment does not require: shown, costs no points
 
     @property
     def passed(self) -> bool:
         return self.status is Status.PASSED
+
+    def to_json(self) -> str:
+        """One line of ASCII: no byte of a program's output quoted in it can end the line."""
+        return json.dumps({**dataclasses.asdict(self), "status": self.status.value}, ensure_ascii=True,
+                          sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> CheckResult:
+        """The inverse of `to_json`; ValueError for anything else, whoever wrote it."""
+        try:
+            fields = json.loads(text, parse_constant=_no_constant)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise ValueError(f"not a check result: {exc}") from None
+        if not isinstance(fields, dict) or set(fields) != _RESULT_FIELDS:
+            raise ValueError("not a check result: wrong fields")
+        for name, kind in _RESULT_TYPES.items():
+            value = fields[name]
+            if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
+                raise ValueError(f"not a check result: {name} is not {kind}")
+        if not all(isinstance(line, str) for line in fields["evidence"]):
+            raise ValueError("not a check result: evidence holds more than text")
+        try:
+            status = Status(fields["status"])
+        except ValueError:
+            raise ValueError(f"not a check result: status {fields['status']!r}") from None
+        return cls(**{**fields, "status": status, "evidence": tuple(fields["evidence"]),
+                      **{name: float(fields[name]) for name in ("points", "max_points", "duration")}})
+
+
+def _no_constant(name: str) -> None:
+    raise json.JSONDecodeError(f"{name} is not a number of points", name, 0)
+
+
+_RESULT_FIELDS = {f.name for f in dataclasses.fields(CheckResult)}
+_RESULT_TYPES: dict[str, type | tuple[type, ...]] = {
+    "check_id": str, "status": str, "points": (int, float), "max_points": (int, float), "summary": str,
+    "evidence": list, "hint": (str, type(None)), "duration": (int, float), "timed": bool, "varied": bool,
+    "advisory": bool}
+
+
+@dataclass(frozen=True)
+class StudentReport:
+    """One student's grading as the gradebook holds it: read back from the student's JUnit suite."""
+
+    student: str
+    score: float
+    max_score: float
+    properties: dict[str, str] = field(default_factory=dict)
+    checks: tuple[CheckResult, ...] = ()
+    grader_error: str | None = None  # set when the submission could not be graded at all
+
+    @property
+    def percent(self) -> float | None:
+        return 100 * self.score / self.max_score if self.max_score else None
+
+    @property
+    def check_ids(self) -> list[str]:
+        """The checks of its assignment; a grader error's suite lists them in its `checks` property."""
+        return [c.check_id for c in self.checks] or self.properties.get("checks", "").split()
+
+    @property
+    def varied(self) -> list[str]:
+        """Checks that failed once and passed when run again alone: the machine, or a program that varies."""
+        return self.properties.get("varied", "").split()
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.passed and not c.advisory]
+
+    @property
+    def advisories(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.passed and c.advisory]
 
 
 @dataclass(frozen=True)

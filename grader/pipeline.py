@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
-import docker
 from docker.errors import DockerException
 from junitparser import JUnitXml, TestSuite
 
@@ -23,12 +22,18 @@ from grader import junit
 from grader.cache import Cache, cache_key, grader_fingerprint
 from grader.discover import DiscoveryError, discover, unpack_zip
 from grader.headroom import HeadroomRule, Throttle
-from grader.junit import StudentReport
+from grader.model import Status, StudentReport
 from grader.names import shown
 from grader.roster import Entry
 from grader.runner import ChildRun, exit_message, log_tail, pytest_command, run_child
 from grader.sandbox import SandboxError
-from grader.sandbox.docker import DEFAULT_IMAGE, ENGINE_ERRORS, docker_problem, sweep_leftovers
+from grader.sandbox.docker import (
+    DEFAULT_IMAGE,
+    ENGINE_ERRORS,
+    docker_problem,
+    engine_client,
+    sweep_leftovers,
+)
 from grader.scratch import scratch_dir, sweep_scratch
 from grader.spec import Assignment
 
@@ -85,7 +90,7 @@ def resolve_sandbox(requested: str) -> tuple[str, str]:
 
 
 def _image_id() -> str:
-    client = docker.from_env(timeout=10)
+    client = engine_client(timeout=10)
     try:
         return client.images.get(DEFAULT_IMAGE).id
     finally:
@@ -99,7 +104,7 @@ def sweep_leftovers_of_dead_graders() -> int:
 
 def _sweep_docker() -> int:
     try:
-        client = docker.from_env(timeout=30)
+        client = engine_client()
     except DockerException:
         return 0
     try:
@@ -197,7 +202,7 @@ class _Grading:
         junit.write_suite(suite, target)
         report = junit.report(suite)
         # A grader error or a check the sandbox could not run may be the machine's fault: try again next time.
-        if key is not None and report.grader_error is None and all(c.status != "error" for c in report.checks):
+        if key is not None and report.grader_error is None and all(c.status is not Status.ERROR for c in report.checks):
             self.cache.store(entry.name, key)
         return Graded(report, cached=False)
 

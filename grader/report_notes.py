@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from grader.junit import StudentReport
+from grader.model import StudentReport
 
 LAYOUT_TITLES = {"canvas": "Canvas", "moodle": "Moodle", "github-classroom": "GitHub Classroom",
                  "blackboard": "Blackboard", "brightspace": "Brightspace", "gradescope": "Gradescope"}

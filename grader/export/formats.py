@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader import gradebook
-from grader.junit import CheckReport, StudentReport
+from grader.model import CheckResult, StudentReport
+from grader.report import format_result, points_text, score_line
 from grader.spec import Assignment
 
 GRADER_FAILED = "The grader could not grade this submission, so it has no score yet"
@@ -33,14 +34,14 @@ class Catalog:
         return cls({c.id: c.description for c in assignment.checks},
                    frozenset(c.id for c in assignment.checks if not c.required))
 
-    def is_advisory(self, check: CheckReport) -> bool:
+    def is_advisory(self, check: CheckResult) -> bool:
         return check.advisory or check.check_id in self.advisory
 
-    def earned(self, check: CheckReport) -> float:
-        return 0.0 if self.is_advisory(check) else check.points or 0.0
+    def earned(self, check: CheckResult) -> float:
+        return 0.0 if self.is_advisory(check) else check.points
 
-    def worth(self, check: CheckReport) -> float:
-        return 0.0 if self.is_advisory(check) else check.max_points or 0.0
+    def worth(self, check: CheckResult) -> float:
+        return 0.0 if self.is_advisory(check) else check.max_points
 
 
 def role_of(check_id: str) -> str:
@@ -70,9 +71,9 @@ def prairielearn(report: StudentReport, catalog: Catalog) -> dict[str, Any]:
                 "message": f"{GRADER_FAILED}: {report.grader_error}", "output": "", "tests": []}
     tests = [{"name": check.check_id, "description": catalog.descriptions.get(check.check_id, ""),
               "points": catalog.earned(check), "max_points": catalog.worth(check),
-              "message": _message(check), "output": check.text} for check in report.checks]
+              "message": _message(check), "output": format_result(check)} for check in report.checks]
     return {"gradable": True, "score": report.score / report.max_score if report.max_score else 0.0,
-            "message": _score_line(report), "output": summary_text(report), "tests": tests}
+            "message": score_line(report), "output": summary_text(report), "tests": tests}
 
 
 def autolab_scores(report: StudentReport, catalog: Catalog) -> dict[str, Any]:
@@ -102,10 +103,10 @@ def summary_markdown(report: StudentReport) -> str:
         lines += [f"> **Warning:** {_md(report.properties['warning'])}", ""]
     if report.grader_error is not None:
         return "\n".join(lines + [f"**{GRADER_FAILED}.**", "", "```text", report.grader_error, "```", ""])
-    lines += [f"**{_score_line(report)}**", ""]
+    lines += [f"**{score_line(report)}**", ""]
     if report.failures:
         lines += ["## What cost points", ""]
-        lines += [f"- **{_md(c.check_id)}** ({_points(c)}): {_md(_message(c))}" for c in report.failures] + [""]
+        lines += [f"- **{_md(c.check_id)}** ({points_text(c)}): {_md(_message(c))}" for c in report.failures] + [""]
     if report.advisories:
         lines += ["## Advisories (no points)", ""]
         lines += [f"- **{_md(c.check_id)}**: {_md(_message(c))}" for c in report.advisories] + [""]
@@ -119,28 +120,20 @@ def summary_text(report: StudentReport) -> str:
     lines = [f"Warning: {report.properties['warning']}", ""] if report.properties.get("warning") else []
     if report.grader_error is not None:
         return "\n".join([*lines, f"{GRADER_FAILED}: {report.grader_error}"])
-    lines.append(_score_line(report))
-    lines += [f"- {c.check_id} ({_points(c)}): {_message(c)}" for c in report.failures]
+    lines.append(score_line(report))
+    lines += [f"- {c.check_id} ({points_text(c)}): {_message(c)}" for c in report.failures]
     lines += [f"- {c.check_id} (advisory): {_message(c)}" for c in report.advisories]
     return "\n".join(lines)
 
 
-def _with_description(check: CheckReport, catalog: Catalog) -> str:
+def _with_description(check: CheckResult, catalog: Catalog) -> str:
     description = catalog.descriptions.get(check.check_id)
-    return f"{description}\n\n{check.text}" if description else check.text
+    text = format_result(check)
+    return f"{description}\n\n{text}" if description else text
 
 
-def _message(check: CheckReport) -> str:
+def _message(check: CheckResult) -> str:
     return f"{check.summary} Hint: {check.hint}" if check.hint and not check.passed else check.summary
-
-
-def _score_line(report: StudentReport) -> str:
-    percent = "" if report.percent is None else f" ({report.percent:.1f} %)"
-    return f"Score: {report.score:g}/{report.max_score:g}{percent}"
-
-
-def _points(check: CheckReport) -> str:
-    return f"{check.points or 0:g}/{check.max_points or 0:g} points"
 
 
 def _number(value: float) -> float | int:

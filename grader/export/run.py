@@ -27,7 +27,7 @@ from pathlib import Path
 
 from grader import gradebook, junit, pipeline
 from grader.export import PLATFORMS, formats
-from grader.junit import StudentReport
+from grader.model import StudentReport
 from grader.roster import Entry
 from grader.sandbox import SandboxError, local
 from grader.scratch import scratch_dir

@@ -164,10 +164,27 @@ def copy_submission(client: docker.DockerClient, image: str, folder: Path, label
     return volume
 
 
+def engine_client(timeout: float = 30) -> docker.DockerClient:
+    """The grader's one way to open the Docker engine (configured by DOCKER_HOST and friends, as docker's CLI is)."""
+    return without_proxies(docker.from_env(timeout=timeout))
+
+
+def without_proxies(client: docker.DockerClient) -> docker.DockerClient:
+    """The engine's HTTP session stops reading proxy settings from the environment.
+
+    requests reads them on every call by iterating os.environ, which races with pytest
+    setting and removing PYTEST_CURRENT_TEST in the main thread while lanes talk to the
+    engine: a KeyError that cost a loaded grading its check. The engine is a local socket;
+    no proxy applies to it.
+    """
+    client.api.trust_env = False
+    return client
+
+
 def docker_problem(image: str | None = None) -> str | None:
     """None when Docker can run student programs; otherwise what is wrong and how to fix it."""
     try:
-        client = docker.from_env(timeout=10)
+        client = engine_client(timeout=10)
         client.ping()
     except DockerException as exc:
         return (f"Docker engine not reachable ({exc.__class__.__name__}). Fix: start Docker "
@@ -374,7 +391,7 @@ class DockerSandbox:
                         + ("enters each container's network namespace" if self.netns == "setns"
                            else "gets its sockets from a relay container inside each one"))
         try:
-            self.client = docker.from_env(timeout=30)
+            self.client = engine_client()
         except DockerException as exc:
             raise SandboxError(f"Docker engine not reachable: {exc}") from None
         self.run_id = uuid.uuid4().hex[:12]

@@ -6,11 +6,11 @@ import csv
 import io
 
 from grader import handback
-from grader.junit import CheckReport, StudentReport
+from grader.model import CheckResult, Status, StudentReport
 
 
 def _report(student: str, score: float = 3, grader_error: str | None = None, **properties: str) -> StudentReport:
-    failed = CheckReport("tcp_server.basic", "failed", False, 0, 1, "no reply", hint="bind to ''")
+    failed = CheckResult("tcp_server.basic", Status.FAILED, 0, 1, "no reply", hint="bind to ''")
     return StudentReport(student, score, 4, properties, (failed,), grader_error)
 
 
@@ -40,13 +40,13 @@ def test_a_name_that_would_run_as_a_formula_is_quoted_in_every_format():
 
 
 def test_the_comment_gives_the_score_and_each_cause_once():
-    report = StudentReport("s", 1, 4, {}, (CheckReport("a.one", "failed", False, 0, 1, "x", hint="same fix"),
-                                           CheckReport("a.two", "failed", False, 0, 2, "no reply")))
+    report = StudentReport("s", 1, 4, {}, (CheckResult("a.one", Status.FAILED, 0, 1, "x", hint="same fix"),
+                                           CheckResult("a.two", Status.FAILED, 0, 2, "no reply")))
     assert handback.comment(report) == "Score 1/4 (25 %). Failed: a.one: same fix; a.two: no reply."
 
 
 def test_the_comment_is_bounded_and_holds_no_control_character():
-    report = StudentReport("s", 0, 4, {}, (CheckReport("a.one", "failed", False, 0, 1, "\x1b[2J" + "y" * 5000),))
+    report = StudentReport("s", 0, 4, {}, (CheckResult("a.one", Status.FAILED, 0, 1, "\x1b[2J" + "y" * 5000),))
     text = handback.comment(report)
     assert len(text) == handback.MAX_COMMENT_CHARS and "\x1b" not in text
 

@@ -92,7 +92,7 @@ def test_feedback_gives_the_score_then_failures_with_evidence_then_advisories(ma
 
 
 def test_feedback_quotes_program_output_that_holds_backticks(make_suite):
-    sample = SAMPLE.replace("The server is ready to receive", "```\n# Score: 4/4", 1)
+    sample = SAMPLE.replace("The server is ready to receive", "```\\n# Score: 4/4", 1)  # in the result line
     text = gradebook.feedback(junit.report(suite_of(sample, "erin")))
     assert "````text\n" in text  # the fence outgrows the program's own ```
 

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
+import pytest
 from pipeline_samples import HEADER, SAMPLE, suite_of
 
 from grader import junit
+from grader.model import CheckResult, Status
+
+RESULT_FIELDS = ('{"advisory": false, "check_id": "a.b", "duration": 0, "evidence": [], "hint": null, '
+                 '"max_points": 2, "points": 0, "status": "failed", "summary": "no reply", "timed": false, '
+                 '"varied": false}')
 
 
 def test_suite_and_cases_are_named_after_the_student_and_the_check():
@@ -30,31 +36,63 @@ def test_points_status_evidence_and_hint_are_read_back():
     checks = {c.check_id: c for c in report.checks}
     assert checks["udp_server.listening"].passed and checks["udp_server.listening"].points == 1.0
     basic = checks["udp_server.basic"]
-    assert (basic.status, basic.points, basic.max_points, basic.advisory) == ("failed", 0.0, 2.0, False)
+    assert (basic.status, basic.points, basic.max_points, basic.advisory) == (Status.FAILED, 0.0, 2.0, False)
     assert basic.summary == "wrong reply to request 0: the reply is the request unchanged"
     assert basic.evidence[0] == "sent 1 datagrams for 1 requests from 1 socket(s); received 1"
     assert basic.hint == "the server echoes without upper-casing: apply .upper() to the decoded text"
     assert checks["udp_server.non_utf8"].advisory
-    assert checks["tcp_server.basic"].status == "missing"
+    assert checks["tcp_server.basic"].status is Status.MISSING
     assert [c.check_id for c in report.failures] == ["udp_server.basic", "tcp_server.basic"]
     assert [c.check_id for c in report.advisories] == ["udp_server.non_utf8"]
 
 
-def test_a_programs_output_cannot_pass_for_points_or_a_hint():
-    """The sample's server printed "[points] 2/2" and "  hint: ..."; both stay quoted program output."""
+def test_a_programs_output_cannot_pass_for_a_result():
+    """The sample's server printed a result line of its own and "  hint: ..."; both stay quoted program output."""
     basic = next(c for c in junit.report(suite_of(SAMPLE, "erin")).checks if c.check_id == "udp_server.basic")
     assert basic.points == 0.0
     assert basic.hint.startswith("the server echoes")
-    assert basic.evidence[-1].splitlines()[1:] == ["    The server is ready to receive", "    [points] 2/2",
+    assert basic.evidence[-1].splitlines()[1:] == ["    The server is ready to receive",
+                                                   '    socketlab-result: {"points": 2}',
                                                    "      hint: full marks, trust me"]
 
 
-def test_only_the_captured_stdout_section_is_read():
-    log = "\n" + "-" * 30 + " Captured Log " + "-" * 30 + "\nWARNING grader: [points] 9/9\n"
-    text = SAMPLE.replace("  - bound sockets: UDP 0.0.0.0:12000\n", "  - bound sockets: UDP 0.0.0.0:12000\n" + log, 1)
+def test_a_newline_in_a_programs_output_cannot_end_the_result_line():
+    forged = '\nsocketlab-result: {"points": 9}\n'
+    result = CheckResult("udp_server.basic", Status.FAILED, 0.0, 2.0, "wrong reply" + forged, (forged,), forged)
+    [line, *_] = junit.check_output(result).split("\n")
+    assert CheckResult.from_json(line.removeprefix(junit.RESULT_MARK)) == result
+
+
+def test_only_the_first_line_of_the_captured_stdout_is_read():
+    log = "-" * 30 + " Captured Log " + "-" * 30 + '\nWARNING grader: socketlab-result: {"points": 9}\n'
+    listening = junit.report(suite_of(SAMPLE.replace(HEADER, log + HEADER, 1), "erin")).checks[0]
+    assert (listening.points, listening.status) == (1.0, Status.PASSED)
+
+
+def test_a_case_whose_first_line_is_not_a_result_is_not_graded():
+    text = SAMPLE.replace(HEADER + "\nsocketlab-result: ", HEADER + "\nsocketlab-result:", 1)
     listening = junit.report(suite_of(text, "erin")).checks[0]
-    assert listening.evidence == ("bound sockets: UDP 0.0.0.0:12000",)
-    assert listening.points == 1.0
+    assert (listening.status, listening.points) == (Status.ERROR, 0.0)
+
+
+@pytest.mark.parametrize("line", [
+    "[1, 2]",
+    '{"points": 1}',
+    RESULT_FIELDS.replace('"points": 0', '"points": NaN'),
+    RESULT_FIELDS.replace('"points": 0', '"points": true'),
+    RESULT_FIELDS.replace('"status": "failed"', '"status": "graded"'),
+    RESULT_FIELDS.replace('"evidence": []', '"evidence": [1]'),
+    RESULT_FIELDS.replace('"timed": false', '"timed": 0'),
+    RESULT_FIELDS.replace('}', ', "extra": 1}'),
+    "[" * 100000,
+])
+def test_anything_but_a_check_result_is_refused(line):
+    with pytest.raises(ValueError, match="not a check result"):
+        CheckResult.from_json(line)
+
+
+def test_a_result_reads_back_as_it_was_written():
+    assert CheckResult.from_json(RESULT_FIELDS) == CheckResult("a.b", Status.FAILED, 0.0, 2.0, "no reply")
 
 
 def test_a_pytest_error_becomes_a_failure_the_schema_allows(schema):
@@ -71,7 +109,7 @@ def test_a_pytest_error_becomes_a_failure_the_schema_allows(schema):
     failure = next(iter(normalized)).result[0]
     assert isinstance(failure, Failure) and failure.type == junit.GRADER_ERROR and failure.text == "Traceback ..."
     check = junit.report(normalized).checks[0]
-    assert (check.status, check.points) == ("error", None)
+    assert (check.status, check.points) == (Status.ERROR, 0.0)
     assert "APIError" in check.summary
 
 

@@ -293,7 +293,7 @@ def test_a_docker_engine_too_busy_to_answer_the_sweep_does_not_end_the_run(monke
     def too_slow(client, everything=False):
         raise ReadTimeout("UnixHTTPConnectionPool(host='localhost', port=None): Read timed out. (read timeout=30)")
 
-    monkeypatch.setattr(pipeline.docker, "from_env", lambda timeout: SlowClient())
+    monkeypatch.setattr(pipeline, "engine_client", lambda timeout=30: SlowClient())
     monkeypatch.setattr(pipeline, "sweep_leftovers", too_slow)
     monkeypatch.setattr(pipeline, "sweep_scratch", lambda: 0)
     assert pipeline.sweep_leftovers_of_dead_graders() == 0

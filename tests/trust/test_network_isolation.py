@@ -49,6 +49,7 @@ import psutil
 import pytest
 
 from grader import junit
+from grader.model import CheckResult
 
 pytestmark = pytest.mark.docker
 
@@ -219,7 +220,7 @@ class Graded:
     process: subprocess.CompletedProcess
     out: Path
     seconds: float
-    checks: dict[str, junit.CheckReport]
+    checks: dict[str, CheckResult]
     outside: list[dict]
     machine: list[dict]
 

@@ -73,7 +73,7 @@ REGRADES = 2  # more gradings of a student whose real programs may have failed a
 # What a TA's shell would not have, and what would change how Python or pytest starts.
 _DROPPED_ENV = ("PYTHONPATH", "PYTHONSAFEPATH", "PYTHONSTARTUP", "PYTHONNOUSERSITE", "PYTHONHOME", "VIRTUAL_ENV")
 
-_POINTS = re.compile(r"^\[points\] ([0-9.]+)/([0-9.]+)\s*$", re.MULTILINE)
+_RESULT_LINE = re.compile(r"^socketlab-result: (.*)$", re.MULTILINE)
 _CHECK_ID = re.compile(r"^test_check\[(.*)\]$")
 
 
@@ -143,7 +143,7 @@ class Install:
 class Outcome:
     """What one student got along one route."""
 
-    earned: float  # the higher of the suite's score property and the sum of its `[points]` lines
+    earned: float  # the higher of the suite's score property and the points of its result lines
     passed: frozenset[str]  # the checks that passed
     detail: str  # for failure messages: where it came from, how the run ended
     graded: bool = True  # a report with at least one check in it
@@ -202,12 +202,21 @@ def _outcome(junit: Path, how: str) -> Outcome:
         check = _CHECK_ID.match(name)
         check_id = check.group(1) if check else name
         out = "".join(e.text or "" for e in case.iter("system-out"))
-        points += sum(float(earned) for earned, _ in _POINTS.findall(out))
+        points += sum(_points_of(line) for line in _RESULT_LINE.findall(out))
         if not any(case.find(tag) is not None for tag in ("failure", "error", "skipped")):
             passed.add(check_id)
     return Outcome(max(score, points), frozenset(passed),
-                   f"score property {score:g}, [points] lines {points:g}, {len(passed)} of {len(checks)} passed; {how}",
+                   f"score property {score:g}, result lines {points:g}, {len(passed)} of {len(checks)} passed; {how}",
                    graded=bool(checks))
+
+
+def _points_of(line: str) -> float:
+    """Any line that reads as a result counts, wherever it came from: a forged one would show."""
+    try:
+        points = json.loads(line).get("points", 0)
+    except (ValueError, AttributeError):
+        return 0.0
+    return float(points) if isinstance(points, int | float) else 0.0
 
 
 def _markers(folders: list[Path], token: str) -> list[dict]:

@@ -6,13 +6,13 @@ import pytest
 
 from grader.export import formats
 from grader.export.formats import Catalog
-from grader.junit import CheckReport, StudentReport
+from grader.model import CheckResult, Status, StudentReport
 
 CATALOG = Catalog({"udp_server.basic": "answers one line in upper case"}, frozenset({"udp_server.burst"}))
-PASSED = CheckReport("udp_client.prints_reply", "passed", False, 2.0, 2.0, "printed the reply")
-FAILED = CheckReport("udp_server.basic", "failed", False, 0.0, 2.0, "replied [click](http://evil.example) <b>x</b>",
+PASSED = CheckResult("udp_client.prints_reply", Status.PASSED, 2.0, 2.0, "printed the reply")
+FAILED = CheckResult("udp_server.basic", Status.FAILED, 0.0, 2.0, "replied [click](http://evil.example) <b>x</b>",
                      hint="call upper()")
-ADVISORY_PASSED = CheckReport("udp_server.burst", "passed", False, 0.0, 0.0, "all answered")  # an xpass: not flagged
+ADVISORY_PASSED = CheckResult("udp_server.burst", Status.PASSED, 0.0, 0.0, "all answered")  # an xpass: not flagged
 REPORT = StudentReport("alice", 2.0, 4.0, {"assignment": "uppercase"}, (PASSED, FAILED, ADVISORY_PASSED))
 BROKEN = StudentReport("alice", 0.0, 4.0, {"checks": "udp_server.basic udp_client.prints_reply"},
                        grader_error="pytest exited with status 3")
