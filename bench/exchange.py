@@ -50,8 +50,8 @@ from bench.stats import Summary, ratio, summarize
 from grader import netio
 from grader.impair import Action
 from grader.sandbox.docker import DockerSandbox
-from grader.scenarios.udp_server import UdpClientMachine, UdpExchangeParams, plan
-from grader.spec import uppercase
+from grader.scenarios.udp_exchange import UdpClientMachine, UdpExchangeParams, plan
+from grader.scripted_server import uppercase
 
 PLAY_MESSAGES = 20
 GRADER = UdpExchangeParams(messages=PLAY_MESSAGES)
@@ -155,8 +155,8 @@ def _rounds(target: tuple[str, int], exchanges: int, make_socket=socket.socket) 
                 payloads = [request.payload for request in plan(GRADER, uppercase, seed).requests]
                 trace = bare_play(payloads, target, make_socket)
             else:
-                machine = netio.play_udp(plan(GRADER if name == "grader" else IMPAIRED, uppercase, seed), target,
-                                         make_socket=make_socket)
+                machine = UdpClientMachine(plan(GRADER if name == "grader" else IMPAIRED, uppercase, seed))
+                netio.play_udp(machine, target, make_socket=make_socket)
                 trace = grader_trace(machine)
             if number > 0:
                 samples[name].extend(clean_round_trips(trace))

@@ -28,7 +28,7 @@ from bench import exchange, startup, throughput
 from bench.exchange import ExchangeFigures
 from bench.startup import StartupFigures
 from bench.stats import ratio
-from bench.throughput import Grading, Scaling
+from bench.throughput import ClassTiming, Scaling
 from grader.pipeline import default_jobs
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -65,7 +65,7 @@ class Targets:
 class Results:
     exchange: ExchangeFigures
     startup: StartupFigures
-    gradings: list[Grading]
+    gradings: list[ClassTiming]
     scaling: list[Scaling]
     default_jobs: int
     cores: int
@@ -82,11 +82,11 @@ def targets(results: Results) -> Targets:
                at_target.memory.tree_mib if at_target else None, TARGET_MEMORY_MIB, "MiB"))
 
 
-def _grading(gradings: Sequence[Grading], submissions: int, jobs: int) -> Grading | None:
+def _grading(gradings: Sequence[ClassTiming], submissions: int, jobs: int) -> ClassTiming | None:
     return next((g for g in gradings if g.submissions == submissions and g.jobs == jobs), None)
 
 
-def _largest(gradings: Sequence[Grading], jobs: int) -> Grading | None:
+def _largest(gradings: Sequence[ClassTiming], jobs: int) -> ClassTiming | None:
     at_jobs = [g for g in gradings if g.jobs == jobs]
     return max(at_jobs, key=lambda g: g.submissions) if at_jobs else None
 

@@ -60,7 +60,7 @@ class CheckTime:
 
 
 @dataclass(frozen=True)
-class Grading:
+class ClassTiming:
     submissions: int
     jobs: int
     seconds: float
@@ -152,7 +152,7 @@ def check_times(junit_file: Path) -> tuple[CheckTime, ...]:
     return tuple(sorted(times, key=lambda t: t.seconds, reverse=True))
 
 
-def grade_copies(count: int, jobs: int, scratch: Path) -> Grading:
+def grade_copies(count: int, jobs: int, scratch: Path) -> ClassTiming:
     submissions = scratch / f"submissions-{count}"
     if not submissions.exists():
         make_copies(TEXTBOOK, submissions, count)
@@ -171,7 +171,7 @@ def grade_copies(count: int, jobs: int, scratch: Path) -> Grading:
         tail = (out / "grader.log").read_text(encoding="utf-8", errors="replace")[-2000:]
         raise RuntimeError(f"grader grade exited with {returncode} for {count} submissions at --jobs {jobs}:\n{tail}")
     containers = starts.by(sampler.pids_seen())
-    return Grading(count, jobs, seconds, count / seconds * 60, seconds / count, cpu_seconds / count,
+    return ClassTiming(count, jobs, seconds, count / seconds * 60, seconds / count, cpu_seconds / count,
                    grader_cpu_seconds / count, containers / count, all_full_marks(out / "gradebook.csv", count),
                    sampler.peak(), check_times(out / "junit" / f"{student_name(1)}.xml"))
 
@@ -190,14 +190,14 @@ def _wait(process: subprocess.Popen, limit: float) -> int:
         raise RuntimeError(f"grader grade took longer than {limit:.0f} s and was stopped") from None
 
 
-def measure(sizes: Sequence[int], job_counts: Sequence[int]) -> Iterator[Grading]:
+def measure(sizes: Sequence[int], job_counts: Sequence[int]) -> Iterator[ClassTiming]:
     """Every size at every job count, each as it is done; smallest first, so a broken set-up fails in minutes."""
     with tempfile.TemporaryDirectory(prefix="socketlab-bench-") as folder:
         for count, jobs in itertools.product(sorted(sizes), job_counts):
             yield grade_copies(count, jobs, Path(folder))
 
 
-def scaling(gradings: Sequence[Grading]) -> list[Scaling]:
+def scaling(gradings: Sequence[ClassTiming]) -> list[Scaling]:
     result = []
     for jobs in sorted({g.jobs for g in gradings}):
         at_jobs = sorted((g for g in gradings if g.jobs == jobs), key=lambda g: g.submissions)
@@ -209,7 +209,7 @@ def scaling(gradings: Sequence[Grading]) -> list[Scaling]:
     return result
 
 
-def describe(grading: Grading) -> str:
+def describe(grading: ClassTiming) -> str:
     return (f"N={grading.submissions} at --jobs {grading.jobs}: {grading.seconds:.1f} s, "
             f"{grading.submissions_per_minute:.1f}/min, {grading.seconds_per_submission:.2f} s each, "
             f"machine CPU {grading.cpu_seconds_per_submission:.2f} s each "

@@ -38,6 +38,7 @@ from grader.model import StudentReport
 from grader.names import shown
 from grader.roster import ALL, Entry, RosterError, parse_shard, select
 from grader.sandbox import SandboxError, local
+from grader.sandbox.choose import CHOICES as SANDBOX_CHOICES
 from grader.sandbox.docker import engine_client, sweep_leftovers
 from grader.scratch import scratch_dir, sweep_scratch
 from grader.spec import Assignment, SpecError, load_assignment
@@ -111,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", type=_positive_int, default=None,
                        help=f"submissions graded at once (default: {pipeline.default_jobs()}; 1 with local sandbox)")
     grade.add_argument("--assignment", default="uppercase", help="assignment name or .toml path (default: uppercase)")
-    grade.add_argument("--sandbox", default="auto", choices=("auto", "docker", "local"),
+    grade.add_argument("--sandbox", default="auto", choices=SANDBOX_CHOICES,
                        help="docker, local processes (one at a time, not sandboxed), or auto (default)")
     grade.add_argument("--seed", type=int, default=None, help="seed of every impairment (default: the assignment's)")
     grade.add_argument("--only", nargs="+", action="extend", default=[], metavar="STUDENT",
@@ -119,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--shard", default=None, metavar="I/N",
                        help="grade shard I of N (1-based), chosen by a hash of each student's name")
     grade.add_argument("--force", action="store_true", help="grade again even what the cache says is unchanged")
-    grade.add_argument("--timeout", type=_positive_float, default=None, metavar="SECONDS",
+    grade.add_argument("--time-limit", type=_positive_float, default=None, metavar="SECONDS",
                        help="time limit of one submission's grading: the checks not reached by then fail, "
                             "the others keep their results (default: the assignment's [timeouts] submission)")
     grade.set_defaults(command=_grade)
@@ -217,7 +218,7 @@ def _grade_class(args: argparse.Namespace, assignment: Assignment, entries: list
     if student is not None:
         _withhold_reports(out)
     settings = pipeline.Settings(assignment, sandbox, assignment.seed if args.seed is None else args.seed, jobs,
-                                 args.timeout, environment, args.force)
+                                 args.time_limit, environment, args.force)
     try:
         outcome = _run_with_progress(todo, settings, out, err)
     finally:

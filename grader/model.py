@@ -44,6 +44,39 @@ class Submission:
     notes: tuple[str, ...] = ()  # discovery remarks (ambiguities, ignored files)
 
 
+@dataclass(frozen=True)
+class ExitInfo:
+    code: int | None
+    oom_killed: bool = False
+
+    @property
+    def reason(self) -> str:
+        if self.oom_killed:
+            return "ran out of memory and was killed (the memory limit)"
+        if self.code is None:
+            return "still running"
+        if self.code < 0 or self.code > 128:
+            signal_no = -self.code if self.code < 0 else self.code - 128
+            return f"was killed by signal {signal_no}"
+        return f"exited with status {self.code}"
+
+
+@dataclass(frozen=True)
+class ProgramRun:
+    """One run of a program to its end, as a sandbox reports it: its output and how it ended."""
+
+    stdout: str
+    stderr: str
+    exit: ExitInfo | None  # None: still running when the budget ran out, so it was killed
+    duration: float  # from the program's start, not from its container's creation
+    budget: float
+    waited: float = 0.0  # seconds of the run the program spent waiting for a CPU, added to its budget
+
+    @property
+    def hung(self) -> bool:
+        return self.exit is None
+
+
 class Status(str, enum.Enum):
     PASSED = "passed"
     FAILED = "failed"

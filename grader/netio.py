@@ -13,11 +13,14 @@ import socket
 import struct
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from grader.impair import DatagramPipe, Ending, StreamPlan
 from grader.scenarios.common import same_reply
 from grader.scenarios.tcp_server import ConnectionRecord, TcpPlan
-from grader.scenarios.udp_server import UdpClientMachine, UdpPlan
+
+if TYPE_CHECKING:
+    from grader.scenarios.udp_exchange import UdpClientMachine
 
 Address = tuple[str, int]
 MAX_DATAGRAM = 65535
@@ -31,14 +34,14 @@ Unread = Callable[[int], "int | None"]
 SocketFactory = Callable[[int, int], socket.socket]  # where the grader's sockets are made: see sandbox.netns
 
 
-def play_udp(plan: UdpPlan, target: Address, stop_at: float | None = None,
-             make_socket: SocketFactory = socket.socket) -> UdpClientMachine:
+def play_udp(machine: UdpClientMachine, target: Address, stop_at: float | None = None,
+             make_socket: SocketFactory = socket.socket) -> None:
     """Drive the scripted UDP client against `target` until done, out of budget, or at `stop_at` (monotonic).
 
     `make_socket` makes each socket where `target` can be reached (inside a sandbox's own
     network namespace, say).
     """
-    machine = UdpClientMachine(plan)
+    plan = machine.plan
     sockets = [_udp_socket(target, make_socket) for _ in range(plan.clients)]
     selector = selectors.DefaultSelector()
     for index, sock in enumerate(sockets):
@@ -83,7 +86,6 @@ def play_udp(plan: UdpPlan, target: Address, stop_at: float | None = None,
         selector.close()
         for sock in sockets:
             sock.close()
-    return machine
 
 
 def _udp_socket(target: Address, make_socket: SocketFactory) -> socket.socket:

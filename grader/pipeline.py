@@ -26,11 +26,10 @@ from grader.model import Status, StudentReport
 from grader.names import shown
 from grader.roster import Entry
 from grader.runner import ChildRun, exit_message, log_tail, pytest_command, run_child
-from grader.sandbox import SandboxError
+from grader.sandbox.choose import choose_sandbox
 from grader.sandbox.docker import (
     DEFAULT_IMAGE,
     ENGINE_ERRORS,
-    docker_problem,
     engine_client,
     sweep_leftovers,
 )
@@ -80,13 +79,8 @@ def default_jobs() -> int:
 
 def resolve_sandbox(requested: str) -> tuple[str, str]:
     """(docker or local, the environment string for the cache key); SandboxError when docker is required but absent."""
-    if requested in ("auto", "docker"):
-        problem = docker_problem()
-        if problem is None:
-            return "docker", f"docker {_image_id()}"
-        if requested == "docker":
-            raise SandboxError(problem)
-    return "local", "local"
+    chosen = choose_sandbox(requested)
+    return chosen, f"docker {_image_id()}" if chosen == "docker" else "local"
 
 
 def _image_id() -> str:
@@ -118,7 +112,7 @@ def _sweep_docker() -> int:
 def grade(entries: Iterable[Entry], settings: Settings, out: Path, on_done: Callable[[Graded], None],
           runner: Runner = run_child) -> Outcome:
     """Grade `entries` into `out/junit/`; Ctrl-C stops the running children and keeps what is done."""
-    grading = _Grading(settings, out, runner)
+    grading = _ClassRun(settings, out, runner)
     with ThreadPoolExecutor(max_workers=settings.jobs, thread_name_prefix="grade") as pool:
         futures = [pool.submit(grading.one, entry) for entry in entries]
         interrupted = False
@@ -144,7 +138,7 @@ def _result(future: Future) -> Graded | None:
     return None if future.cancelled() or future.exception() is not None else future.result()
 
 
-class _Grading:
+class _ClassRun:
     def __init__(self, settings: Settings, out: Path, runner: Runner):
         self.settings = settings
         self.junit_dir = out / "junit"

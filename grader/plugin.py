@@ -22,7 +22,9 @@ import pytest
 from grader.discover import DiscoveryError, discover
 from grader.engine import Grading
 from grader.names import shown
-from grader.sandbox import SandboxError, local, open_sandbox
+from grader.sandbox import SandboxError, local
+from grader.sandbox.choose import CHOICES as SANDBOX_CHOICES
+from grader.sandbox.choose import choose_sandbox, open_sandbox
 from grader.spec import Assignment, SpecError, load_assignment
 
 GRADER_DIR = Path(__file__).resolve().parent
@@ -30,14 +32,14 @@ GRADER_DIR = Path(__file__).resolve().parent
 ASSIGNMENT = pytest.StashKey[Assignment]()
 SANDBOX = pytest.StashKey[str]()
 VARIED = "varied"  # suite property: the checks whose confirmation run passed where the first run failed
-PARALLEL = 6  # lanes of one submission at once: most of them wait (on absent replies, on a hung client)
+LANES = 6  # lanes of one submission at once: most of them wait (on absent replies, on a hung client)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("socketlab", "socket-lab grader")
     group.addoption("--submission", default=".", help="the student's folder (default: current folder)")
     group.addoption("--assignment", default="uppercase", help="assignment name or .toml path (default: uppercase)")
-    group.addoption("--sandbox", default="auto", choices=("auto", "docker", "local"),
+    group.addoption("--sandbox", default="auto", choices=SANDBOX_CHOICES,
                     help="docker, local processes, or auto: docker when the engine is reachable")
     group.addoption("--seed", type=int, default=None, help="seed of every impairment (default: the assignment's)")
     group.addoption("--image", default=None, help="runtime image for --sandbox docker")
@@ -45,8 +47,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="how the grader's sockets reach a loopback-only container: it enters the container's "
                          "network namespace (setns, needs root), a relay container passes them out (relay), "
                          "or auto: setns where allowed")
-    group.addoption("--parallel", type=int, default=PARALLEL, metavar="N",
-                    help=f"checks run side by side in Docker, in lanes that share nothing (default: {PARALLEL}; "
+    group.addoption("--lanes", type=int, default=LANES, metavar="N",
+                    help=f"lanes of checks run side by side in Docker, sharing nothing (default: {LANES}; "
                          "local processes always run one at a time)")
     group.addoption("--time-limit", type=float, default=None, metavar="SECONDS",
                     help="for all checks of the submission; checks not reached by then fail "
@@ -83,11 +85,7 @@ def sandbox_kind(config: pytest.Config) -> str:
     """docker or local: `auto` decided once, so that the header's warning and the grading agree."""
     if SANDBOX not in config.stash:
         kind = config.getoption("--sandbox")
-        if kind == "auto":
-            from grader.sandbox.docker import docker_problem
-
-            kind = "docker" if docker_problem(config.getoption("--image")) is None else "local"
-        config.stash[SANDBOX] = kind
+        config.stash[SANDBOX] = choose_sandbox(kind, config.getoption("--image")) if kind == "auto" else kind
     return config.stash[SANDBOX]
 
 
@@ -109,7 +107,7 @@ def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_
         pytest.exit(str(exc), returncode=4)
     seed = pytestconfig.getoption("--seed")
     grading = Grading(submission, assignment, sandbox, assignment.seed if seed is None else seed,
-                      pytestconfig.getoption("--time-limit"), max(1, pytestconfig.getoption("--parallel")))
+                      pytestconfig.getoption("--time-limit"), max(1, pytestconfig.getoption("--lanes")))
     found = ", ".join(f"{role.value}={p.source or ' '.join(p.command)}" for role, p in submission.programs.items())
     # Names from the submission are escaped: pytest writes property values raw, and an ESC
     # or a byte that is not UTF-8 would leave the student's JUnit file unreadable.
@@ -131,7 +129,7 @@ def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_
     try:
         # Inside the `try`: a Ctrl-C that lands between starting the lanes and the first
         # check must still stop them, or they would keep the process (and containers) alive.
-        grading.plan([item.callspec.params["check"] for item in request.session.items
+        grading.start_lanes([item.callspec.params["check"] for item in request.session.items
                       if "check" in getattr(getattr(item, "callspec", None), "params", {})])
         yield grading
     finally:

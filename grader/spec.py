@@ -11,31 +11,23 @@ import importlib
 import tomllib
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from grader.model import CheckSpec, Role
+from grader.scenarios import KINDS
+from grader.scenarios.common import Transform
+from grader.scenarios.kind import Kind
+from grader.scripted_server import uppercase
 
 ASSIGNMENTS_DIR = Path(__file__).parent / "assignments"
-
-Transform = Callable[[bytes], bytes]
-
 
 class SpecError(Exception):
     def __init__(self, file: Path | str, key: str, problem: str, fix: str):
         self.file, self.key, self.problem, self.fix = str(file), key, problem, fix
         super().__init__(f"{file}: {key}: {problem}. Fix: {fix}")
-
-
-@dataclass(frozen=True)
-class Kind:
-    """A built-in scenario kind as a spec may use it: which roles, which parameters."""
-
-    name: str
-    roles: frozenset[Role]
-    params: type  # a frozen dataclass whose fields are the allowed parameters
 
 
 @dataclass(frozen=True)
@@ -73,11 +65,6 @@ class Assignment:
         return sum(c.points for c in self.checks)
 
 
-def uppercase(data: bytes) -> bytes:
-    """str.upper() on UTF-8 text; bytes that are not UTF-8 pass through unchanged."""
-    return data.decode("utf-8", "surrogateescape").upper().encode("utf-8", "surrogateescape")
-
-
 BUILTIN_TRANSFORMS: dict[str, Transform] = {"uppercase": uppercase}
 
 
@@ -99,11 +86,7 @@ def resolve_assignment(name_or_path: str) -> Path:
     return path
 
 
-def load_assignment(name_or_path: str, kinds: Mapping[str, Kind] | None = None) -> Assignment:
-    if kinds is None:
-        from grader.scenarios import KINDS
-
-        kinds = KINDS
+def load_assignment(name_or_path: str, kinds: Mapping[str, Kind] = KINDS) -> Assignment:
     path = resolve_assignment(name_or_path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -208,6 +191,9 @@ def _parse_check(path: Path, where: str, raw: Any, kinds: Mapping[str, Kind]) ->
     if not 0 <= points < float("inf"):
         raise SpecError(path, f"{where}.points", f"{points} is not a number of points", "use a finite number, 0 or more")
     params = _parse_params(path, f"{where}.params", raw.get("params", {}), kind.params)
+    problem = kind.misfit(role, params) if kind.misfit is not None else None
+    if problem is not None:
+        raise SpecError(path, f"{where}.params", problem[0], problem[1])
     return CheckSpec(id=check_id, role=role, kind=kind_name, points=float(points),
                      required=_get(path, raw, "required", bool, where=where, default=True),
                      description=_get(path, raw, "description", str, where=where, default=""),

@@ -1,6 +1,6 @@
 """The entry point on a platform: grade the one submission of its layout, write its results, exit 0.
 
-`python -m grader.export.run PLATFORM --root ROOT --assignment FILE [--timeout S]`, started
+`python -m grader.export.run PLATFORM --root ROOT --assignment FILE [--time-limit S]`, started
 by the platform's own script (run_autograder, the PrairieLearn entry point, the Autolab
 Makefile, the Classroom workflow). As root it first closes the grader's files and the
 results folder to every other user; student programs then run as the unprivileged user
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("platform", choices=PLATFORMS)
     parser.add_argument("--root", type=Path, required=True, help="the platform's root (/autograder, /grade, ...)")
     parser.add_argument("--assignment", default="uppercase", help="assignment name or .toml path")
-    parser.add_argument("--timeout", type=float, default=None, help="seconds for the whole grading")
+    parser.add_argument("--time-limit", type=float, default=None, help="seconds for the whole grading")
     args = parser.parse_args(argv)
     where = layout(args.platform, args.root)
     started = time.monotonic()
@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             graded = Graded(_error_report(f"cannot close the grader's files to student programs: {exc}", None),
                             formats.Catalog())
         else:
-            graded = grade_safely(where.submission, args.assignment, args.timeout, Path(out))
+            graded = grade_safely(where.submission, args.assignment, args.time_limit, Path(out))
         write_results(args.platform, where, graded, time.monotonic() - started)
     return 0
 

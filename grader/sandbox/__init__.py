@@ -1,23 +1,26 @@
 """Where student programs run: Docker containers (default) or local processes (no Docker).
 
-Both give the engine the same small interface, so scenarios never know which one runs.
+A sandbox runs programs and nothing else: a server kept running, or a program run to its
+end with its standard input, beside a network where the grader's own peer can serve it.
+It knows no scenario; both kinds give the same small interface, so scenarios never know
+which one runs.
 """
 
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from grader.model import Program
+from grader.model import ExitInfo, Program, ProgramRun
 from grader.sandbox.sockets import BoundSocket
 from grader.sandbox.usage import Usage
 
-if TYPE_CHECKING:
-    from grader.scenarios.clients import ClientRun, ScriptedServerSpec
-
 Address = tuple[str, int]
+SocketFactory = Callable[[int, int], socket.socket]
 
 
 class SandboxError(Exception):
@@ -25,20 +28,18 @@ class SandboxError(Exception):
 
 
 @dataclass(frozen=True)
-class ExitInfo:
-    code: int | None
-    oom_killed: bool = False
+class PeerNetwork:
+    """Where a program run by `run_program` finds the grader's peer (a scripted server, say).
 
-    @property
-    def reason(self) -> str:
-        if self.oom_killed:
-            return "ran out of memory and was killed (the memory limit)"
-        if self.code is None:
-            return "still running"
-        if self.code < 0 or self.code > 128:
-            signal_no = -self.code if self.code < 0 else self.code - 128
-            return f"was killed by signal {signal_no}"
-        return f"exited with status {self.code}"
+    `make_socket` makes the peer's sockets inside the program's network, where they are
+    reached as 127.0.0.1; None where the peer binds its own sockets on `host` (local runs).
+    The host names given to `peer_network` resolve to 127.0.0.1 inside it where the sandbox
+    can map names (Docker's hosts file); local runs cannot.
+    """
+
+    host: str
+    make_socket: SocketFactory | None
+    holder: object = None  # the sandbox's own handle of the network (its holder container); opaque elsewhere
 
 
 class RunningServer(Protocol):
@@ -75,25 +76,12 @@ class Sandbox(Protocol):
 
     def start_server(self, submission_path: Path, program: Program, port: int) -> RunningServer: ...
 
-    def run_client(self, submission_path: Path, program: Program, stdin: bytes,
-                   server: ScriptedServerSpec | None, budget: float) -> ClientRun:
-        """Run a client against a scripted server (None: no server at all), killed after `budget`."""
+    def peer_network(self, submission_path: Path, names: Collection[str], lifetime: float
+                     ) -> AbstractContextManager[PeerNetwork]:
+        """A network of its own for one program run, gone when the `with` ends (or after `lifetime`)."""
+
+    def run_program(self, submission_path: Path, program: Program, stdin: bytes, network: PeerNetwork,
+                    budget: float) -> ProgramRun:
+        """Run `program` in `network` with `stdin`; it is killed once it has had `budget` seconds of its own."""
 
     def close(self) -> None: ...
-
-
-def open_sandbox(kind: str, **options) -> Sandbox:
-    """`auto` is Docker when the engine answers, local processes otherwise."""
-    if kind not in ("auto", "docker", "local"):
-        raise SandboxError(f"unknown sandbox {kind!r}: use auto, docker or local")
-    if kind in ("auto", "docker"):
-        from grader.sandbox.docker import DockerSandbox, docker_problem
-
-        problem = docker_problem(options.get("image"))
-        if problem is None:
-            return DockerSandbox(**options)
-        if kind == "docker":
-            raise SandboxError(problem)
-    from grader.sandbox.local import LocalSandbox
-
-    return LocalSandbox()

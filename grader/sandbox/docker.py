@@ -16,7 +16,6 @@ later run can sweep what a killed run left without touching a live run's contain
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import os
 import shlex
@@ -29,7 +28,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 import docker
@@ -38,13 +37,11 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import LogConfig, Ulimit
 
 from grader.discover import SKIPPED_DIRS
-from grader.model import Program
-from grader.sandbox import Address, ExitInfo, SandboxError
+from grader.model import ExitInfo, Program, ProgramRun
+from grader.sandbox import Address, PeerNetwork, SandboxError
 from grader.sandbox.netns import NamespaceSockets, RelaySockets, SocketMaker, can_enter
-from grader.sandbox.scripted import ScriptedServer, ScriptedServerError, sockets_for
 from grader.sandbox.sockets import HOST_ADDRESS, BoundSocket, read_namespace, read_unread
 from grader.sandbox.usage import CgroupUsage, Usage, await_within_budget
-from grader.scenarios.clients import PLACEHOLDER_HOSTS, ClientRun, ScriptedServerSpec
 from grader.scratch import PREFIX as SCRATCH_PREFIX
 from grader.scratch import process_alive
 
@@ -410,37 +407,30 @@ class DockerSandbox:
             labels=self._labels(program.role.value, submission_path))
         return DockerServer(container, port, lambda: self._sockets_in(container), self._remove)
 
-    def run_client(self, submission_path: Path, program: Program, stdin: bytes,
-                   server: ScriptedServerSpec | None, budget: float) -> ClientRun:
-        """The client joins a holder container's loopback-only network, where the grader's scripted server listens.
+    @contextlib.contextmanager
+    def peer_network(self, submission_path: Path, names: Collection[str], lifetime: float) -> Iterator[PeerNetwork]:
+        """A holder container's loopback-only network, where the grader makes its peer's sockets.
 
-        The scripted server is the grader's own process on this machine, serving on sockets
-        made inside the holder's namespace; the holder's hosts file maps the textbook's
-        placeholder names to it. The typed line arrives on the client's stdin through a pipe.
+        The holder sleeps `lifetime` seconds, so it ends by itself even if we are killed; its
+        hosts file maps `names` to the peer.
         """
-        lifetime = budget + 10  # the holder always ends by itself, even if we are killed
-        holder = self._start(
-            ["sleep", f"{lifetime:g}"], network_mode="none",
-            extra_hosts={name: "127.0.0.1" for name in PLACEHOLDER_HOSTS},
-            labels=self._labels("scripted_server", submission_path))
+        holder = self._start(["sleep", f"{lifetime:g}"], network_mode="none",
+                             extra_hosts=dict.fromkeys(names, "127.0.0.1"),
+                             labels=self._labels("holder", submission_path))
         sockets: SocketMaker | None = None
         try:
             sockets = self._sockets_in(holder)
-            scripted = (ScriptedServer(server, lifetime, sockets_for(server, sockets)) if server is not None
-                        else contextlib.nullcontext())
-            with scripted as serving:
-                run = self._run_client(submission_path, program, stdin, holder, budget)
-            events = serving.events if serving is not None else []
-        except (OSError, ScriptedServerError) as exc:
-            raise SandboxError(f"cannot serve the client's run: {exc}") from None
+            yield PeerNetwork("127.0.0.1", sockets, holder)
         finally:
             if sockets is not None:
                 sockets.close()
             self._remove(holder)
-        return dataclasses.replace(run, events=events)
 
-    def _run_client(self, submission_path: Path, program: Program, stdin: bytes, holder, budget: float) -> ClientRun:
-        # The line comes through the environment and a pipe, not a mounted file: no host path
+    def run_program(self, submission_path: Path, program: Program, stdin: bytes, network: PeerNetwork,
+                    budget: float) -> ProgramRun:
+        """The program joins the network's holder; its stdin comes through a pipe."""
+        holder = network.holder
+        # The input comes through the environment and a pipe, not a mounted file: no host path
         # shows inside the container. It is removed from the environment before the program runs.
         client = self._start(
             ["sh", "-c", f'printf "%s" "$SOCKETLAB_STDIN" | {{ unset SOCKETLAB_STDIN; exec {shlex.join(program.command)}; }}'],
@@ -457,7 +447,7 @@ class DockerSandbox:
             stderr = client.logs(stdout=False, stderr=True).decode("utf-8", "replace")
         finally:
             self._remove(client)
-        return ClientRun(stdout, stderr, exit_info, duration, budget, waited=waited)
+        return ProgramRun(stdout, stderr, exit_info, duration, budget, waited)
 
     def _labels(self, role: str, submission_path: Path) -> dict[str, str]:
         # The submission's folder name lets an instructor (and the tests) tell whose container it is.

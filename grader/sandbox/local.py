@@ -29,18 +29,16 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
-from grader.model import Program
-from grader.sandbox import Address, ExitInfo, SandboxError
-from grader.sandbox.scripted import ScriptedServer, ScriptedServerError
+from grader.model import ExitInfo, Program, ProgramRun
+from grader.sandbox import Address, PeerNetwork, SandboxError
 from grader.sandbox.sockets import BoundSocket, read_unread
 from grader.sandbox.usage import Usage, process_tree_usage
-from grader.scenarios.clients import ClientRun, ScriptedServerSpec
 from grader.scratch import scratch_dir
 
 STUDENT_USER = "nobody"
@@ -264,12 +262,12 @@ def _read_all(file) -> str:
 
 
 class LocalServer:
-    def __init__(self, process: subprocess.Popen, output, port: int,
-                 stop: Callable[[subprocess.Popen], None] = _kill_group):
+    def __init__(self, process: subprocess.Popen, output, port: int, on_stop: Callable[[], None]):
         self._process = process
         self._output = output
         self._port = port
-        self._stop = stop
+        self._on_stop = on_stop
+        self._stopped = False
 
     def address(self, transport: str) -> Address:
         return ("127.0.0.1", self._port)
@@ -311,7 +309,11 @@ class LocalServer:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        self._stop(self._process)
+        """Once; the sandbox may stop a server before the engine does (see LocalSandbox.peer_network)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._on_stop()
         self._output.close()
 
 
@@ -329,6 +331,7 @@ class LocalSandbox:
         self._copies: dict[Path, Path] = {}
         self._runs = itertools.count(1)
         self._running: set[int] = set()  # the programs started and not yet stopped
+        self._servers: set[LocalServer] = set()
 
     def _stop(self, process: subprocess.Popen) -> None:
         """Its process group; as root, also every process of the student user that descends from it or fled it.
@@ -350,37 +353,45 @@ class LocalSandbox:
         except BaseException:
             output.close()
             raise
-        return LocalServer(process, output, port, lambda p: (self._stop(p), self._discard(folder)))
+        def stopped() -> None:
+            self._servers.discard(server)
+            self._stop(process)
+            self._discard(folder)
 
-    def run_client(self, submission_path: Path, program: Program, stdin: bytes,
-                   server: ScriptedServerSpec | None, budget: float) -> ClientRun:
-        """The scripted server on 127.0.0.1 and the client as a subprocess.
+        server = LocalServer(process, output, port, stopped)
+        self._servers.add(server)
+        return server
 
-        Placeholder host names cannot be mapped here (that needs the sandbox's hosts file).
+    @contextlib.contextmanager
+    def peer_network(self, submission_path: Path, names: Collection[str], lifetime: float) -> Iterator[PeerNetwork]:
+        """The machine's own loopback, where the peer binds its sockets on 127.0.0.1.
+
+        Host names cannot be mapped here (that needs a sandbox's hosts file). The servers this
+        sandbox runs are stopped first: they hold the machine's ports, the peer's among them;
+        the engine starts them again for their next check.
         """
+        for server in list(self._servers):
+            server.stop()
+        yield PeerNetwork("127.0.0.1", None)
+
+    def run_program(self, submission_path: Path, program: Program, stdin: bytes, network: PeerNetwork,
+                    budget: float) -> ProgramRun:
         folder = None
-        scripted = (ScriptedServer(server, budget + 10, extra_args=("--host", "127.0.0.1")) if server is not None
-                    else contextlib.nullcontext())
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as typed:
+            typed.write(stdin)
+            typed.seek(0)
             try:
-                with scripted as serving:
-                    typed.write(stdin)
-                    typed.seek(0)
-                    started = time.monotonic()
-                    client, folder = self._launch(submission_path, program, {}, stdin=typed, stdout=out, stderr=err)
-                    try:
-                        code = client.wait(timeout=budget)
-                        exit_info: ExitInfo | None = ExitInfo(code)
-                    except subprocess.TimeoutExpired:
-                        exit_info = None
-                    duration = time.monotonic() - started
-                    self._stop(client)
-            except ScriptedServerError as exc:
-                raise SandboxError(f"{exc} (here on 127.0.0.1)") from None
+                started = time.monotonic()
+                process, folder = self._launch(submission_path, program, {}, stdin=typed, stdout=out, stderr=err)
+                try:
+                    exit_info: ExitInfo | None = ExitInfo(process.wait(timeout=budget))
+                except subprocess.TimeoutExpired:
+                    exit_info = None
+                duration = time.monotonic() - started
+                self._stop(process)
             finally:
                 self._discard(folder)
-            events = serving.events if serving is not None else []
-            return ClientRun(_read_all(out), _read_all(err), exit_info, duration, budget, events)
+            return ProgramRun(_read_all(out), _read_all(err), exit_info, duration, budget)
 
     def _launch(self, submission_path: Path, program: Program, env: dict[str, str],
                 **streams) -> tuple[subprocess.Popen, Path | None]:

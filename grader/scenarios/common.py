@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+Transform = Callable[[bytes], bytes]  # what the server must do to a request: the assignment's rule
 
 PAYLOADS = ("words", "non_ascii", "non_utf8", "empty")
 MIN_LENGTH = 64  # padded lines are never shorter than a natural line, so padding never cuts one
@@ -67,6 +70,14 @@ MAX_LINE = 300  # characters of one line of a program's output quoted in a repor
 def shorten(line: str, limit: int = MAX_LINE) -> str:
     """One quoted output line, cut where a program printed megabytes without a newline."""
     return line if len(line) <= limit else f"{line[:limit]}… ({len(line) - limit} more characters)"
+
+
+def quoted_output(label: str, text: str, lines: int) -> str:
+    """A program's last lines of output for evidence, indented so that no line of it can pass for the grader's."""
+    kept = text.rstrip("\n").splitlines()[-lines:]
+    if not "".join(kept).strip():
+        return f"{label}: (none)"
+    return f"{label} (last lines):\n" + "\n".join(f"    {shorten(line)}" for line in kept)
 
 
 def same_reply(got: bytes, expected: bytes) -> bool:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from grader.impair import Ending, StreamPlan, slice_stream
-from grader.scenarios.common import MIN_LENGTH, PAYLOADS, Verdict, explain_wrong_reply, make_payloads, same_reply, show
-from grader.spec import Transform
+from grader.model import Role
+from grader.scenarios.common import MIN_LENGTH, PAYLOADS, Transform, Verdict, explain_wrong_reply, make_payloads, same_reply, show
+from grader.scenarios.kind import Kind, ServerCheck
 
 ENDINGS = tuple(e.value for e in Ending)
 
@@ -143,3 +144,15 @@ def _describe(record: ConnectionRecord) -> str:
     if record.error:
         parts.append(record.error)
     return "; ".join(parts + record.notes)
+
+
+def run(check: ServerCheck) -> Verdict:
+    from grader import netio  # netio still builds the records: see the TCP machine
+
+    tcp_plan = plan(check.check.params, check.transform, check.seed)
+    records = netio.play_tcp(tcp_plan, check.server.address("tcp"), check.deadline.at, check.server.unread_bytes,
+                             check.server.make_socket)
+    return judge(tcp_plan, records)
+
+
+KIND = Kind("tcp_exchange", frozenset({Role.TCP_SERVER}), TcpExchangeParams, run)

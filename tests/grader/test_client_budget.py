@@ -10,7 +10,8 @@ import pytest
 from grader.discover import discover
 from grader.model import Role
 from grader.sandbox.docker import LABEL, DockerSandbox
-from grader.scenarios.clients import ScriptedServerSpec
+from grader.scenarios import client_exchange
+from grader.scenarios.scripted_peer import ScriptedServerSpec
 
 HANGING = Path(__file__).resolve().parents[1] / "examples" / "hanging_tcp_client"
 BUDGET = 3.0
@@ -21,8 +22,8 @@ def hung_run(docker_ready):
     submission = discover(HANGING)
     sandbox = DockerSandbox()
     try:
-        run = sandbox.run_client(submission.path, submission.programs[Role.TCP_CLIENT], b"hello\n",
-                                 ScriptedServerSpec("tcp", "normal", 12000, 0.8, 3, 0.15), BUDGET)
+        run = client_exchange.play(sandbox, submission.path, submission.programs[Role.TCP_CLIENT], b"hello\n",
+                                   ScriptedServerSpec("tcp", "normal", 12000, 0.8, 3, 0.15), BUDGET)
     finally:
         sandbox.close()
     return run, sandbox.run_id

@@ -53,10 +53,10 @@ def test_the_textbook_servers_fail_some_advisory_checks_so_the_verdicts_are_not_
     assert any(passed for _, passed in verdicts) and not all(passed for _, passed in verdicts)
 
 
-def _outcome(submission, assignment, sandbox, parallel: int) -> tuple[tuple[str, str, float], ...]:
-    grading = Grading(submission, assignment, sandbox, assignment.seed, parallel=parallel)
+def _outcome(submission, assignment, sandbox, lanes: int) -> tuple[tuple[str, str, float], ...]:
+    grading = Grading(submission, assignment, sandbox, assignment.seed, lanes=lanes)
     try:
-        grading.plan(assignment.checks)
+        grading.start_lanes(assignment.checks)
         results = [grading.run(c) for c in assignment.checks]
     finally:
         grading.close()
@@ -68,8 +68,8 @@ def test_checks_run_side_by_side_get_the_verdicts_they_get_one_at_a_time(docker_
     submission = discover(TEXTBOOK)  # all four roles, hung clients included: every kind of lane
     sandbox = DockerSandbox()
     try:
-        one_at_a_time = _outcome(submission, assignment, sandbox, parallel=1)
-        side_by_side = [_outcome(submission, assignment, sandbox, parallel=6) for _ in range(3)]
+        one_at_a_time = _outcome(submission, assignment, sandbox, lanes=1)
+        side_by_side = [_outcome(submission, assignment, sandbox, lanes=6) for _ in range(3)]
     finally:
         sandbox.close()
     assert all(outcome == one_at_a_time for outcome in side_by_side)

@@ -52,7 +52,7 @@ def _name(attrs: dict) -> str:
 
 def test_the_audit_saw_servers_clients_and_holders(inspected):
     roles = {attrs["Config"]["Labels"].get("socketlab.role") for attrs in inspected}
-    assert {"udp_server", "tcp_server", "udp_client", "tcp_client", "scripted_server"} <= roles
+    assert {"udp_server", "tcp_server", "udp_client", "tcp_client", "holder"} <= roles
 
 
 def test_no_container_is_privileged_or_runs_as_root(inspected):
@@ -100,13 +100,13 @@ def test_no_port_is_published(inspected):
 
 def test_servers_and_holders_have_loopback_only(inspected):
     for attrs in inspected:
-        if attrs["Config"]["Labels"].get("socketlab.role") in ("udp_server", "tcp_server", "scripted_server"):
+        if attrs["Config"]["Labels"].get("socketlab.role") in ("udp_server", "tcp_server", "holder"):
             assert attrs["HostConfig"]["NetworkMode"] == "none", _name(attrs)
             assert set(attrs["NetworkSettings"]["Networks"]) <= {"none"}, _name(attrs)
 
 
 def test_clients_join_only_a_holders_loopback(inspected):
-    holders = {attrs["Id"] for attrs in inspected if attrs["Config"]["Labels"].get("socketlab.role") == "scripted_server"}
+    holders = {attrs["Id"] for attrs in inspected if attrs["Config"]["Labels"].get("socketlab.role") == "holder"}
     clients = [attrs for attrs in inspected if attrs["Config"]["Labels"].get("socketlab.role", "").endswith("_client")]
     assert clients
     for attrs in clients:

@@ -35,6 +35,7 @@ import pytest
 from corpus_verdicts import Expected, mismatches, read_expected
 
 from grader import junit
+from grader.report import format_result
 from grader.sandbox.docker import LABEL
 from grader.scratch import PREFIX as SCRATCH_PREFIX
 
@@ -253,8 +254,8 @@ def test_every_hostile_program_gets_its_verdict_beside_a_reference_that_keeps_fu
         problems += [f"{verdict.program}: {p}" for p in mismatches(verdict, report.score, checks)]
         problems += [f"{verdict.program}: {c.check_id} could not be run: {c.summary}"
                      for c in report.checks if c.status == "error"]
-        problems += [f"{verdict.program}: {c.check_id} report is {len(c.text)} characters"
-                     for c in report.checks if len(c.text) > MAX_CHECK_TEXT]
+        problems += [f"{verdict.program}: {c.check_id} report is {len(format_result(c))} characters"
+                     for c in report.checks if len(format_result(c)) > MAX_CHECK_TEXT]
     reference = reports["reference"]
     if reference.score != reference.max_score:
         problems.append(f"reference: {reference.score:g}/{reference.max_score:g}: "

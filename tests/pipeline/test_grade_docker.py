@@ -203,7 +203,7 @@ def test_a_submission_past_its_time_limit_keeps_the_points_it_earned_before(tmp_
     (folder / "UDPServer.py").write_text(ONCE_SERVER)
     patient = 'params = { payload = "non_ascii", reply_timeout = 10.0, retries = 5 }'
     (tmp_path / "mini.toml").write_text(SPEC.replace('params = { payload = "non_ascii" }', patient))
-    process = _start(tmp_path, "--timeout", "8")
+    process = _start(tmp_path, "--time-limit", "8")
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stdout + stderr
     assert _containers_mounting(folder) == []
@@ -248,7 +248,7 @@ def test_after_a_sigkill_mid_run_the_next_run_completes_and_nothing_is_left(tmp_
     _await_container(folder, killed)
     killed.kill()
     killed.communicate(timeout=30)
-    again = _start(tmp_path, "--timeout", "8")
+    again = _start(tmp_path, "--time-limit", "8")
     stdout, stderr = again.communicate(timeout=180)
     assert again.returncode == 0, stdout + stderr
     assert (tmp_path / "reports" / "gradebook.xml").is_file()

@@ -43,7 +43,7 @@ def test_a_bad_shard_stops_the_grader_with_one_line(tmp_path):
 def test_docker_required_but_missing_stops_the_grader_with_one_line(tmp_path, monkeypatch, capsys):
     (tmp_path / "submissions" / "alice").mkdir(parents=True)
     problem = "Docker engine not reachable. Fix: start it"
-    monkeypatch.setattr("grader.pipeline.docker_problem", lambda image=None: problem)
+    monkeypatch.setattr("grader.sandbox.choose.docker_problem", lambda image=None: problem)
     status = cli.main(["grade", str(tmp_path / "submissions"), "--sandbox", "docker", "--out", str(tmp_path / "r")])
     assert status == cli.EXIT_CANNOT_RUN
     assert capsys.readouterr().err == "grader: error: Docker engine not reachable. Fix: start it\n"

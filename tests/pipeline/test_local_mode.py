@@ -28,6 +28,7 @@ import pytest
 from pipeline_samples import GRADER
 
 from grader import cli, gradebook, junit
+from grader.report import format_result
 
 ROOT = Path(__file__).resolve().parents[2]
 STALE_CSV = "student,score\nalice,25\n"  # an earlier run's gradebook, written under the usual umask
@@ -93,7 +94,7 @@ class Graded:
 
     def observed(self, check_id: str) -> dict[str, str]:
         check = next(c for c in junit.report(self.suite("mallory")).checks if c.check_id == check_id)
-        return dict(re.findall(r"observed ([\w ]+): (.*)", check.text))
+        return dict(re.findall(r"observed ([\w ]+): (.*)", format_result(check)))
 
 
 @pytest.fixture(scope="module")

@@ -50,6 +50,7 @@ import pytest
 
 from grader import junit
 from grader.model import CheckResult
+from grader.report import format_result
 
 pytestmark = pytest.mark.docker
 
@@ -269,7 +270,7 @@ def _summary(arrivals: list[dict]) -> str:
 def _lines_with(graded: Graded, word: str) -> list[str]:
     """Lines of the checks' reports that hold `word` (the programs' output is in them)."""
     return sorted({line.strip() for check in graded.checks.values()
-                   for line in check.text.splitlines() if word in line})
+                   for line in format_result(check).splitlines() if word in line})
 
 
 def _not_passed(graded: Graded, check_ids: tuple[str, ...]) -> dict[str, str]:
@@ -308,7 +309,7 @@ def test_nothing_from_a_student_container_arrives_at_the_grading_machine_itself(
 def test_a_student_container_has_no_route_to_a_dns_server(graded, capsys):
     found: dict[str, set[str]] = {}  # what a program found -> the checks whose report shows it
     for check in graded.checks.values():
-        for way in re.findall(MARKER + r" [^'\"\n]*", check.text):
+        for way in re.findall(MARKER + r" [^'\"\n]*", format_result(check)):
             found.setdefault(way.strip(), set()).add(check.check_id)
     ways = [f"{way} (in {', '.join(sorted(checks))})" for way, checks in sorted(found.items())]
     with capsys.disabled():

@@ -19,7 +19,7 @@ from bench.exchange import SETTLE, ExchangeFigures, Trace, Variant, clean_round_
 from bench.memory import MemoryPeak
 from bench.startup import StartupFigures
 from bench.stats import Summary, percentile, ratio, summarize
-from bench.throughput import CheckTime, Grading, make_copies, scaling
+from bench.throughput import CheckTime, ClassTiming, make_copies, scaling
 from grader.pipeline import default_jobs
 
 TEXTBOOK = ROOT / "tests" / "examples" / "textbook_complete"
@@ -116,8 +116,8 @@ def test_full_marks_only_when_every_student_scored_100_percent(tmp_path):
     assert not throughput.all_full_marks(gradebook, 1)
 
 
-def grading(submissions: int, jobs: int, seconds: float, tree_mib: float = 200.0) -> Grading:
-    return Grading(submissions, jobs, seconds, submissions / seconds * 60, seconds / submissions, 5.0, 1.5, 20.0, True,
+def grading(submissions: int, jobs: int, seconds: float, tree_mib: float = 200.0) -> ClassTiming:
+    return ClassTiming(submissions, jobs, seconds, submissions / seconds * 60, seconds / submissions, 5.0, 1.5, 20.0, True,
                    MemoryPeak(40.0, tree_mib, jobs + 1, 100),
                    (CheckTime("udp_client.first_request_lost", 6.5), CheckTime("udp_server.basic", 0.1)))
 
@@ -145,7 +145,7 @@ def test_a_job_count_is_a_positive_number_or_the_graders_default():
 # ------------------------------------------------------------------ the table and the results file
 
 
-def results(gradings: list[Grading], median_ratio: float = 1.2) -> run.Results:
+def results(gradings: list[ClassTiming], median_ratio: float = 1.2) -> run.Results:
     bare = Summary(500, 20e-6, 80e-6, 200e-6)
     exchange = ExchangeFigures(500, 20, (
         Variant("bare socket", bare, 1.0, 1.0),

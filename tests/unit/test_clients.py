@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from grader.sandbox import ExitInfo
-from grader.scenarios.clients import ClientParams, ClientRun, _evidence, count_printed, judge, typed_line
+from grader.model import ExitInfo
+from grader.scenarios.client_exchange import ClientParams, ClientRun, _evidence, count_printed, judge, typed_line
 
 LINE = "hello network"
 REPLY = "HELLO NETWORK"
@@ -19,7 +19,7 @@ def run(stdout: str = "", stderr: str = "", code: int | None = 0, sent: bytes | 
     events = [] if sent is None else [
         {"event": "datagram", "t": 0.01, "size": len(sent), "data": base64.b64encode(sent).decode()},
         {"event": "reply", "t": 0.02, "size": len(sent), "data": base64.b64encode(sent.upper()).decode()}]
-    return ClientRun(stdout, stderr, None if code is None else ExitInfo(code), 0.2, 6.0, events)
+    return ClientRun(stdout, stderr, None if code is None else ExitInfo(code), 0.2, 6.0, events=events)
 
 
 @pytest.mark.parametrize("stdout", [f"{REPLY}\n", f"Input lowercase sentence:From Server:  {REPLY}\n",

@@ -84,8 +84,9 @@ def run_probe(request, sandbox, submission) -> Callable[[str], object]:
             finally:
                 server.stop()
         else:
-            run = sandbox.run_client(submission, Program(Role.UDP_CLIENT, ("python3", "-u", PROBE), Path(PROBE)),
-                                     b"", None, 15.0)
+            with sandbox.peer_network(submission, (), 25.0) as network:
+                run = sandbox.run_program(submission, Program(Role.UDP_CLIENT, ("python3", "-u", PROBE), Path(PROBE)),
+                                          b"", network, 15.0)
             output = run.stdout + run.stderr
         found = [line for line in output.splitlines() if line.startswith("PROBE ")]
         assert found, f"the probe printed no result:\n{output}"
@@ -192,7 +193,9 @@ def test_without_root_programs_run_as_the_graders_user_in_the_original_folder(mo
         (submission / PROBE).write_text("import json, os\n"
                                         "print(json.dumps([os.getuid(), os.getcwd(), 'SOCKETLAB_GRADER_SECRET' in "
                                         "os.environ]))\n")
-        run = box.run_client(submission, Program(Role.UDP_CLIENT, ("python3", PROBE), Path(PROBE)), b"", None, 15.0)
+        with box.peer_network(submission, (), 25.0) as network:
+            run = box.run_program(submission, Program(Role.UDP_CLIENT, ("python3", PROBE), Path(PROBE)), b"", network,
+                                  15.0)
     finally:
         box.close()
     assert json.loads(run.stdout) == [os.getuid(), str(submission), True], run.stderr

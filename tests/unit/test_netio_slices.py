@@ -17,7 +17,7 @@ import pytest
 from grader import netio
 from grader.sandbox.sockets import read_unread
 from grader.scenarios.tcp_server import TcpExchangeParams, judge, plan
-from grader.spec import uppercase
+from grader.scripted_server import uppercase
 
 
 @pytest.fixture

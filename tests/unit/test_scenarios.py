@@ -11,8 +11,8 @@ from grader.scenarios.common import make_payloads, same_reply
 from grader.scenarios.tcp_server import ConnectionRecord, TcpExchangeParams
 from grader.scenarios.tcp_server import judge as tcp_judge
 from grader.scenarios.tcp_server import plan as tcp_plan
-from grader.scenarios.udp_server import Send, UdpClientMachine, UdpExchangeParams, judge, plan
-from grader.spec import uppercase
+from grader.scenarios.udp_exchange import Send, UdpClientMachine, UdpExchangeParams, judge, plan
+from grader.scripted_server import uppercase
 
 SEED = 2026
 Replies = list[tuple[int, bytes]]  # (client socket, datagram) the fake server sends back

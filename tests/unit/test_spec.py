@@ -10,8 +10,9 @@ import pytest
 
 from grader.model import Role
 from grader.scenarios import KINDS
-from grader.scenarios.udp_server import UdpExchangeParams, plan
-from grader.spec import SpecError, Timeouts, available_assignments, load_assignment, uppercase
+from grader.scenarios.udp_exchange import UdpExchangeParams, plan
+from grader.scripted_server import uppercase
+from grader.spec import SpecError, Timeouts, available_assignments, load_assignment
 
 SHIPPED = available_assignments()
 

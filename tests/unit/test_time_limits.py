@@ -14,7 +14,7 @@ import pytest
 
 from grader.engine import Grading
 from grader.model import Program, Role, Status, Submission
-from grader.sandbox import ExitInfo
+from grader.model import ExitInfo
 from grader.sandbox.sockets import BoundSocket
 from grader.spec import load_assignment
 

@@ -7,4 +7,4 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 PYTHON="${SOCKETLAB_PYTHON:-$HERE/venv/bin/python}"
 export SOCKETLAB_STUDENT_USER="${SOCKETLAB_STUDENT_USER:-socketlab-student}"
 exec "$PYTHON" -m grader.export.run prairielearn --root "$ROOT" --assignment "$HERE/assignment.toml" \
-    --timeout @TIMEOUT@
+    --time-limit @TIMEOUT@

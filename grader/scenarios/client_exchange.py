@@ -1,23 +1,35 @@
-"""Client scenarios: what the scripted server does, what the student's client must show. Pure.
+"""The `client_exchange` kind: what the scripted server does, what the student's client must show.
 
 A client run is one execution of the student's client against one scripted-server
 behaviour; several checks can judge the same run (sends the line, prints the reply, exits),
-so the engine runs each distinct behaviour once per submission.
+so each distinct behaviour runs once per submission: the checks that share it share a lane.
+All of it is pure but `play`, which runs the client in the sandbox beside the scripted server.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import dataclasses
 import random
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from grader import scripted_server
 from grader.diagnose import program_error_hint
-from grader.sandbox import ExitInfo
-from grader.scenarios.common import Verdict, shorten, show
+from grader.model import Program, ProgramRun, Role
+from grader.sandbox import Sandbox, SandboxError
+from grader.scenarios.common import Verdict, quoted_output, show
+from grader.scenarios.kind import Kind, ProgramCheck
+from grader.scenarios.scripted_peer import ScriptedServer, ScriptedServerError, ScriptedServerSpec, sockets_for
 
-UDP_BEHAVIOURS = ("normal", "drop_first", "reply_twice", "reply_late", "wrong_port", "silent", "absent")
-TCP_BEHAVIOURS = ("normal", "slices", "silent", "close_without_reply", "reply_late", "absent")
+ABSENT = "absent"  # no scripted server at all
+UDP_BEHAVIOURS = (*scripted_server.UDP_BEHAVIOURS, ABSENT)
+TCP_BEHAVIOURS = (*scripted_server.TCP_BEHAVIOURS, ABSENT)
+OUTPUT_LINES = 8  # of each stream of a client's output, quoted in its evidence
+PEER_LIFETIME = 10.0  # seconds the scripted server and its network outlive the client's budget, then end by themselves
 EXPECTATIONS = ("sends_line", "prints_reply", "prints_reply_once", "exits", "exits_within_budget", "clear_failure")
 
 # Placeholder host names from the textbook and from students; they resolve to the scripted server.
@@ -43,41 +55,26 @@ class ClientParams:
         if not 0 <= self.delay <= 5 or not 1 <= self.pieces <= 50 or not 0 <= self.pause <= 2:
             raise ValueError("delay must be 0..5 s, pieces 1..50, pause 0..2 s")
 
-    def scenario_key(self) -> tuple:
-        """Checks whose runs would be identical share one run."""
-        return (self.behaviour, self.delay, self.pieces, self.pause)
+
+
+def lane(params: ClientParams) -> Hashable:
+    """Checks whose runs would be identical share one run."""
+    return (params.behaviour, params.delay, params.pieces, params.pause)
+
+
+def misfit(role: Role, params: ClientParams) -> tuple[str, str] | None:
+    behaviours = UDP_BEHAVIOURS if role.transport == "udp" else TCP_BEHAVIOURS
+    if params.behaviour in behaviours:
+        return None
+    return (f"behaviour {params.behaviour!r} is not a {role.transport} behaviour",
+            f"use one of: {', '.join(behaviours)}")
 
 
 @dataclass(frozen=True)
-class ScriptedServerSpec:
-    transport: str
-    behaviour: str
-    port: int
-    delay: float
-    pieces: int
-    pause: float
+class ClientRun(ProgramRun):
+    """What one run of a client showed: its output, how it ended, and what the scripted server saw."""
 
-    def arguments(self, lifetime: float) -> list[str]:
-        return ["--transport", self.transport, "--behaviour", self.behaviour, "--port", str(self.port),
-                "--delay", str(self.delay), "--pieces", str(self.pieces), "--pause", str(self.pause),
-                "--lifetime", f"{lifetime:g}"]
-
-
-@dataclass
-class ClientRun:
-    """What one run of a client showed: its output, how it ended, what the server saw."""
-
-    stdout: str
-    stderr: str
-    exit: ExitInfo | None  # None: still running when the budget ran out, so it was killed
-    duration: float
-    budget: float
     events: list[dict] = field(default_factory=list)
-    waited: float = 0.0  # seconds of the run the client spent waiting for a CPU, added to its budget
-
-    @property
-    def hung(self) -> bool:
-        return self.exit is None
 
 
 def typed_line(seed: int) -> str:
@@ -86,7 +83,7 @@ def typed_line(seed: int) -> str:
 
 
 def server_spec(transport: str, params: ClientParams, port: int) -> ScriptedServerSpec | None:
-    if params.behaviour == "absent":
+    if params.behaviour == ABSENT:
         return None
     return ScriptedServerSpec(transport, params.behaviour, port, params.delay, params.pieces, params.pause)
 
@@ -215,12 +212,59 @@ def _evidence(run: ClientRun, line: str, reply: str) -> list[str]:
              f"scripted server saw: {', '.join(seen[:12]) or 'nothing'}" + (" …" if len(seen) > 12 else ""),
              f"client ended: {_ending(run)} (budget {run.budget:g}s"
              + (f", plus {run.waited:.1f}s it spent waiting for a CPU on a busy machine)" if run.waited >= 0.05 else ")")]
-    lines.append("client stdout (last lines):\n" + _tail(run.stdout))
+    lines.append(quoted_output("client stdout", run.stdout, OUTPUT_LINES))
     if run.stderr.strip():
-        lines.append("client stderr (last lines):\n" + _tail(run.stderr))
+        lines.append(quoted_output("client stderr", run.stderr, OUTPUT_LINES))
     return lines
 
 
-def _tail(text: str, lines: int = 8) -> str:
-    kept = text.rstrip("\n").splitlines()[-lines:] or ["(none)"]
-    return "\n".join(f"    {shorten(line)}" for line in kept)
+def run(check: ProgramCheck) -> Verdict:
+    params: ClientParams = check.check.params
+    line = typed_line(check.seed)
+    reply = check.transform(line.encode()).decode("utf-8", "replace")
+    key = lane(params)
+    client_run = check.runs.get(key)
+    if client_run is None:
+        cut = check.deadline.remaining() < check.budget  # a run cut short by a time limit is not shared
+        client_run = play(check.sandbox, check.submission.path, check.program, (line + "\n").encode(),
+                          server_spec(check.check.role.transport, params, check.port),
+                          max(0.1, min(check.budget, check.deadline.remaining())))
+        if not cut:
+            check.runs[key] = client_run
+    return judge(params.expect, client_run, line, reply, _source(check.submission.path, check.program))
+
+
+def play(sandbox: Sandbox, folder: Path, program: Program, stdin: bytes, server: ScriptedServerSpec | None,
+         budget: float) -> ClientRun:
+    """Run the client once, in a network of its own where the scripted server (None: no server) listens.
+
+    The textbook's placeholder host names resolve to the scripted server where the sandbox
+    can map names. The scripted server is the grader's own process on this machine.
+    """
+    lifetime = budget + PEER_LIFETIME
+    try:
+        with sandbox.peer_network(folder, PLACEHOLDER_HOSTS, lifetime) as network:
+            if server is None:
+                scripted: contextlib.AbstractContextManager = contextlib.nullcontext()
+            elif network.make_socket is None:
+                scripted = ScriptedServer(server, lifetime, host=network.host)
+            else:
+                scripted = ScriptedServer(server, lifetime, sockets_for(server, network.make_socket))
+            with scripted as serving:
+                ran = sandbox.run_program(folder, program, stdin, network, budget)
+    except (OSError, ScriptedServerError) as exc:
+        raise SandboxError(f"cannot serve the client's run: {exc}") from None
+    events = serving.events if serving is not None else []
+    return ClientRun(**{f.name: getattr(ran, f.name) for f in dataclasses.fields(ran)}, events=events)
+
+
+def _source(folder: Path, program: Program) -> str:
+    if program.source is None:
+        return ""
+    try:
+        return (folder / program.source).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+KIND = Kind("client_exchange", frozenset({Role.UDP_CLIENT, Role.TCP_CLIENT}), ClientParams, run, lane, misfit)

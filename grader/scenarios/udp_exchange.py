@@ -1,17 +1,19 @@
-"""UDP server scenarios: what a scripted client sends, when it retransmits, how replies are judged.
+"""The `udp_exchange` kind: what a scripted client sends a UDP server, when it retransmits, how replies are judged.
 
-Pure: the I/O layer (grader.netio) feeds datagrams and the clock into UdpClientMachine and
-sends what it asks for. Replies are matched to requests by content, never by arrival order,
-so duplication and reordering cannot confuse the grader.
+Pure but for `run`: the I/O layer (grader.netio) feeds datagrams and the clock into
+UdpClientMachine and sends what it asks for. Replies are matched to requests by content,
+never by arrival order, so duplication and reordering cannot confuse the grader.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from grader import netio
 from grader.impair import Action, DatagramProfile, DatagramSchedule
-from grader.scenarios.common import MIN_LENGTH, PAYLOADS, Verdict, explain_wrong_reply, make_payloads, same_reply, show
-from grader.spec import Transform
+from grader.model import Role
+from grader.scenarios.common import MIN_LENGTH, PAYLOADS, Transform, Verdict, explain_wrong_reply, make_payloads, same_reply, show
+from grader.scenarios.kind import Kind, ServerCheck
 
 
 @dataclass(frozen=True)
@@ -240,3 +242,12 @@ def judge(machine: UdpClientMachine) -> Verdict:
         evidence.append(f"nothing came back for it within the exchange timeout ({plan.reply_timeout:.1f}s per attempt)")
         return Verdict(False, summary, evidence, hint, timed=True)
     return Verdict(False, summary, evidence, hint)
+
+
+def run(check: ServerCheck) -> Verdict:
+    machine = UdpClientMachine(plan(check.check.params, check.transform, check.seed))
+    netio.play_udp(machine, check.server.address("udp"), check.deadline.at, check.server.make_socket)
+    return judge(machine)
+
+
+KIND = Kind("udp_exchange", frozenset({Role.UDP_SERVER}), UdpExchangeParams, run)

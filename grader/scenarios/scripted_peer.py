@@ -1,4 +1,4 @@
-"""The grader's scripted server as a process of its own on the grading machine.
+"""The grader's scripted server (grader/scripted_server.py) as a process of its own on the grading machine.
 
 It serves a student's client for one run and writes what it saw as JSON events. It always
 runs outside any student's sandbox (it is the grader's code); where the client is
@@ -15,16 +15,32 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from grader.scenarios.clients import ScriptedServerSpec
+from grader.sandbox import SocketFactory
 from grader.scripted_server import parse_events
 
 SCRIPTED_SERVER = Path(__file__).resolve().parents[1] / "scripted_server.py"
 READY = b'"event": "ready"'
 READY_WAIT = 10.0  # seconds; the server binds and reports at once unless the machine is swamped
 STOP_WAIT = 3.0
+
+
+@dataclass(frozen=True)
+class ScriptedServerSpec:
+    transport: str
+    behaviour: str
+    port: int
+    delay: float
+    pieces: int
+    pause: float
+
+    def arguments(self, lifetime: float) -> list[str]:
+        return ["--transport", self.transport, "--behaviour", self.behaviour, "--port", str(self.port),
+                "--delay", str(self.delay), "--pieces", str(self.pieces), "--pause", str(self.pause),
+                "--lifetime", f"{lifetime:g}"]
 
 
 class ScriptedServerError(Exception):
@@ -35,7 +51,8 @@ class ScriptedServer:
     """`with ScriptedServer(spec, lifetime, sockets) as server:` ... `server.events` once the `with` ends."""
 
     def __init__(self, spec: ScriptedServerSpec, lifetime: float, sockets: list[socket.socket] | None = None,
-                 extra_args: tuple[str, ...] = ()):
+                 host: str | None = None):
+        """On `sockets` made for it; without them, it binds its own on `host`."""
         self.spec = spec
         self.events: list[dict] = []
         self._log: IO[bytes] = tempfile.TemporaryFile()
@@ -44,7 +61,8 @@ class ScriptedServer:
         # -I: the grader's own standard-library program; nothing on this machine's paths may
         # change what it does.
         self._process = subprocess.Popen(
-            [sys.executable, "-I", "-u", str(SCRIPTED_SERVER), *spec.arguments(lifetime), *handed, *extra_args],
+            [sys.executable, "-I", "-u", str(SCRIPTED_SERVER), *spec.arguments(lifetime), *handed,
+             *(["--host", host] if host is not None else [])],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.DEVNULL, pass_fds=fds,
             start_new_session=True)
 
@@ -83,7 +101,7 @@ class ScriptedServer:
         self._log.close()
 
 
-def sockets_for(spec: ScriptedServerSpec, make_socket) -> list[socket.socket]:
+def sockets_for(spec: ScriptedServerSpec, make_socket: SocketFactory) -> list[socket.socket]:
     """The unbound sockets the scripted server serves on: a second one where it replies from another port."""
     kind = socket.SOCK_DGRAM if spec.transport == "udp" else socket.SOCK_STREAM
     made = [make_socket(socket.AF_INET, kind)]
