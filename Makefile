@@ -12,13 +12,19 @@ PLATFORMS   := gradescope prairielearn autolab classroom
 
 BIN := $(VENV)/bin
 
-.PHONY: grade test bench image engine venv clean $(addprefix export-,$(PLATFORMS))
+.PHONY: grade test lint bench image engine venv clean $(addprefix export-,$(PLATFORMS))
 
 grade: venv image
 	$(BIN)/grader grade $(SUBMISSIONS) --out $(REPORTS)
 
-test: venv image
+test: venv image lint
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+# Style and types: ruff (lint and format) and mypy, as configured in pyproject.toml.
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: venv image
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

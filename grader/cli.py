@@ -75,9 +75,10 @@ def _glue_student_names(argv: list[str], parser: argparse.ArgumentParser) -> lis
     argparse would take `-x` for an unknown option. Only words that are no option of
     `grader grade` are names, so `--only alice --force` still forces.
     """
-    grade = next(action for action in parser._subparsers._group_actions[0].choices.values()  # noqa: SLF001
-                 if "--only" in action._option_string_actions)  # noqa: SLF001
-    options = set(grade._option_string_actions)  # noqa: SLF001
+    # argparse keeps its subcommands private; they are there once _parser() has run.
+    grade = next(action for action in parser._subparsers._group_actions[0].choices.values()  # type: ignore[union-attr]
+                 if "--only" in action._option_string_actions)
+    options = set(grade._option_string_actions)
     glued: list[str] = []
     naming = named = False
     for word in argv:

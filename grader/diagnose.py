@@ -32,7 +32,7 @@ def program_error_hint(output: str) -> str | None:
         if any(p.search(output) for p in _PY2):
             return ("this is Python 2 syntax (print statement / raw_input); the grader runs Python 3: "
                     "use print(...) and input()")
-    if "attribute 'bind' is read-only" in output or "'tuple' object is not callable" in output and "bind" in output:
+    if "attribute 'bind' is read-only" in output or ("'tuple' object is not callable" in output and "bind" in output):
         return "`bind` is assigned instead of called: write serverSocket.bind(('', serverPort))"
     if "Address already in use" in output:
         return "the port is already in use: another program (or an earlier run) still holds it"
@@ -49,8 +49,8 @@ def program_error_hint(output: str) -> str | None:
     return None
 
 
-def listening_problem(sockets: list[BoundSocket], transport: str, port: int) -> tuple[str, str] | None:
-    """(problem, hint) when the server is not listening where clients expect it; None if it is."""
+def listening_problem(sockets: list[BoundSocket], transport: str, port: int) -> tuple[str, str | None] | None:
+    """(problem, hint or None) when the server is not listening where clients expect it; None if it is."""
     right = [s for s in sockets if s.transport == transport and s.port == port]
     if any(s.all_interfaces for s in right):
         return None

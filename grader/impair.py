@@ -194,15 +194,6 @@ def _decide(
     return fate_k
 
 
-def fate(profile: DatagramProfile, seed: int, message: int, attempt: int) -> Fate:
-    """The decision for one send; depends only on its arguments.
-
-    Once earlier attempts of this message have been impaired
-    ``profile.max_impairments_per_datagram`` times, every later attempt is delivered.
-    """
-    return _decide(profile, seed, message, attempt, {})
-
-
 @dataclass(frozen=True)
 class DatagramSchedule:
     """A seeded profile plus optional scripted sends: the whole plan for one path.
@@ -215,9 +206,6 @@ class DatagramSchedule:
     profile: DatagramProfile = DatagramProfile.NONE
     seed: int = 0
     overrides: tuple[Fate, ...] = ()
-
-    PREVIEW_MESSAGES: ClassVar[int] = 10  # how far str() looks ahead
-    MAX_STR: ClassVar[int] = 200  # evidence lines stay readable
 
     def __post_init__(self) -> None:
         keys = [(f.message, f.attempt) for f in self.overrides]
@@ -247,44 +235,6 @@ class DatagramSchedule:
         lookup = {(f.message, f.attempt): f for f in self.overrides}
         return _decide(self.profile, self.seed, message, attempt, lookup)
 
-    def preview(self, messages: int, attempts: int = 1) -> tuple[Fate, ...]:
-        """Fates of the first ``attempts`` sends of each of the first ``messages`` messages."""
-        return tuple(self.fate(m, a) for m in range(messages) for a in range(attempts))
-
-    def describe(self, messages: int, attempts: int = 1) -> str:
-        """One evidence line: the seed, the profile, and the impaired sends in the window."""
-        if messages < 1 or attempts < 1:
-            raise ValueError(
-                f"describe needs at least one send, got {messages} x {attempts}"
-            )
-        head = f"seed {self.seed} ({self.profile})"
-        window = f"msg0-{messages - 1}" if messages > 1 else "msg0"
-        impaired = [
-            f"{f.label} {f.verb}"
-            for f in self.preview(messages, attempts)
-            if f.action is not Action.DELIVER
-        ]
-        if not impaired:
-            return f"{head}, {window}: all delivered"
-        line = f"{head}, {window}: " + ", ".join(impaired)
-        shown = len(impaired)
-        while len(line) > self.MAX_STR and shown > 1:
-            shown -= 1
-            line = (
-                f"{head}, {window}: "
-                + ", ".join(impaired[:shown])
-                + f", +{len(impaired) - shown} more"
-            )
-        return line
-
-    def __str__(self) -> str:
-        # Look far enough ahead to show every scripted send.
-        messages = max(
-            [self.PREVIEW_MESSAGES] + [f.message + 1 for f in self.overrides]
-        )
-        attempts = max([1] + [f.attempt + 1 for f in self.overrides])
-        return self.describe(messages, attempts)
-
 
 @dataclass(frozen=True)
 class Emission:
@@ -313,10 +263,6 @@ class DatagramPipe:
     def __init__(self) -> None:
         self._held: list[Fate] = []
 
-    @property
-    def holding(self) -> tuple[Fate, ...]:
-        return tuple(self._held)
-
     def push(self, fate: Fate) -> list[Emission]:
         if fate.action is Action.HOLD:
             self._held.append(fate)
@@ -331,13 +277,6 @@ class DatagramPipe:
         out = [Emission(h.message, h.attempt) for h in self._held]
         self._held.clear()
         return out
-
-
-def release_order(fates: Sequence[Fate]) -> list[Emission]:
-    """Wire order of a whole sequence of sends (push each, then flush); for tests and previews."""
-    pipe = DatagramPipe()
-    out = [e for f in fates for e in pipe.push(f)]
-    return out + pipe.flush()
 
 
 # ---------------------------------------------------------------------------- TCP streams
@@ -379,11 +318,6 @@ def slice_stream(
     )
     bounds = [0, *cuts, len(data)] if count else []
     return _spaced([data[a:b] for a, b in itertools.pairwise(bounds)], pause)
-
-
-def trickle(data: bytes, pause: float) -> tuple[Write, ...]:
-    """One byte per write: the most fragmented stream a peer can legally send."""
-    return _spaced([data[i : i + 1] for i in range(len(data))], pause)
 
 
 class Ending(str, enum.Enum):

@@ -43,6 +43,9 @@ KILL_GRACE = 30.0
 Runner = Callable[[list[str], Path, float, threading.Event], ChildRun]
 
 
+DEFAULT_HEADROOM = HeadroomRule()
+
+
 @dataclass(frozen=True)
 class Settings:
     assignment: Assignment
@@ -52,7 +55,7 @@ class Settings:
     timeout: float | None = None  # seconds for one whole submission; None: the assignment's [timeouts] submission
     environment: str = ""  # what else decides a grade (the runtime image), for the cache key
     force: bool = False
-    headroom: HeadroomRule | None = HeadroomRule()  # None: start gradings whatever the machine's load
+    headroom: HeadroomRule | None = DEFAULT_HEADROOM  # None: start gradings whatever the machine's load
 
     @property
     def time_limit(self) -> float:
@@ -158,7 +161,7 @@ class _ClassRun:
         """
         try:
             return self._one(entry)
-        except Exception as exc:  # noqa: BLE001 - one student's oddity must not stop the class
+        except Exception as exc:
             target = self.junit_dir / f"{entry.name}.xml"
             self.cache.forget(entry.name)
             suite = junit.error_suite(entry.name, f"the grader failed on this submission "
@@ -166,7 +169,7 @@ class _ClassRun:
                                                   "graded as usual", self._properties(entry))
             try:
                 junit.write_suite(suite, target)
-            except Exception:  # noqa: BLE001 - e.g. a name no file system or XML can hold: still listed
+            except Exception:
                 pass
             return Graded(junit.report(suite), cached=False)
 

@@ -124,13 +124,17 @@ def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_
         if user is not None:
             local.close_to_others()  # the JUnit file, written at the end, among others
     record_testsuite_property("discovered", shown(found, 2000) or "nothing")
-    if submission.notes:  # why a role was not found, when discovery knows
-        record_testsuite_property("discovery_notes", json.dumps([shown(note) for note in submission.notes]))
+    # How each program was found, then why a role was not, when discovery knows: so a student
+    # whose file was taken for the wrong role sees why.
+    notes = [f"{role.value}: {p.source} (found by {p.found_by})" for role, p in submission.programs.items()
+             if p.source is not None and p.found_by]
+    if notes or submission.notes:
+        record_testsuite_property("discovery_notes", json.dumps([shown(note) for note in (*notes, *submission.notes)]))
     try:
         # Inside the `try`: a Ctrl-C that lands between starting the lanes and the first
         # check must still stop them, or they would keep the process (and containers) alive.
-        grading.start_lanes([item.callspec.params["check"] for item in request.session.items
-                      if "check" in getattr(getattr(item, "callspec", None), "params", {})])
+        grading.start_lanes([params["check"] for item in request.session.items
+                             if "check" in (params := getattr(getattr(item, "callspec", None), "params", {}))])
         yield grading
     finally:
         grading.close()

@@ -82,7 +82,7 @@ def find_submissions(folder: Path) -> list[Entry]:
             stem = child.stem
         else:
             continue
-        key, notes = report_key(stem), ()
+        key, notes = report_key(stem), tuple[str, ...]()
         if key in entries:
             # A folder and a zip of one name: both are graded, under two names, and both say so.
             key = _free_key(entries, child.name)

@@ -647,7 +647,7 @@ def main(argv: list[str] | None = None, stream: TextIO | None = None) -> int:
         reason = "lifetime"
     except _Stop as stop:
         reason = stop.reason
-    except Exception:  # noqa: BLE001 - a bug here must still leave an end event and a bounded exit
+    except Exception:
         traceback.print_exc(file=sys.stderr)
         reason, status = "error", 1
     finally:

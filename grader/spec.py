@@ -245,7 +245,7 @@ def _get(path: Path, table: dict, key: str, types_: type | tuple[type, ...], *, 
         return default
     value = table[key]
     wanted = types_ if isinstance(types_, tuple) else (types_,)
-    if isinstance(value, bool) and bool not in wanted or not isinstance(value, wanted):
+    if (isinstance(value, bool) and bool not in wanted) or not isinstance(value, wanted):
         names = " or ".join(t.__name__ for t in wanted)
         raise SpecError(path, full, f"expected {names}, got {type(value).__name__} {value!r}", f"write a {names}")
     return value

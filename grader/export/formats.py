@@ -102,7 +102,7 @@ def summary_markdown(report: StudentReport) -> str:
     if report.properties.get("warning"):
         lines += [f"> **Warning:** {_md(report.properties['warning'])}", ""]
     if report.grader_error is not None:
-        return "\n".join(lines + [f"**{GRADER_FAILED}.**", "", "```text", report.grader_error, "```", ""])
+        return "\n".join([*lines, f"**{GRADER_FAILED}.**", "", "```text", report.grader_error, "```", ""])
     lines += [f"**{score_line(report)}**", ""]
     if report.failures:
         lines += ["## What cost points", ""]

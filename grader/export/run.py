@@ -140,6 +140,7 @@ def write_results(platform: str, where: Layout, graded: Graded, seconds: float) 
         print(gradebook.feedback(report))
         print(json.dumps(formats.autolab_scores(report, catalog)), flush=True)
         return
+    assert where.results is not None  # every platform but Autolab has a results file
     if platform == "gradescope":
         results = formats.gradescope(report, seconds, catalog)
     elif platform == "prairielearn":

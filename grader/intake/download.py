@@ -36,19 +36,23 @@ class Download:
     _archive: zipfile.ZipFile | None = None
     _members: dict[str, zipfile.ZipInfo] = field(default_factory=dict)
 
+    def _in_folder(self, path: str) -> Path:
+        assert self._folder is not None  # a download is a folder when it is not an archive
+        return self._folder / path
+
     def read_text(self, path: str) -> str:
         if self._archive is not None:
             with self._archive.open(self._members[path]) as file:
                 data = file.read(MAX_TEXT_BYTES)
         else:
-            with (self._folder / path).open("rb") as file:
+            with self._in_folder(path).open("rb") as file:
                 data = file.read(MAX_TEXT_BYTES)
         return data.decode("utf-8", errors="replace")
 
     def size(self, path: str) -> int:
         if self._archive is not None:
             return self._members[path].file_size
-        return (self._folder / path).lstat().st_size
+        return self._in_folder(path).lstat().st_size
 
     def copy(self, path: str, target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -56,7 +60,7 @@ class Download:
             extract(self._archive, self._members[path], target)
         else:
             # O_NOFOLLOW: a file swapped for a link since it was listed is refused, not followed.
-            fd = os.open(self._folder / path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            fd = os.open(self._in_folder(path), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
             with os.fdopen(fd, "rb") as source, target.open("wb") as sink:
                 shutil.copyfileobj(source, sink)
 

@@ -166,6 +166,7 @@ def blackboard(paths: list[str], name: str, read: ReadText) -> Parsed | None:
         members = []
         for path in chosen:
             match = _BLACKBOARD.fullmatch(path)
+            assert match is not None  # the attempts were gathered by this pattern
             if match["orig"] is None:
                 found = _BLACKBOARD_NAME.search(read(path))
                 full_name = found["name"] if found else ""

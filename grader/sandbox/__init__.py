@@ -73,6 +73,7 @@ class RunningServer(Protocol):
 class Sandbox(Protocol):
     name: str
     sandboxed: bool
+    network: str  # what student programs can reach, in words for the report
 
     def start_server(self, submission_path: Path, program: Program, port: int) -> RunningServer: ...
 

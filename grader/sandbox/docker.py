@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import requests
@@ -429,7 +430,7 @@ class DockerSandbox:
     def run_program(self, submission_path: Path, program: Program, stdin: bytes, network: PeerNetwork,
                     budget: float) -> ProgramRun:
         """The program joins the network's holder; its stdin comes through a pipe."""
-        holder = network.holder
+        holder: Any = network.holder
         # The input comes through the environment and a pipe, not a mounted file: no host path
         # shows inside the container. It is removed from the environment before the program runs.
         client = self._start(

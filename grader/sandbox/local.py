@@ -29,7 +29,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +72,7 @@ class Limits:
         pairs = [("RLIMIT_AS", self.memory), ("RLIMIT_FSIZE", self.file_size), ("RLIMIT_CPU", self.cpu_seconds),
                  ("RLIMIT_NOFILE", self.open_files), ("RLIMIT_CORE", 0)]
         # RLIMIT_NPROC counts every process of the user: for the grader's own user it would count theirs too.
-        return pairs + [("RLIMIT_NPROC", self.processes)] if per_user else pairs
+        return [*pairs, ("RLIMIT_NPROC", self.processes)] if per_user else pairs
 
 
 LIMITS = Limits()
@@ -241,7 +241,7 @@ def _runs_as(process: psutil.Process, user: StudentUser) -> bool:
         return False
 
 
-def kill_strays(user: StudentUser, also: list[psutil.Process] = (), spare: frozenset[int] = frozenset()) -> None:
+def kill_strays(user: StudentUser, also: Sequence[psutil.Process] = (), spare: frozenset[int] = frozenset()) -> None:
     """Kill `also` and every process of `user` that is our own child but not in `spare` (the programs we started
     and still run): an orphan we inherited. Reap them, for nobody else will."""
     strays = [p for p in psutil.Process().children() if _runs_as(p, user) and p.pid not in spare]
@@ -322,6 +322,7 @@ class LocalSandbox:
 
     name = "local"
     sandboxed = False
+    network = "the grading machine's own: student programs are not sandboxed"
 
     def __init__(self) -> None:
         self.user = student_user()
@@ -429,6 +430,7 @@ class LocalSandbox:
         return Path(self._scratch.name)
 
     def _copy(self, submission_path: Path) -> Path:
+        assert self.user is not None  # only programs run as the student user get a copy
         source = submission_path.resolve()
         if source not in self._copies:
             target = self._root() / f"submission-{len(self._copies) + 1}"
@@ -442,6 +444,7 @@ class LocalSandbox:
 
     def _run_folder(self) -> Path:
         """A fresh HOME and TMPDIR, the student user's alone, so no run sees what an earlier one left."""
+        assert self.user is not None  # only programs run as the student user get a folder
         folder = self._root() / f"run-{next(self._runs)}"
         for path in (folder, folder / "home", folder / "tmp"):
             os.mkdir(path)

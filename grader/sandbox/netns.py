@@ -117,7 +117,8 @@ class RelaySockets:
         self._on_close = on_close
 
     def __call__(self, family: int, kind: int) -> socket.socket:
-        name = {socket.SOCK_DGRAM: b"udp", socket.SOCK_STREAM: b"tcp"}[kind]
+        names: dict[int, bytes] = {socket.SOCK_DGRAM: b"udp", socket.SOCK_STREAM: b"tcp"}
+        name = names[kind]
         deadline = time.monotonic() + RELAY_WAIT
         while True:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as channel:

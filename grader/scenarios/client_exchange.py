@@ -149,7 +149,7 @@ def _judge(expect: str, run: ClientRun, line: str, reply: str, source: str) -> V
         if run.hung:
             return Verdict(False, f"the client did not exit: killed after {run.budget:g}s", evidence,
                            _hint(run, source, reply))
-        if run.exit.code != 0:  # a crash is not the clean exit this check asks for
+        if run.exit is None or run.exit.code != 0:  # a crash is not the clean exit this check asks for
             return Verdict(False, f"the client stopped with an error ({ended})", evidence, _hint(run, source, reply))
         return Verdict(True, f"the client exited by itself ({ended})", evidence)
     if expect == "exits_within_budget":

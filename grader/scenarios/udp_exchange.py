@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from grader import netio
 from grader.impair import Action, DatagramProfile, DatagramSchedule
 from grader.model import Role
-from grader.scenarios.common import MIN_LENGTH, PAYLOADS, Transform, Verdict, explain_wrong_reply, make_payloads, same_reply, show
+from grader.scenarios.common import (
+    MIN_LENGTH,
+    PAYLOADS,
+    Transform,
+    Verdict,
+    explain_wrong_reply,
+    make_payloads,
+    same_reply,
+    show,
+)
 from grader.scenarios.kind import Kind, ServerCheck
 
 

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from platform_runs import (ASSIGNMENT, copy_submission, environment, open_root, points_of,
-                           reference_files, run, unzip)
+from platform_runs import ASSIGNMENT, copy_submission, environment, open_root, points_of, reference_files, run, unzip
 
 needs_root = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
                                 reason="only root can run student programs as another user, as Gradescope's "

@@ -9,8 +9,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from platform_runs import (ASSIGNMENT, can_isolate, copy_submission, environment, open_root, points_of,
-                           read_json, reference_files, run)
+from platform_runs import (
+    ASSIGNMENT,
+    can_isolate,
+    copy_submission,
+    environment,
+    open_root,
+    points_of,
+    read_json,
+    reference_files,
+    run,
+)
 
 TOP_FIELDS = {"gradable", "score", "message", "output", "tests"}
 TEST_FIELDS = {"name", "description", "points", "max_points", "message", "output"}

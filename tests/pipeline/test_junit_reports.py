@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
 import pytest
+from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
 from pipeline_samples import HEADER, SAMPLE, suite_of
 
 from grader import junit

@@ -143,7 +143,7 @@ class Load:
 
     def keep_grading(self) -> None:
         """A new hostile grading whenever the last one ended, until the load's time is up."""
-        if self.hostile is not None and self.hostile.poll() is None or time.monotonic() >= self.until:
+        if (self.hostile is not None and self.hostile.poll() is None) or time.monotonic() >= self.until:
             return
         self.gradings += 1
         out = self.workdir / f"load-reports-{self.gradings}"

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader.engine import Grading, confirmed, needs_confirmation
-from grader.model import CheckResult, CheckSpec, Program, Role, Status, Submission
-from grader.model import ExitInfo
+from grader.model import CheckResult, CheckSpec, ExitInfo, Program, Role, Status, Submission
 from grader.sandbox import SandboxError
 from grader.sandbox.sockets import BoundSocket
 from grader.spec import load_assignment

@@ -5,9 +5,9 @@ from __future__ import annotations
 import ast
 import os
 import struct
-import zlib
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -555,7 +555,7 @@ def test_a_folder_that_does_not_exist_is_an_error_naming_it(tmp_path: Path) -> N
 def test_a_file_instead_of_a_folder_is_an_error_pointing_to_unpack_zip(tmp_path: Path) -> None:
     archive = make_zip(tmp_path / "alice.zip", {"UDPServer.py": UDP_SERVER.encode()})
 
-    with pytest.raises(DiscoveryError, match="alice.zip: not a folder.*unpack_zip"):
+    with pytest.raises(DiscoveryError, match=r"alice.zip: not a folder.*unpack_zip"):
         discover(archive)
 
 
@@ -588,7 +588,7 @@ def test_a_zip_entry_that_escapes_the_destination_is_rejected_before_anything_is
 ) -> None:
     archive = make_zip(tmp_path / "evil.zip", {"alice/UDPServer.py": UDP_SERVER.encode(), entry: b"print('pwned')\n"})
 
-    with pytest.raises(DiscoveryError, match="evil.zip: entry .* outside the submission folder"):
+    with pytest.raises(DiscoveryError, match=r"evil.zip: entry .* outside the submission folder"):
         unpack_zip(archive, tmp_path / "out")
 
     assert not (tmp_path / "out").exists()
@@ -605,7 +605,7 @@ def test_a_zip_with_too_many_files_is_rejected(tmp_path: Path) -> None:
 def test_a_zip_that_unpacks_to_more_than_20_mib_is_rejected(tmp_path: Path) -> None:
     archive = make_zip(tmp_path / "bomb.zip", {"data.bin": bytes(MAX_ZIP_BYTES + 1)})
 
-    with pytest.raises(DiscoveryError, match="bomb.zip: unpacks to more than 20 MiB"):
+    with pytest.raises(DiscoveryError, match=r"bomb.zip: unpacks to more than 20 MiB"):
         unpack_zip(archive, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -627,7 +627,7 @@ def test_an_unreadable_zip_is_an_error_naming_it(tmp_path: Path, content: bytes 
 def test_an_empty_zip_is_an_error(tmp_path: Path) -> None:
     archive = make_zip(tmp_path / "empty.zip", {"folder/": b""})
 
-    with pytest.raises(DiscoveryError, match="empty.zip: holds no files"):
+    with pytest.raises(DiscoveryError, match=r"empty.zip: holds no files"):
         unpack_zip(archive, tmp_path / "out")
 
 

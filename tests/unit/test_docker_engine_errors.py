@@ -37,7 +37,7 @@ def test_any_other_refusal_to_kill_is_raised():
 
 
 def test_an_engine_that_does_not_answer_in_time_becomes_a_sandbox_error_that_says_what_it_was_doing():
-    with pytest.raises(SandboxError, match="the Docker engine failed while starting things: .*Read timed out"):
+    with pytest.raises(SandboxError, match=r"the Docker engine failed while starting things: .*Read timed out"):
         with _engine("starting things"):
             raise requests.exceptions.ReadTimeout("Read timed out. (read timeout=30)")
 

@@ -746,7 +746,7 @@ def test_tcp_judge_fails_a_refused_connection():
 
 def test_tcp_judge_ignores_a_silent_connection_that_expects_nothing():
     tcp, records = tcp_records(TcpExchangeParams(idle_first=True))
-    idle, real = records
+    _, real = records
     real.reply = real.plan.expected
 
     verdict = tcp_judge(tcp, records)

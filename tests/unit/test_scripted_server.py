@@ -225,7 +225,7 @@ def test_udp_reply_late_replies_after_the_delay_and_serves_other_datagrams_meanw
     events = server.stop()
     datagrams, replies = named(events, "datagram"), named(events, "reply")
     assert len(datagrams) == len(replies) == 2
-    assert all(r["t"] - d["t"] >= delay * 0.9 for d, r in zip(datagrams, replies))
+    assert all(r["t"] - d["t"] >= delay * 0.9 for d, r in zip(datagrams, replies, strict=True))
     assert datagrams[1]["t"] < replies[0]["t"]
 
 

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader.engine import Grading
-from grader.model import Program, Role, Status, Submission
-from grader.model import ExitInfo
+from grader.model import ExitInfo, Program, Role, Status, Submission
 from grader.sandbox.sockets import BoundSocket
 from grader.spec import load_assignment
 
