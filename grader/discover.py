@@ -127,6 +127,18 @@ def discover(path: Path, name: str | None = None) -> Submission:
     )
 
 
+def how_roles_are_found(role: Role) -> str:
+    """What discovery looks for, for the report of a role it did not find."""
+    socket_type = "SOCK_DGRAM" if role.transport == "udp" else "SOCK_STREAM"
+    side = " and bind" if role.is_server else " without bind"
+    return (f"discovery looks for files that use {socket_type}{side}, or named like {_TEXTBOOK_NAMES[role]}; "
+            f"a {TOML_NAME} can name it")
+
+
+_TEXTBOOK_NAMES = {Role.UDP_SERVER: "UDPServer.py", Role.UDP_CLIENT: "UDPClient.py",
+                   Role.TCP_SERVER: "TCPServer.py", Role.TCP_CLIENT: "TCPClient.py"}
+
+
 def unpack_zip(zip_path: Path, dest: Path) -> Path:
     """Extract a zipped submission into `dest`; return its single top folder, or `dest`."""
     if not zip_path.is_file():

@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
 from grader import diagnose
+from grader.discover import how_roles_are_found
 from grader.model import CheckResult, CheckSpec, Deadline, ExitInfo, Role, Status, Submission
 from grader.sandbox import RunningServer, Sandbox, SandboxError
 from grader.scenarios import KINDS
@@ -206,11 +207,8 @@ class Grading:
     def _verdict(self, check: CheckSpec, deadline: Deadline, current: _Pass) -> Verdict:
         program = self.submission.programs.get(check.role)
         if program is None:
-            return Verdict(False, f"no {check.role.value} found in the submission", [
-                "discovery looks for files that use "
-                + ("SOCK_DGRAM" if check.role.transport == "udp" else "SOCK_STREAM")
-                + (" and bind" if check.role.is_server else " without bind")
-                + f", or named like {_example_name(check.role)}; a grader.toml can name it"])
+            return Verdict(False, f"no {check.role.value} found in the submission",
+                           [how_roles_are_found(check.role)])
         kind = KINDS[check.kind]
         if not check.role.is_server:
             verdict = kind.run(ProgramCheck(
@@ -256,8 +254,3 @@ def _await_exit(server: RunningServer, grace: float) -> ExitInfo | None:
     while (info := server.exit_info()) is None and time.monotonic() < deadline:
         time.sleep(POLL)
     return info
-
-
-def _example_name(role: Role) -> str:
-    return {"udp_server": "UDPServer.py", "udp_client": "UDPClient.py",
-            "tcp_server": "TCPServer.py", "tcp_client": "TCPClient.py"}[role.value]

@@ -191,6 +191,11 @@ BROKEN = {
         "port",
         ["65535"],
     ),
+    "a scripted-server behaviour of the other transport": (
+        '[[checks]]\nid = "tcp_client.x"\nkind = "client_exchange"\npoints = 1\nparams = { behaviour = "wrong_port" }\n',
+        "checks[0].params",
+        ["slices", "close_without_reply"],
+    ),
 }
 
 
