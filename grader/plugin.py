@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from grader import PACKAGE_DIR
 from grader.discover import DiscoveryError, discover
 from grader.engine import Grading
 from grader.names import shown
@@ -27,7 +28,7 @@ from grader.sandbox.choose import CHOICES as SANDBOX_CHOICES
 from grader.sandbox.choose import choose_sandbox, open_sandbox
 from grader.spec import Assignment, SpecError, load_assignment
 
-GRADER_DIR = Path(__file__).resolve().parent
+GRADER_DIR = PACKAGE_DIR
 
 ASSIGNMENT = pytest.StashKey[Assignment]()
 SANDBOX = pytest.StashKey[str]()

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader import PACKAGE_DIR
 from grader.model import CheckSpec, Role
 from grader.scenarios import KINDS
 from grader.scenarios.common import Transform
 from grader.scenarios.kind import Kind
 from grader.scripted_server import uppercase
 
-ASSIGNMENTS_DIR = Path(__file__).parent / "assignments"
+ASSIGNMENTS_DIR = PACKAGE_DIR / "assignments"
 
 class SpecError(Exception):
     def __init__(self, file: Path | str, key: str, problem: str, fix: str):

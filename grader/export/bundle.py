@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grader
+from grader import PACKAGE_DIR
 from grader.spec import Assignment
 
 GRADER_DIR = Path(grader.__file__).resolve().parent
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATES = PACKAGE_DIR / "export" / "templates"
 SOURCE_FILES = ("pyproject.toml", "README.md")  # beside grader/: what `pip install` of the tree needs
 PACKAGE = "socketlab-grader"
 EXECUTABLE = 0o755

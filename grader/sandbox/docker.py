@@ -37,6 +37,7 @@ import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import LogConfig, Ulimit
 
+from grader import PACKAGE_DIR
 from grader.discover import SKIPPED_DIRS
 from grader.model import ExitInfo, Program, ProgramRun
 from grader.sandbox import Address, PeerNetwork, SandboxError
@@ -69,7 +70,7 @@ _NOT_COPIED = SKIPPED_DIRS | {".git"}  # what discovery never reads, and the rep
 # How the grader's sockets get inside a loopback-only container: it enters the namespace
 # itself (setns: root), or a trusted relay container inside makes them and passes them out.
 NETNS_ENTRIES = ("auto", "setns", "relay")
-RELAY_CODE = Path(__file__).resolve().parent / "socket_relay.py"
+RELAY_CODE = PACKAGE_DIR / "sandbox" / "socket_relay.py"
 RELAY_LIFETIME = 3600  # seconds; a relay is removed with its server, this bounds one a killed grader left
 
 CANNOT_ENTER = ("the grader cannot enter a container's network namespace (it needs root, or CAP_SYS_ADMIN). "

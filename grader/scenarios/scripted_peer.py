@@ -16,13 +16,13 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO
 
+from grader import PACKAGE_DIR
 from grader.sandbox import SocketFactory
 from grader.scripted_server import parse_events
 
-SCRIPTED_SERVER = Path(__file__).resolve().parents[1] / "scripted_server.py"
+SCRIPTED_SERVER = PACKAGE_DIR / "scripted_server.py"
 READY = b'"event": "ready"'
 READY_WAIT = 10.0  # seconds; the server binds and reports at once unless the machine is swamped
 STOP_WAIT = 3.0
