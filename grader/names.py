@@ -9,7 +9,7 @@ or 250 characters that leave no room for `.xml`. Three views answer three needs:
   bounded, never starting with `-`, `.` or a formula character; a name that had to
   change keeps a short hash of its original bytes, so two students never share a key;
 - `shown`: for the terminal and for text that quotes a name, every control character
-  written as an escape, bounded;
+  written as an escape, bounded (`terminal_text`: the same for a whole report, lines kept);
 - `csv_cell`: a spreadsheet cell that cannot run as a formula (OWASP's advice).
 """
 
@@ -48,6 +48,11 @@ def shown(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
     """`text` with every control, format or undecodable character as an escape, at most `limit` characters."""
     out = "".join(ch if _printable(ch) or ch == " " else _escape(ch) for ch in text)
     return out if len(out) <= limit else out[:limit - 1] + "…"
+
+
+def terminal_text(text: str) -> str:
+    """`text` as `shown` writes it, line breaks and tabs kept and no bound: a report a terminal prints but never obeys."""
+    return "".join(ch if _printable(ch) or ch in " \n\t" else _escape(ch) for ch in text)
 
 
 def csv_cell(text: str) -> str:

@@ -22,15 +22,17 @@ import pytest
 from grader import PACKAGE_DIR
 from grader.discover import DiscoveryError, discover
 from grader.engine import Grading
-from grader.names import shown
+from grader.names import shown, terminal_text
 from grader.sandbox import SandboxError, local
 from grader.sandbox.choose import CHOICES as SANDBOX_CHOICES
 from grader.sandbox.choose import choose_sandbox, open_sandbox
+from grader.report import terminal_summary
 from grader.spec import Assignment, SpecError, load_assignment
 
 GRADER_DIR = PACKAGE_DIR
 
 ASSIGNMENT = pytest.StashKey[Assignment]()
+GRADING = pytest.StashKey[Grading]()
 SANDBOX = pytest.StashKey[str]()
 VARIED = "varied"  # suite property: the checks whose confirmation run passed where the first run failed
 LANES = 6  # lanes of one submission at once: most of them wait (on absent replies, on a hung client)
@@ -72,6 +74,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # SIGTERM (`timeout`, a CI runner cancelling a job) then tears the session down as Ctrl-C
     # does, so the sandbox removes its containers instead of leaving them running.
     signal.signal(signal.SIGTERM, _interrupt)
+    # A failure is printed once, as its message; the captured stdout (the same report after
+    # its data line) goes to JUnit only. Set here, whichever ini file pytest found.
+    config.option.showcapture = "no"
     try:
         config.stash[ASSIGNMENT] = load_assignment(config.getoption("--assignment"))
     except SpecError as exc:
@@ -136,6 +141,7 @@ def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_
         # check must still stop them, or they would keep the process (and containers) alive.
         grading.start_lanes([params["check"] for item in request.session.items
                              if "check" in (params := getattr(getattr(item, "callspec", None), "params", {}))])
+        pytestconfig.stash[GRADING] = grading
         yield grading
     finally:
         grading.close()
@@ -145,6 +151,17 @@ def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_
         varied = [r.check_id for r in grading.results if r.varied]
         if varied:  # the instructor's flag: a confirmation run disagreed with the first
             record_testsuite_property(VARIED, " ".join(varied))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The score and what cost it, last on the student's screen: after pytest's own counts, not above them."""
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if GRADING not in config.stash or terminal is None:
+        return
+    terminal.write_sep("=", "socket-lab")
+    for line in terminal_summary(config.stash[GRADING].results):
+        terminal.write_line(terminal_text(line))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -6,6 +6,7 @@ import pytest
 
 from grader.junit import check_output
 from grader.model import CheckSpec
+from grader.names import terminal_text
 from grader.report import format_result
 
 
@@ -16,6 +17,7 @@ def test_check(check: CheckSpec, grading) -> None:
     print(check_output(result))
     if result.passed:
         return
+    # What reaches the student's terminal: a program's output in it is escaped, never obeyed.
     if result.advisory:
-        pytest.xfail(f"advisory, costs no points: {result.summary}")
-    pytest.fail(format_result(result), pytrace=False)
+        pytest.xfail(terminal_text(f"advisory, costs no points: {result.summary}"))
+    pytest.fail(terminal_text(format_result(result)), pytrace=False)

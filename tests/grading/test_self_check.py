@@ -99,3 +99,40 @@ def test_a_missing_submission_folder_is_named_with_the_fix(tmp_path):
     proc = self_check(str(tmp_path / "nowhere"), "local", tmp_path / "j.xml")
     assert proc.returncode == 4
     assert "nowhere" in proc.stdout + proc.stderr and "Traceback" not in proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def python2_local(tmp_path_factory):
+    junit = tmp_path_factory.mktemp("py2-local") / "junit.xml"
+    return self_check("tests/examples/python2_udp_server", "local", junit)
+
+
+def test_the_self_check_ends_with_the_score_and_what_cost_points(python2_local):
+    tail = python2_local.stdout.rstrip("\n").splitlines()
+    at = tail.index(next(line for line in tail if line.startswith("Score: ")))
+    assert tail[at] == "Score: 0/25 (0.0 %)"
+    assert tail[at + 1] == "What cost points:"
+    assert tail[at + 2].startswith("  - this is Python 2 syntax") and "udp_server.basic" in tail[at + 2]
+
+
+def test_a_cause_shared_by_many_checks_is_listed_once(python2_local):
+    summary = python2_local.stdout[python2_local.stdout.index("Score: "):]
+    assert summary.count("this is Python 2 syntax") == 1
+
+
+def test_each_failure_is_printed_once(python2_local):
+    assert python2_local.stdout.count("udp_server.basic: FAILED") == 1
+    assert "socketlab-result" not in python2_local.stdout
+
+
+def test_a_programs_terminal_escapes_reach_the_terminal_escaped(tmp_path):
+    student = tmp_path / "escapes"
+    student.mkdir()
+    (student / "UDPServer.py").write_text(
+        "import socket, sys\n"
+        "print('\\x1b[2J\\x1b]0;owned\\x07 and a NUL \\x00', flush=True)\n"
+        "sys.exit(1)\n"
+        "socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind(('', 12000))\n")
+    proc = self_check(str(student), "local", tmp_path / "j.xml", "-k", "udp_server.basic")
+    assert "\\x1b[2J" in proc.stdout and "\\x00" in proc.stdout
+    assert "\x1b" not in proc.stdout and "\x00" not in proc.stdout and "\x07" not in proc.stdout
