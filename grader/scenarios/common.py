@@ -86,9 +86,31 @@ def same_reply(got: bytes, expected: bytes) -> bool:
 
 
 def show(data: bytes, limit: int = 60) -> str:
-    """A short, unambiguous rendering of bytes for evidence lines."""
-    text = repr(data[:limit])
-    return f"{text}… ({len(data)} bytes)" if len(data) > limit else f"{text} ({len(data)} bytes)"
+    """Bytes as the text they hold, quoted and sized: only what is not printable is escaped.
+
+    A line break shows as \\n, a control character or a byte that is not UTF-8 as \\xNN, so
+    "ñandú" reads as the student typed it and a stray NUL still shows.
+    """
+    text = data[:limit].decode("utf-8", "surrogateescape")
+    quoted = '"' + "".join(_shown_char(ch) for ch in text) + '"'
+    return f"{quoted}… ({len(data)} bytes)" if len(data) > limit else f"{quoted} ({len(data)} bytes)"
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", '"': '\\"', "\\": "\\\\"}
+
+
+def _shown_char(ch: str) -> str:
+    if ch in _ESCAPES:
+        return _ESCAPES[ch]
+    if 0xDC80 <= ord(ch) <= 0xDCFF:  # a byte that is not UTF-8, as surrogateescape holds it
+        return f"\\x{ord(ch) - 0xDC00:02x}"
+    return ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+
+
+def _missed_letters(request: bytes) -> list[str]:
+    """The letters of `request` that bytes.upper() leaves as they are and str.upper() changes: é, ñ, ß..."""
+    text = request.decode("utf-8", "replace")
+    return sorted({ch for ch in text if not ch.isascii() and ch.upper() != ch})
 
 
 def explain_wrong_reply(got: bytes, expected: bytes, request: bytes) -> tuple[str, str | None]:
@@ -101,6 +123,12 @@ def explain_wrong_reply(got: bytes, expected: bytes, request: bytes) -> tuple[st
         return (f"the reply is truncated: {len(got)} of {len(expected)} bytes",
                 f"reply truncated at {len(got)} bytes: the receive buffer is too small "
                 f"(recvfrom({len(got)}) / recv({len(got)})?); use 2048 for UDP lines, loop on recv for TCP")
+    missed = _missed_letters(request)
+    if missed and g == request.rstrip(b"\r\n").upper():
+        letters = " and ".join([", ".join(missed[:-1]), missed[-1]] if len(missed) > 1 else missed)
+        return (f"{letters} {'were' if len(missed) > 1 else 'was'} not upper-cased: the server upper-cases the bytes, "
+                "which changes ASCII letters only",
+                "decode first, then upper-case the text: message.decode().upper().encode()")
     if g.upper() == e and g != e:
         return "the reply is not fully upper-cased", "upper-case the whole decoded text with str.upper()"
     return "the reply differs from the expected one", None
