@@ -26,8 +26,33 @@ def last_error_line(output: str) -> str | None:
     return None
 
 
+_FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in .*\n(?P<code>(?![ \t]*File ")[ \t]*\S.*)?',
+                    re.MULTILINE)
+# Where the program's own files are, inside a container or in a local run's copy.
+_SUBMISSION_PATH = re.compile(r"(?:^|/)(?:submission|submission-\d+)/(?P<file>.+)$")
+
+
+def student_line(output: str) -> str | None:
+    """The student's own line that raised, from the traceback's last frame in their files: `UDPServer.py line 7: code`."""
+    own = [m for m in _FRAME.finditer(output)
+           if _SUBMISSION_PATH.search(m["path"]) or not m["path"].startswith(("/", "<"))]
+    if not own:
+        return None
+    frame = own[-1]
+    found = _SUBMISSION_PATH.search(frame["path"])
+    name = found["file"] if found else frame["path"]
+    code = (frame["code"] or "").strip()
+    return f"{name} line {frame['line']}" + (f": {code}" if code else "")
+
+
 def program_error_hint(output: str) -> str | None:
-    """Why a program died, from its own output (traceback)."""
+    """Why a program died, from its own output (traceback), with the student's line that raised when it names one."""
+    hint = _program_error_cause(output)
+    where = student_line(output)
+    return f"{hint} (at {where})" if hint and where else hint
+
+
+def _program_error_cause(output: str) -> str | None:
     if "SyntaxError" in output or "raw_input" in output:
         if any(p.search(output) for p in _PY2):
             return ("this is Python 2 syntax (print statement / raw_input); the grader runs Python 3: "
@@ -44,6 +69,15 @@ def program_error_hint(output: str) -> str | None:
     if "gaierror" in output or "Name or service not known" in output or "Temporary failure in name resolution" in output:
         return "the host name could not be resolved: use 'localhost' for the server's address"
     error = last_error_line(output)
+    if error and error.startswith("IndexError") and "sys.argv" in output:
+        return ("it reads sys.argv, and the grader starts it with no arguments: give each argument a default, "
+                "e.g. serverPort = int(sys.argv[1]) if len(sys.argv) > 1 else 12000")
+    if error and error.startswith("EOFError"):
+        return ("input() found no more lines: the grader types one line, so read one line, send it, print the reply "
+                "and exit")
+    if error and error.startswith("ValueError") and re.search(r"int\(\s*input\(", output):
+        return ("it reads a number (a port?) with input(), and the grader types only the sentence: "
+                "write the server's name and port in the program")
     if error:
         return f"the program stopped with {error}"
     return None
