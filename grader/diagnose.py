@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from grader.model import ExitInfo
 from grader.sandbox.sockets import BoundSocket
 
 _PY2 = (
@@ -16,6 +17,13 @@ _PY2 = (
     re.compile(r"SyntaxError: .*print "),
     re.compile(r"^\s*print ['\"a-zA-Z]", re.MULTILINE),
 )
+
+
+def exit_hint(exit_info: ExitInfo) -> str | None:
+    """Why a server that stopped on its own, with no error, stopped."""
+    if exit_info.code == 0:
+        return "the server exited after serving: keep it serving in a `while True:` loop around recvfrom / accept"
+    return None
 
 
 def last_error_line(output: str) -> str | None:

@@ -231,7 +231,7 @@ class Grading:
             verdict.timed = False  # a crash is the program's own doing
             verdict.summary = f"the server crashed during this check ({exit_info.reason}); it is restarted for the next check"
             verdict.evidence.append(quoted_output("program output", output, OUTPUT_LINES))
-            verdict.hint = diagnose.program_error_hint(output) or verdict.hint
+            verdict.hint = diagnose.program_error_hint(output) or diagnose.exit_hint(exit_info) or verdict.hint
         elif not verdict.passed:
             verdict.evidence.append(quoted_output("program output", server.output_tail(OUTPUT_LINES), OUTPUT_LINES))
         return verdict

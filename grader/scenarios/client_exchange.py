@@ -180,10 +180,26 @@ def _not_printed(run: ClientRun, reply: str) -> str:
     return "the reply does not appear in the output"
 
 
+_ADDRESS = re.compile(r"""['"](\d{1,3}(?:\.\d{1,3}){3})['"]""")
+
+
+def remote_address(source: str) -> str | None:
+    """An IPv4 address the client's code names that is not this machine's: a LAN or public server's."""
+    for found in _ADDRESS.finditer(source):
+        address = found[1]
+        if not address.startswith("127.") and address != "0.0.0.0":
+            return address
+    return None
+
+
 def _hint(run: ClientRun, source: str, reply: str) -> str | None:
     output = run.stderr + "\n" + run.stdout
     if f"b'{reply}'" in run.stdout or f'b"{reply}"' in run.stdout:
         return "printed the bytes repr: print(modifiedMessage.decode()) to show text"
+    address = remote_address(source)
+    if address is not None and not received_requests(run.events):
+        return (f"the client sends to {address}, another machine's address, which a grader's server never is: "
+                "use 'localhost' (the server runs on the same machine)")
     hint = program_error_hint(output) if ("Error" in output or "Traceback" in output) else None
     if hint and "host name" in hint:
         placeholders = [h for h in PLACEHOLDER_HOSTS if re.search(rf"['\"]{h}['\"]", source)]

@@ -131,4 +131,11 @@ def explain_wrong_reply(got: bytes, expected: bytes, request: bytes) -> tuple[st
                 "decode first, then upper-case the text: message.decode().upper().encode()")
     if g.upper() == e and g != e:
         return "the reply is not fully upper-cased", "upper-case the whole decoded text with str.upper()"
+    if e and e in g:
+        extra = show(g.replace(e, b"", 1), 40)
+        return (f"the reply holds the expected line and more: {extra}",
+                "send back only the upper-cased line; put labels such as 'From server:' in the client's print")
+    if g.strip().isdigit():
+        return (f"the reply is a number ({g.strip().decode()}), not the line upper-cased",
+                "reply with the upper-cased line itself, not its length or a count")
     return "the reply differs from the expected one", None

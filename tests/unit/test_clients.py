@@ -90,3 +90,17 @@ def test_the_client_output_quoted_in_a_report_is_bounded_however_long_its_lines(
     run = ClientRun(stdout=("X" * 120_000 + "\n") * 8, stderr=("Y" * 120_000 + "\n") * 8,
                             exit=ExitInfo(0), duration=0.1, budget=6.0)
     assert sum(map(len, _evidence(run, "a", "A"))) < 32_000
+
+
+def test_a_client_hard_coded_to_another_machine_is_told_it_can_never_reach_a_graders_server():
+    source = "serverName = '192.168.1.20'\nserverPort = 12000\n"
+    unreachable = run(stderr="OSError: [Errno 101] Network is unreachable\n", code=1, sent=None)
+    verdict = judge("sends_line", unreachable, LINE, REPLY, source)
+    assert not verdict.passed
+    assert verdict.hint.startswith("the client sends to 192.168.1.20, another machine's address")
+
+
+def test_a_loopback_address_in_the_client_is_not_taken_for_another_machine():
+    source = "serverName = '127.0.0.1'\n"
+    verdict = judge("sends_line", run(stderr="OSError: boom\n", code=1, sent=None), LINE, REPLY, source)
+    assert "another machine" not in (verdict.hint or "")
