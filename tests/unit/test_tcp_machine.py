@@ -27,7 +27,8 @@ class FakeServer:
 
     `reply` turns what a connection sent into the chunks of its reply; each chunk comes
     `latency` after the previous one (the first after the first read began). `unread_for`
-    is how long each write stays unread (None: never read).
+    is how long each write stays unread (None: never read); `reads_seen` False answers
+    every AskUnread with "cannot be seen".
     """
 
     reply: Callable[[bytes], list[bytes]] = lambda request: [uppercase(request)]
@@ -36,6 +37,7 @@ class FakeServer:
     refused: frozenset[int] = frozenset()
     send_error: frozenset[int] = frozenset()  # connections whose writes meet a closed peer
     unread_for: float | None = 0.0
+    reads_seen: bool = True
     now: float = 0.0
     log: list[tuple[float, Action]] = field(default_factory=list)
     requests: dict[int, bytes] = field(default_factory=dict)
@@ -60,7 +62,7 @@ class FakeServer:
                 return Sent(conn, self.now)
             case AskUnread(conn):
                 read = self.unread_for is not None and self.now >= self._written_at[conn] + self.unread_for
-                return UnreadBytes(conn, 0 if read else 7, self.now)
+                return UnreadBytes(conn, (0 if read else 7) if self.reads_seen else None, self.now)
             case Pause(seconds):
                 self.now += seconds
                 return Tick(self.now)
@@ -166,9 +168,10 @@ def test_each_slice_waits_until_the_server_has_read_the_one_before():
     assert all(later - earlier >= 0.2 + 0.05 for earlier, later in zip(sends, sends[1:]))
 
 
-@pytest.mark.parametrize("unread_for", [None, 5.0], ids=["never-read", "read-too-late"])
-def test_a_slice_that_stays_unread_is_waited_for_only_read_wait(unread_for):
-    _, server = play(TcpExchangeParams(pieces=2, pause=0.05), FakeServer(unread_for=unread_for))
+@pytest.mark.parametrize("server", [FakeServer(unread_for=None), FakeServer(unread_for=5.0),
+                                    FakeServer(reads_seen=False)], ids=["never-read", "read-too-late", "unseen"])
+def test_a_slice_that_stays_unread_is_waited_for_only_read_wait(server):
+    _, server = play(TcpExchangeParams(pieces=2, pause=0.05), server)
 
     first, second = [t for t, a in server.log if isinstance(a, Send)]
     assert second - first == pytest.approx(READ_WAIT + 0.05, abs=2 * READ_POLL)
