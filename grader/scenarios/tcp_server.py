@@ -242,8 +242,13 @@ class TcpClientMachine:
     the plan's order: with `overlapping`, all are opened before the first request is
     written (the idle one among them, which then stays silent until the end); the probe
     connection comes last, on its own. `stop_at` (seconds since the start, like every
-    time here) is the caller's time limit: every wait is capped by it, and what it cuts
-    short ends as STOPPED. `watch_reads` says the caller can answer AskUnread.
+    time here) is the caller's time limit: every wait is capped by it, so a check or
+    submission limit ends the exchange when it runs out, not a reply timeout later, and
+    what it cut short says so (STOPPED), apart from the server's own failures.
+    `watch_reads` says the caller can answer AskUnread.
+
+    The script is a generator, so it reads top-down in the order the client plays it:
+    each `yield` is an action handed out, and the event it receives is what came of it.
     """
 
     def __init__(self, plan: TcpPlan, stop_at: float | None = None, watch_reads: bool = True):
