@@ -15,20 +15,38 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from grader.impair import DatagramPipe, Ending, StreamPlan
-from grader.scenarios.common import same_reply
-from grader.scenarios.tcp_server import ConnectionRecord, TcpPlan
+from grader.impair import DatagramPipe
+from grader.tcp_actions import (
+    Action,
+    AskUnread,
+    Close,
+    Connect,
+    Connected,
+    ConnectFailed,
+    Eof,
+    Error,
+    Event,
+    HalfClose,
+    Pause,
+    Read,
+    Received,
+    Send,
+    Sent,
+    StreamClient,
+    Tick,
+    TimedOut,
+    UnreadBytes,
+    Done,
+)
 
 if TYPE_CHECKING:
     from grader.scenarios.udp_exchange import UdpClientMachine
 
 Address = tuple[str, int]
 MAX_DATAGRAM = 65535
-MAX_REPLY = 1 << 20  # a server that streams endlessly is cut off here
 MAX_RECEIVED = 5000  # datagrams kept per check; a flooding server cannot grow memory
 MAX_RECEIVED_BYTES = 8 << 20  # and their bytes: 5000 datagrams of 64 KiB would be 320 MiB
-STOPPED = "stopped: a time limit of the grading ran out"
-READ_WAIT = 0.5  # seconds a slice may wait to be read before the next is sent anyway
+RECV_SIZE = 65536  # bytes asked of one recv; how many make a reply is the machine's call
 
 Unread = Callable[[int], "int | None"]
 SocketFactory = Callable[[int, int], socket.socket]  # where the grader's sockets are made: see sandbox.netns
@@ -132,158 +150,99 @@ def _same_socket(source: Address, target: Address) -> bool:
     return source[0] == target[0] or (source[0].startswith("127.") and target[0].startswith("127."))
 
 
-def play_tcp(plan: TcpPlan, target: Address, stop_at: float | None = None,
-             unread: Unread | None = None, make_socket: SocketFactory = socket.socket) -> list[ConnectionRecord]:
-    """Play the connections in the plan's order; each wait is bounded by the plan's timeouts and by `stop_at`.
+def play_tcp(machine: StreamClient, target: Address, unread: Unread | None = None,
+             make_socket: SocketFactory = socket.socket) -> None:
+    """Play a scripted TCP client machine against `target` until it is done.
 
-    `unread(port)` tells how much of what our socket on `port` sent the server has not
-    read yet; with it, a sliced request waits (briefly) for each slice to be read before
-    the next, so a busy machine cannot merge the slices and change the verdict.
+    Every decision is the machine's, its time limits included; this only does what it asks
+    on real sockets. `unread(port)` tells how much of what our socket on `port` sent the
+    server has not read yet, for a machine that asks (AskUnread).
     """
-    start = time.monotonic()
-    clock = _Clock(start, stop_at, unread, make_socket)
-    records = [ConnectionRecord(c) for c in plan.connections]
-    sockets: dict[int, socket.socket] = {}
+    link = _TcpLink(target, make_socket, unread, time.monotonic())
     try:
-        if plan.overlapping:
-            for record in records:
-                sockets[record.plan.index] = _connect(record, target, clock, plan.reply_timeout)
-        for record in records:
-            if record.plan.stream is None:
-                continue
-            sock = sockets.get(record.plan.index) or _connect(record, target, clock, plan.reply_timeout)
-            sockets[record.plan.index] = sock
-            if sock is not None:
-                _exchange(sock, record, plan, clock)
-                _close(sock, record)
-        if plan.probe is not None:
-            probe = ConnectionRecord(plan.probe, notes=["(probe: is the server still serving?)"])
-            records.append(probe)
-            sock = _connect(probe, target, clock, plan.reply_timeout)
-            if sock is not None:
-                _exchange(sock, probe, plan, clock)
-                _close(sock, probe)
+        action = machine.start(link.clock())
+        while not isinstance(action, Done):  # the machine bounds every wait and every loop
+            action = machine.handle(link.perform(action))
     finally:
-        for sock in sockets.values():
-            if sock is not None:
-                sock.close()
-    return records
+        link.close()
 
 
-class _Clock:
-    """Seconds since the exchange began, and how much of a wait the caller's time limit still allows."""
+class _TcpLink:
+    """The machine's connections as real sockets: each action done as asked, its outcome told back."""
 
-    def __init__(self, start: float, stop_at: float | None, unread: Unread | None = None,
-                 make_socket: SocketFactory = socket.socket):
-        self.start = start
-        self.stop_at = stop_at
-        self.unread = unread
+    def __init__(self, target: Address, make_socket: SocketFactory, unread: Unread | None, start: float):
+        self.target = target
         self.make_socket = make_socket
+        self.unread = unread
+        self.start = start
+        self.sockets: dict[int, socket.socket] = {}
 
-    def __call__(self) -> float:
+    def clock(self) -> float:
         return time.monotonic() - self.start
 
-    def cap(self, seconds: float) -> float:
-        if self.stop_at is None:
-            return seconds
-        return max(0.0, min(seconds, self.stop_at - time.monotonic()))
+    def perform(self, action: Action) -> Event:
+        match action:
+            case Connect(conn, timeout, nodelay):
+                return self._connect(conn, timeout, nodelay)
+            case Send(conn, data, timeout):
+                try:
+                    self.sockets[conn].settimeout(timeout)
+                    self.sockets[conn].sendall(data)
+                except OSError as exc:
+                    return Error(conn, _describe_error(exc), self.clock())
+                return Sent(conn, self.clock())
+            case AskUnread(conn):
+                if self.unread is None:
+                    raise ValueError("the machine asked for unread bytes, and play_tcp was given no way to tell")
+                return UnreadBytes(conn, self.unread(self.sockets[conn].getsockname()[1]), self.clock())
+            case Pause(seconds):
+                time.sleep(seconds)
+                return Tick(self.clock())
+            case HalfClose(conn):
+                try:
+                    self.sockets[conn].shutdown(socket.SHUT_WR)
+                except OSError as exc:
+                    return Error(conn, _describe_error(exc), self.clock())
+                return Sent(conn, self.clock())
+            case Read(conn, timeout):
+                return self._read(conn, timeout)
+            case Close(conn, rst):
+                sock = self.sockets.pop(conn)
+                if rst:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.close()
+                return Tick(self.clock())
+        raise ValueError(f"no socket operation for {action}")
 
-    @property
-    def stopped(self) -> bool:
-        return self.stop_at is not None and time.monotonic() >= self.stop_at
-
-
-def _connect(record: ConnectionRecord, target: Address, clock: _Clock, timeout: float) -> socket.socket | None:
-    timeout = clock.cap(timeout)
-    if timeout <= 0:
-        record.connect_error = STOPPED
-        return None
-    sock = clock.make_socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.settimeout(timeout)
-        sock.connect(target)
-        return sock
-    except OSError as exc:
-        sock.close()
-        record.connect_error = _describe_error(exc)
-        return None
-
-
-def _exchange(sock: socket.socket, record: ConnectionRecord, plan: TcpPlan, clock: _Clock) -> None:
-    stream: StreamPlan = record.plan.stream  # type: ignore[assignment]
-    if stream.nodelay:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        for write in stream.writes:
-            if write.pause_before:
-                _await_read(sock, clock)
-                time.sleep(clock.cap(write.pause_before))  # the pause *is* the scenario: a slow writer
-            if clock.stopped:
-                record.error = STOPPED
-                return
-            sock.settimeout(clock.cap(plan.reply_timeout))  # a server that never reads fills its window
-            sock.sendall(write.data)
-        if stream.ending is Ending.RESET:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            return
-        if stream.ending is Ending.HALF_CLOSE:
-            sock.shutdown(socket.SHUT_WR)
-    except OSError as exc:
-        record.error = f"while sending: {_describe_error(exc)}"
-        return
-    _read_reply(sock, record, plan, clock)
-
-
-def _await_read(sock: socket.socket, clock: _Clock) -> None:
-    """Until the server has read all we sent, or READ_WAIT: one that reads nothing is not waited for long."""
-    if clock.unread is None:
-        return
-    port = sock.getsockname()[1]
-    until = time.monotonic() + clock.cap(READ_WAIT)
-    while clock.unread(port) != 0 and time.monotonic() < until:
-        time.sleep(0.005)
-
-
-def _read_reply(sock: socket.socket, record: ConnectionRecord, plan: TcpPlan, clock: _Clock) -> None:
-    expected = record.plan.expected
-    deadline = clock() + plan.reply_timeout
-    while len(record.reply) < MAX_REPLY:
-        if clock.stopped:
-            record.error = record.error or STOPPED
-            return
-        remaining = clock.cap(deadline - clock())
-        if remaining <= 0:
-            record.error = record.error or f"the exchange timeout ({plan.reply_timeout:.1f}s) ran out"
-            return
-        sock.settimeout(remaining)
+    def _connect(self, conn: int, timeout: float, nodelay: bool) -> Event:
+        sock = self.make_socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            chunk = sock.recv(65536)
-        except TimeoutError:
-            continue
+            sock.settimeout(timeout)
+            sock.connect(self.target)
+            if nodelay:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as exc:
-            record.error = _describe_error(exc)
-            return
-        if not chunk:
-            record.closed_at = clock()
-            return
-        record.reply += chunk
-        if expected is not None and record.replied_at is None and same_reply(record.reply, expected):
-            record.replied_at = clock()
-            if not plan.expect_close:
-                return
-            deadline = clock() + plan.close_timeout  # now wait for the server's EOF
+            sock.close()
+            return ConnectFailed(conn, _describe_error(exc), self.clock())
+        self.sockets[conn] = sock
+        return Connected(conn, self.clock())
 
+    def _read(self, conn: int, timeout: float) -> Event:
+        sock = self.sockets[conn]
+        try:
+            sock.settimeout(timeout)
+            chunk = sock.recv(RECV_SIZE)
+        except TimeoutError:
+            return TimedOut(conn, self.clock())
+        except OSError as exc:
+            return Error(conn, _describe_error(exc), self.clock())
+        return Received(conn, chunk, self.clock()) if chunk else Eof(conn, self.clock())
 
-def _close(sock: socket.socket, record: ConnectionRecord) -> None:
-    """Close; when the server closed first, with RST, so its side skips TIME_WAIT.
-
-    A server without SO_REUSEADDR (the textbook's) could not be restarted on its port for a
-    minute otherwise. Before the server's EOF a plain close is used: an RST then could
-    crash a server that is still reading.
-    """
-    if record.closed_at is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
+    def close(self) -> None:
+        """Whatever the machine did not close itself (it stopped on an exception)."""
+        for sock in self.sockets.values():
+            sock.close()
+        self.sockets.clear()
 
 
 def _describe_error(exc: OSError) -> str:

@@ -1,18 +1,43 @@
 """TCP server scenarios: which connections a scripted client opens, what it writes, how it judges.
 
-Pure: grader.netio plays the plan over real sockets and fills in ConnectionRecords; `judge`
-reads them. A reply is complete when it matches the expected bytes, or when the server
-closes, or when the reply timeout runs out: never "whatever one recv returned".
+Pure: TcpClientMachine makes every decision of the scripted client (connection order, when a
+reply is complete, how long to wait) and fills in ConnectionRecords; grader.netio only moves
+its bytes over real sockets; `judge` reads the records. A reply is complete when it matches
+the expected bytes, or when the server closes, or when the reply timeout runs out: never
+"whatever one recv returned".
 """
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass, field
 
+from grader import netio
 from grader.impair import Ending, StreamPlan, slice_stream
 from grader.model import Role
 from grader.scenarios.common import MIN_LENGTH, PAYLOADS, Transform, Verdict, explain_wrong_reply, make_payloads, same_reply, show
 from grader.scenarios.kind import Kind, ServerCheck
+from grader.tcp_actions import (
+    Action,
+    AskUnread,
+    Close,
+    Connect,
+    Connected,
+    ConnectFailed,
+    Done,
+    Eof,
+    Error,
+    Event,
+    HalfClose,
+    Pause,
+    Read,
+    Received,
+    Send,
+    Sent,
+    Tick,
+    TimedOut,
+    UnreadBytes,
+)
 
 ENDINGS = tuple(e.value for e in Ending)
 
@@ -105,6 +130,212 @@ class ConnectionRecord:
         return self.plan.expected is not None and same_reply(self.reply, self.plan.expected)
 
 
+MAX_REPLY = 1 << 20  # a server that streams endlessly is cut off here
+STOPPED = "stopped: a time limit of the grading ran out"
+READ_WAIT = 0.5  # seconds a slice may wait to be read before the next is sent anyway
+READ_POLL = 0.005  # seconds between two questions "has the server read it all?"
+
+
+Script = Generator[Action, Event, None]
+
+
+class TcpClientMachine:
+    """The scripted TCP client's decisions, one action at a time, with no socket and no clock of its own.
+
+    The caller performs each action and hands back what came of it (`handle`), with the
+    time; the machine answers with the next action until `Done`. Connections are played in
+    the plan's order: with `overlapping`, all are opened before the first request is
+    written (the idle one among them, which then stays silent until the end); the probe
+    connection comes last, on its own. `stop_at` (seconds since the start, like every
+    time here) is the caller's time limit: every wait is capped by it, so a check or
+    submission limit ends the exchange when it runs out, not a reply timeout later, and
+    what it cut short says so (STOPPED), apart from the server's own failures.
+    `watch_reads` says the caller can answer AskUnread.
+
+    The script is a generator, so it reads top-down in the order the client plays it:
+    each `yield` is an action handed out, and the event it receives is what came of it.
+    """
+
+    def __init__(self, plan: TcpPlan, stop_at: float | None = None, watch_reads: bool = True):
+        self.plan = plan
+        self.stop_at = stop_at
+        self.watch_reads = watch_reads
+        self.records = [ConnectionRecord(c) for c in plan.connections]
+        self.now = 0.0
+        self._open: set[int] = set()  # connections connected and not yet closed
+        self._script: Script | None = None
+
+    def start(self, now: float) -> Action:
+        if self._script is not None:
+            raise ValueError("the machine has already started")
+        self.now = now
+        self._script = self._play()
+        return next(self._script)
+
+    def handle(self, event: Event) -> Action:
+        """What came of the last action; the answer is the next one."""
+        if self._script is None:
+            raise ValueError("start the machine before handing it events")
+        self.now = event.t
+        try:
+            return self._script.send(event)
+        except StopIteration:
+            raise ValueError(f"the exchange is over: {event} came after Done") from None
+
+    # ---------------------------------------------------------------- the script
+
+    def _play(self) -> Script:
+        if self.plan.overlapping:
+            for record in self.records:
+                yield from self._connect(record)
+        for record in self.records:
+            if record.plan.stream is None:
+                continue
+            if not self.plan.overlapping:
+                yield from self._connect(record)
+            if record.plan.index in self._open:
+                yield from self._exchange(record)
+        if self.plan.probe is not None:
+            probe = ConnectionRecord(self.plan.probe, notes=["(probe: is the server still serving?)"])
+            self.records.append(probe)
+            yield from self._connect(probe)
+            if probe.plan.index in self._open:
+                yield from self._exchange(probe)
+        for conn in sorted(self._open):  # the idle connection, silent to the end
+            yield from self._close(conn, rst=False)
+        yield Done()
+
+    def _connect(self, record: ConnectionRecord) -> Script:
+        timeout = self._cap(self.plan.reply_timeout)
+        if timeout <= 0:
+            record.connect_error = STOPPED
+            return
+        conn, stream = record.plan.index, record.plan.stream
+        match _answer((yield Connect(conn, timeout, stream is not None and stream.nodelay)),
+                      conn, Connected, ConnectFailed):
+            case ConnectFailed(error=error):
+                record.connect_error = error
+            case Connected():
+                self._open.add(conn)
+
+    def _exchange(self, record: ConnectionRecord) -> Script:
+        """Write the request as planned, end the connection as planned, read the reply, close."""
+        conn = record.plan.index
+        stream: StreamPlan = record.plan.stream  # type: ignore[assignment]
+        for write in stream.writes:
+            if write.pause_before:
+                yield from self._await_read(conn)
+                pause = self._cap(write.pause_before)
+                if pause > 0:
+                    _answer((yield Pause(pause)), None, Tick)  # the pause *is* the scenario: a slow writer
+            if self._stopped:
+                record.error = STOPPED
+                yield from self._close(conn, rst=False)
+                return
+            match _answer((yield Send(conn, write.data, self._cap(self.plan.reply_timeout))), conn, Sent, Error):
+                case Error(error=error):
+                    record.error = f"while sending: {error}"
+                    yield from self._close(conn, rst=False)
+                    return
+        if stream.ending is Ending.RESET:
+            yield from self._close(conn, rst=True)  # the server must survive a peer that vanished unread
+            return
+        if stream.ending is Ending.HALF_CLOSE:
+            match _answer((yield HalfClose(conn)), conn, Sent, Error):
+                case Error(error=error):
+                    record.error = f"while sending: {error}"
+                    yield from self._close(conn, rst=False)
+                    return
+        yield from self._read_reply(record)
+        yield from self._close(conn, rst=record.closed_at is not None)
+
+    def _await_read(self, conn: int) -> Script:
+        """Until the server has read all we sent, or READ_WAIT: one that reads nothing is not waited for long.
+
+        Without it a busy machine could let the slices pile up in the server's buffer, one
+        recv would return them merged, and the verdict would depend on the machine's load.
+        """
+        if not self.watch_reads:
+            return
+        until = self.now + self._cap(READ_WAIT)
+        for _ in range(round(READ_WAIT / READ_POLL)):  # bounded in count too, whatever the clock does
+            match _answer((yield AskUnread(conn)), conn, UnreadBytes):
+                case UnreadBytes(count=0):
+                    return
+            if self.now >= until:
+                return
+            _answer((yield Pause(READ_POLL)), None, Tick)
+
+    def _read_reply(self, record: ConnectionRecord) -> Script:
+        """Until the reply matches (then, with expect_close, the server's EOF), EOF, an error or a timeout.
+
+        Never "whatever one recv returned": a reply may arrive in pieces.
+        """
+        conn, expected = record.plan.index, record.plan.expected
+        deadline = self.now + self.plan.reply_timeout
+        while len(record.reply) < MAX_REPLY:
+            if self._stopped:
+                record.error = STOPPED
+                return
+            remaining = deadline - self.now
+            if remaining <= 0:
+                record.error = self._timeout_error
+                return
+            timeout = self._cap(remaining)
+            match _answer((yield Read(conn, timeout)), conn, Received, Eof, TimedOut, Error):
+                case TimedOut():
+                    record.error = STOPPED if timeout < remaining else self._timeout_error
+                    return
+                case Error(error=error):
+                    record.error = error
+                    return
+                case Eof(t=t):
+                    record.closed_at = t
+                    return
+                case Received(data=data, t=t):
+                    record.reply += data
+                    if expected is not None and record.replied_at is None and same_reply(record.reply, expected):
+                        record.replied_at = t
+                        if not self.plan.expect_close:
+                            return
+                        deadline = t + self.plan.close_timeout  # now wait for the server's EOF
+
+    def _close(self, conn: int, rst: bool) -> Script:
+        """Close; when the server closed first, with RST, so its side skips TIME_WAIT.
+
+        A server without SO_REUSEADDR (the textbook's) could not be restarted on its port for a
+        minute otherwise. Before the server's EOF a plain close is used: an RST then could
+        crash a server that is still reading (a RESET ending sends one on purpose).
+        """
+        self._open.discard(conn)
+        _answer((yield Close(conn, rst)), None, Tick)
+
+    # ---------------------------------------------------------------- time
+
+    @property
+    def _timeout_error(self) -> str:
+        return f"the exchange timeout ({self.plan.reply_timeout:.1f}s) ran out"
+
+    def _cap(self, seconds: float) -> float:
+        """A wait, shortened to what the caller's time limit still allows: no wait outlasts it."""
+        if self.stop_at is None:
+            return seconds
+        return max(0.0, min(seconds, self.stop_at - self.now))
+
+    @property
+    def _stopped(self) -> bool:
+        return self.stop_at is not None and self.now >= self.stop_at
+
+
+def _answer(event: Event, conn: int | None, *kinds: type) -> Event:
+    """The event, when it answers the action just asked for: anything else is the caller's bug."""
+    if not isinstance(event, kinds) or (conn is not None and getattr(event, "conn", None) != conn):
+        wanted = " or ".join(k.__name__ for k in kinds)
+        where = f" for connection {conn}" if conn is not None else ""
+        raise ValueError(f"expected {wanted}{where}, got {event}")
+    return event
+
+
 def judge(tcp_plan: TcpPlan, records: list[ConnectionRecord]) -> Verdict:
     evidence = [_describe(r) for r in records]
     for record in records:
@@ -147,12 +378,10 @@ def _describe(record: ConnectionRecord) -> str:
 
 
 def run(check: ServerCheck) -> Verdict:
-    from grader import netio  # netio still builds the records: see the TCP machine
-
     tcp_plan = plan(check.check.params, check.transform, check.seed)
-    records = netio.play_tcp(tcp_plan, check.server.address("tcp"), check.deadline.at, check.server.unread_bytes,
-                             check.server.make_socket)
-    return judge(tcp_plan, records)
+    machine = TcpClientMachine(tcp_plan, stop_at=check.deadline.remaining())
+    netio.play_tcp(machine, check.server.address("tcp"), check.server.unread_bytes, check.server.make_socket)
+    return judge(tcp_plan, machine.records)
 
 
 KIND = Kind("tcp_exchange", frozenset({Role.TCP_SERVER}), TcpExchangeParams, run)

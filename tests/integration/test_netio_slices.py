@@ -46,7 +46,9 @@ def dawdling_server():
 def _play(target, unread):
     params = TcpExchangeParams(pieces=3, pause=0.05, ending="half_close", reply_timeout=2.0)
     tcp_plan = plan(params, uppercase, seed=5)
-    return judge(tcp_plan, netio.play_tcp(tcp_plan, target, unread=unread))
+    machine = TcpClientMachine(tcp_plan, watch_reads=unread is not None)
+    netio.play_tcp(machine, target, unread=unread)
+    return judge(tcp_plan, machine.records)
 
 
 def test_with_the_read_wait_a_slow_reader_still_gets_the_first_slice_alone(dawdling_server):
