@@ -23,6 +23,7 @@ from grader.tcp_actions import (
     Connect,
     Connected,
     ConnectFailed,
+    Done,
     Eof,
     Error,
     Event,
@@ -36,7 +37,6 @@ from grader.tcp_actions import (
     Tick,
     TimedOut,
     UnreadBytes,
-    Done,
 )
 
 if TYPE_CHECKING:

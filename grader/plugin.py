@@ -23,10 +23,10 @@ from grader import PACKAGE_DIR
 from grader.discover import DiscoveryError, discover
 from grader.engine import Grading
 from grader.names import shown, terminal_text
+from grader.report import terminal_summary
 from grader.sandbox import SandboxError, local
 from grader.sandbox.choose import CHOICES as SANDBOX_CHOICES
 from grader.sandbox.choose import choose_sandbox, open_sandbox
-from grader.report import terminal_summary
 from grader.spec import Assignment, SpecError, load_assignment
 
 GRADER_DIR = PACKAGE_DIR

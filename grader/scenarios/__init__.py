@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.scenarios import client_exchange, listening, tcp_server, udp_exchange
+from grader.scenarios import client_exchange, listening, tcp_exchange, udp_exchange
 from grader.scenarios.kind import Kind
 
 KINDS: dict[str, Kind] = {
@@ -10,7 +10,7 @@ KINDS: dict[str, Kind] = {
     for kind in (
         listening.KIND,
         udp_exchange.KIND,
-        tcp_server.KIND,
+        tcp_exchange.KIND,
         client_exchange.KIND,
     )
 }

@@ -16,7 +16,7 @@ import pytest
 
 from grader import netio
 from grader.sandbox.sockets import read_unread
-from grader.scenarios.tcp_server import TcpExchangeParams, judge, plan
+from grader.scenarios.tcp_exchange import TcpClientMachine, TcpExchangeParams, judge, plan
 from grader.scripted_server import uppercase
 
 

@@ -8,9 +8,9 @@ import pytest
 
 from grader.impair import Action, Ending
 from grader.scenarios.common import make_payloads, same_reply
-from grader.scenarios.tcp_server import ConnectionRecord, TcpExchangeParams
-from grader.scenarios.tcp_server import judge as tcp_judge
-from grader.scenarios.tcp_server import plan as tcp_plan
+from grader.scenarios.tcp_exchange import ConnectionRecord, TcpExchangeParams
+from grader.scenarios.tcp_exchange import judge as tcp_judge
+from grader.scenarios.tcp_exchange import plan as tcp_plan
 from grader.scenarios.udp_exchange import Send, UdpClientMachine, UdpExchangeParams, judge, plan
 from grader.scripted_server import uppercase
 

@@ -1,4 +1,4 @@
-"""TCP server scenarios: which connections a scripted client opens, what it writes, how it judges.
+"""The `tcp_exchange` kind: which connections a scripted client opens, what it writes, how it judges.
 
 Pure: TcpClientMachine makes every decision of the scripted client (connection order, when a
 reply is complete, how long to wait) and fills in ConnectionRecords; grader.netio only moves
@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from grader import netio
 from grader.impair import Ending, StreamPlan, slice_stream
 from grader.model import Role
-from grader.scenarios.common import MIN_LENGTH, PAYLOADS, Transform, Verdict, explain_wrong_reply, make_payloads, same_reply, show
+from grader.scenarios.common import (
+    MIN_LENGTH,
+    PAYLOADS,
+    Transform,
+    Verdict,
+    explain_wrong_reply,
+    make_payloads,
+    same_reply,
+    show,
+)
 from grader.scenarios.kind import Kind, ServerCheck
 from grader.tcp_actions import (
     Action,
