@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.scenarios import client_exchange, listening, tcp_exchange, udp_exchange
+from grader.scenarios import client_exchange, listening, tcp_exchange, tcp_two_requests, udp_exchange
 from grader.scenarios.kind import Kind
 
 KINDS: dict[str, Kind] = {
@@ -11,6 +11,7 @@ KINDS: dict[str, Kind] = {
         listening.KIND,
         udp_exchange.KIND,
         tcp_exchange.KIND,
+        tcp_two_requests.KIND,
         client_exchange.KIND,
     )
 }
