@@ -56,8 +56,9 @@ from grader.scripted_server import uppercase
 PLAY_MESSAGES = 20
 GRADER = UdpExchangeParams(messages=PLAY_MESSAGES)
 # Short waits for the dropped and held sends keep the machine warm for the exchanges that follow.
-IMPAIRED = UdpExchangeParams(messages=PLAY_MESSAGES, drop=0.05, duplicate=0.05, delay=0.05, reorder=0.05,
-                             retries=3, reply_timeout=0.002)
+IMPAIRED = UdpExchangeParams(
+    messages=PLAY_MESSAGES, drop=0.05, duplicate=0.05, delay=0.05, reorder=0.05, retries=3, reply_timeout=0.002
+)
 BARE_REPLY_TIMEOUT = 1.0
 WAIT = 0.001  # seconds between two sends beyond which the client waited rather than exchanged
 SETTLE = 3  # exchanges after a wait that are not counted
@@ -119,8 +120,10 @@ def bare_play(payloads: list[bytes], target: tuple[str, int], make_socket=socket
 
 def grader_trace(machine: UdpClientMachine) -> Trace:
     schedule = machine.plan.schedule
-    sends = tuple((at, send.attempt == 0 and schedule.fate(send.request.index, 0).action is Action.DELIVER)
-                  for send, at in machine.sent)
+    sends = tuple(
+        (at, send.attempt == 0 and schedule.fate(send.request.index, 0).action is Action.DELIVER)
+        for send, at in machine.sent
+    )
     return Trace(sends, tuple(received.at for received in machine.received))
 
 
@@ -135,9 +138,14 @@ def measure(exchanges: int) -> ExchangeFigures:
         sandbox.close()
     summaries = {name: summarize(values) for name, values in samples.items()}
     bare = summaries[VARIANTS[0]]
-    return ExchangeFigures(exchanges, PLAY_MESSAGES, tuple(
-        Variant(name, summary, ratio(summary.median, bare.median), ratio(summary.p99, bare.p99))
-        for name, summary in summaries.items()))
+    return ExchangeFigures(
+        exchanges,
+        PLAY_MESSAGES,
+        tuple(
+            Variant(name, summary, ratio(summary.median, bare.median), ratio(summary.p99, bare.p99))
+            for name, summary in summaries.items()
+        ),
+    )
 
 
 def _rounds(target: tuple[str, int], exchanges: int, make_socket=socket.socket) -> dict[str, list[float]]:
@@ -149,7 +157,7 @@ def _rounds(target: tuple[str, int], exchanges: int, make_socket=socket.socket) 
         if all(len(values) >= exchanges for values in samples.values()) or time.monotonic() > deadline:
             break
         seed = 1000 + number
-        order = VARIANTS[number % 3:] + VARIANTS[:number % 3]
+        order = VARIANTS[number % 3 :] + VARIANTS[: number % 3]
         for name in order:
             if name == "bare socket":
                 payloads = [request.payload for request in plan(GRADER, uppercase, seed).requests]
@@ -162,8 +170,10 @@ def _rounds(target: tuple[str, int], exchanges: int, make_socket=socket.socket) 
                 samples[name].extend(clean_round_trips(trace))
     short = [name for name, values in samples.items() if len(values) < exchanges]
     if short:
-        raise RuntimeError(f"too few clean exchanges for {', '.join(short)} "
-                           f"({', '.join(str(len(samples[n])) for n in short)} of {exchanges})")
+        raise RuntimeError(
+            f"too few clean exchanges for {', '.join(short)} "
+            f"({', '.join(str(len(samples[n])) for n in short)} of {exchanges})"
+        )
     return {name: values[:exchanges] for name, values in samples.items()}
 
 
@@ -174,8 +184,10 @@ def main() -> int:
     figures = measure(args.exchanges)
     for variant in figures.variants:
         trips = variant.round_trips
-        print(f"{variant.name:22s} median {trips.median * 1e6:7.1f} µs   p99 {trips.p99 * 1e6:7.1f} µs"
-              f"   x{variant.median_ratio or 0:.2f} / x{variant.p99_ratio or 0:.2f}   ({trips.count} exchanges)")
+        print(
+            f"{variant.name:22s} median {trips.median * 1e6:7.1f} µs   p99 {trips.p99 * 1e6:7.1f} µs"
+            f"   x{variant.median_ratio or 0:.2f} / x{variant.p99_ratio or 0:.2f}   ({trips.count} exchanges)"
+        )
     return 0
 
 

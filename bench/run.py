@@ -75,11 +75,20 @@ def targets(results: Results) -> Targets:
     at_target = _grading(results.gradings, TARGET_SUBMISSIONS, results.default_jobs)
     grader = next(v for v in results.exchange.variants if v.name == "grader")
     return Targets(
-        Target(f"{TARGET_SUBMISSIONS} submissions at --jobs {results.default_jobs}",
-               at_target.seconds if at_target else None, TARGET_SECONDS, "s"),
+        Target(
+            f"{TARGET_SUBMISSIONS} submissions at --jobs {results.default_jobs}",
+            at_target.seconds if at_target else None,
+            TARGET_SECONDS,
+            "s",
+        ),
         Target("per-exchange overhead, median", grader.median_ratio, TARGET_EXCHANGE_RATIO, "x", decimals=2),
-        Target(f"grader memory, {TARGET_SUBMISSIONS} submissions",
-               at_target.memory.tree_mib if at_target else None, TARGET_MEMORY_MIB, "MiB"))
+        Target(
+            f"grader memory, {TARGET_SUBMISSIONS} submissions",
+            at_target.memory.tree_mib if at_target else None,
+            TARGET_MEMORY_MIB,
+            "MiB",
+        ),
+    )
 
 
 def _grading(gradings: Sequence[ClassTiming], submissions: int, jobs: int) -> ClassTiming | None:
@@ -134,11 +143,16 @@ def _throughput_rows(table: Table, results: Results) -> None:
             f"{grading.seconds_per_submission:.2f} s each"
             + ("" if grading.all_full_marks else " [red]not all 100 %[/]"),
             f"--jobs 1: {baseline.seconds:.0f} s" if baseline else "",
-            f"{_times(baseline.seconds / grading.seconds)} faster" if baseline else "")
+            f"{_times(baseline.seconds / grading.seconds)} faster" if baseline else "",
+        )
     for scale in results.scaling:
-        table.add_row(f"growth, --jobs {scale.jobs}", f"{scale.largest_seconds_each:.2f} s each at N={scale.largest}",
-                      f"{scale.smallest_seconds_each:.2f} s each at N={scale.smallest}", _times(scale.ratio),
-                      "linear: 1.00x")
+        table.add_row(
+            f"growth, --jobs {scale.jobs}",
+            f"{scale.largest_seconds_each:.2f} s each at N={scale.largest}",
+            f"{scale.smallest_seconds_each:.2f} s each at N={scale.smallest}",
+            _times(scale.ratio),
+            "linear: 1.00x",
+        )
 
 
 def _bound_rows(table: Table, results: Results) -> None:
@@ -150,8 +164,11 @@ def _bound_rows(table: Table, results: Results) -> None:
     _heading(table, "What bounds it", "time and CPU per submission")
     if serial is not None:
         checks = serial.first_student_checks
-        table.add_row("one submission's checks", f"{sum(c.seconds for c in checks):.1f} s in {len(checks)} checks",
-                      f"{serial.seconds_per_submission:.1f} s each at --jobs 1")
+        table.add_row(
+            "one submission's checks",
+            f"{sum(c.seconds for c in checks):.1f} s in {len(checks)} checks",
+            f"{serial.seconds_per_submission:.1f} s each at --jobs 1",
+        )
         for check in checks[:SLOWEST_SHOWN]:
             table.add_row(f"  {check.check}", f"{check.seconds:.1f} s")
         needed = TARGET_SUBMISSIONS * serial.seconds_per_submission / TARGET_SECONDS
@@ -159,14 +176,21 @@ def _bound_rows(table: Table, results: Results) -> None:
     if parallel is not None:
         floor = TARGET_SUBMISSIONS * parallel.cpu_seconds_per_submission / results.cores
         per_container = results.startup.docker_cpu.median
-        table.add_row("containers per submission", f"{parallel.containers_per_submission:.1f}",
-                      f"× {per_container:.2f} s CPU each (start-up)", "",
-                      f"≈ {parallel.containers_per_submission * per_container:.1f} s CPU")
-        table.add_row("machine CPU per submission",
-                      f"{parallel.cpu_seconds_per_submission:.2f} s "
-                      f"(grader's processes {parallel.grader_cpu_seconds_per_submission:.2f} s)",
-                      f"N={parallel.submissions}, --jobs {parallel.jobs}", "",
-                      f"{TARGET_SUBMISSIONS} need ≥ {floor:.0f} s of {results.cores} cores")
+        table.add_row(
+            "containers per submission",
+            f"{parallel.containers_per_submission:.1f}",
+            f"× {per_container:.2f} s CPU each (start-up)",
+            "",
+            f"≈ {parallel.containers_per_submission * per_container:.1f} s CPU",
+        )
+        table.add_row(
+            "machine CPU per submission",
+            f"{parallel.cpu_seconds_per_submission:.2f} s "
+            f"(grader's processes {parallel.grader_cpu_seconds_per_submission:.2f} s)",
+            f"N={parallel.submissions}, --jobs {parallel.jobs}",
+            "",
+            f"{TARGET_SUBMISSIONS} need ≥ {floor:.0f} s of {results.cores} cores",
+        )
 
 
 def _exchange_rows(table: Table, figures: ExchangeFigures) -> None:
@@ -174,19 +198,28 @@ def _exchange_rows(table: Table, figures: ExchangeFigures) -> None:
     bare = figures.variants[0].round_trips
     for variant in figures.variants[1:]:
         trips = variant.round_trips
-        table.add_row(variant.name, f"{_us(trips.median)}, p99 {_us(trips.p99)}",
-                      f"bare {_us(bare.median)}, p99 {_us(bare.p99)}",
-                      f"{_times(variant.median_ratio)}, p99 {_times(variant.p99_ratio)}")
+        table.add_row(
+            variant.name,
+            f"{_us(trips.median)}, p99 {_us(trips.p99)}",
+            f"bare {_us(bare.median)}, p99 {_us(bare.p99)}",
+            f"{_times(variant.median_ratio)}, p99 {_times(variant.p99_ratio)}",
+        )
 
 
 def _startup_rows(table: Table, figures: StartupFigures) -> None:
     _heading(table, "Start-up", f"UDP server until it answers, {figures.runs} runs")
-    table.add_row("docker run (grader's sandbox)",
-                  f"{figures.docker.median * 1000:.0f} ms, worst {figures.docker.worst * 1000:.0f} ms",
-                  f"local process {figures.local.median * 1000:.0f} ms", _times(figures.median_ratio))
-    table.add_row("machine CPU per start and stop", f"{figures.docker_cpu.median:.2f} s",
-                  f"local process {figures.local_cpu.median:.2f} s",
-                  _times(ratio(figures.docker_cpu.median, figures.local_cpu.median)))
+    table.add_row(
+        "docker run (grader's sandbox)",
+        f"{figures.docker.median * 1000:.0f} ms, worst {figures.docker.worst * 1000:.0f} ms",
+        f"local process {figures.local.median * 1000:.0f} ms",
+        _times(figures.median_ratio),
+    )
+    table.add_row(
+        "machine CPU per start and stop",
+        f"{figures.docker_cpu.median:.2f} s",
+        f"local process {figures.local_cpu.median:.2f} s",
+        _times(ratio(figures.docker_cpu.median, figures.local_cpu.median)),
+    )
 
 
 def _memory_rows(table: Table, results: Results) -> None:
@@ -194,8 +227,10 @@ def _memory_rows(table: Table, results: Results) -> None:
     if grading is None:
         return
     _heading(table, "Memory", f"peak RSS, N={grading.submissions} at --jobs {grading.jobs}")
-    table.add_row("grader (grade + pytest children)",
-                  f"{grading.memory.tree_mib:.0f} MiB, {grading.memory.tree_processes} processes")
+    table.add_row(
+        "grader (grade + pytest children)",
+        f"{grading.memory.tree_mib:.0f} MiB, {grading.memory.tree_processes} processes",
+    )
     table.add_row("grader grade process alone", f"{grading.memory.parent_mib:.0f} MiB")
 
 
@@ -210,12 +245,15 @@ def to_json(results: Results, options: dict, started: float, seconds: float, loa
     return {
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(seconds, 1),
-        "machine": {"cores": results.cores, "default_jobs": results.default_jobs,
-                    "load_average_at_start": load_before, "load_average_at_end": os.getloadavg()[0]},
+        "machine": {
+            "cores": results.cores,
+            "default_jobs": results.default_jobs,
+            "load_average_at_start": load_before,
+            "load_average_at_end": os.getloadavg()[0],
+        },
         "commit": _commit(),
         "options": options,
-        "targets": {field: {**dataclasses.asdict(t), "met": t.met}
-                    for field, t in vars(targets(results)).items()},
+        "targets": {field: {**dataclasses.asdict(t), "met": t.met} for field, t in vars(targets(results)).items()},
         "exchange": dataclasses.asdict(results.exchange),
         "startup": dataclasses.asdict(results.startup),
         "throughput": [dataclasses.asdict(g) for g in results.gradings],
@@ -225,9 +263,12 @@ def to_json(results: Results, options: dict, started: float, seconds: float, loa
 
 def _commit() -> str:
     """The commit measured, marked when the working tree differs from it."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=RESULTS.parent.parent, capture_output=True, text=True,
-                              check=False).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=RESULTS.parent.parent, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
     commit = git("rev-parse", "HEAD") or "unknown"
     return commit + (" (modified)" if git("status", "--porcelain", "--untracked-files=no") else "")
 
@@ -250,17 +291,29 @@ def _positive(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help=f"N={QUICK['sizes'][0]} only, {QUICK['runs']} start-ups, {QUICK['exchanges']} exchanges")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"N={QUICK['sizes'][0]} only, {QUICK['runs']} start-ups, {QUICK['exchanges']} exchanges",
+    )
     parser.add_argument("--sizes", type=_positive, nargs="+", help=f"submissions per grading (default {FULL['sizes']})")
-    parser.add_argument("--jobs", type=throughput.job_count, nargs="+", default=[1, default_jobs()],
-                        help="job counts to grade at; `default` is grader grade's own (default: 1 default)")
+    parser.add_argument(
+        "--jobs",
+        type=throughput.job_count,
+        nargs="+",
+        default=[1, default_jobs()],
+        help="job counts to grade at; `default` is grader grade's own (default: 1 default)",
+    )
     parser.add_argument("--runs", type=_positive, help=f"start-ups to time (default {FULL['runs']})")
     parser.add_argument("--exchanges", type=_positive, help=f"round trips per variant (default {FULL['exchanges']})")
     args = parser.parse_args(argv)
     preset = QUICK if args.quick else FULL
-    options = {"sizes": args.sizes or preset["sizes"], "jobs": list(dict.fromkeys(args.jobs)),
-               "runs": args.runs or preset["runs"], "exchanges": args.exchanges or preset["exchanges"]}
+    options = {
+        "sizes": args.sizes or preset["sizes"],
+        "jobs": list(dict.fromkeys(args.jobs)),
+        "runs": args.runs or preset["runs"],
+        "exchanges": args.exchanges or preset["exchanges"],
+    }
     console = Console()
     if not console.is_terminal:
         console = Console(width=160)  # a log has no width of its own, and 80 columns would fold every cell
@@ -274,14 +327,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     for grading in throughput.measure(options["sizes"], options["jobs"]):
         console.print(f"  {throughput.describe(grading)}", highlight=False, soft_wrap=True)
         gradings.append(grading)
-    results = Results(exchange_figures, startup_figures, gradings, throughput.scaling(gradings), default_jobs(),
-                      os.cpu_count() or 1)
+    results = Results(
+        exchange_figures, startup_figures, gradings, throughput.scaling(gradings), default_jobs(), os.cpu_count() or 1
+    )
     seconds = time.monotonic() - clock
     console.print(build_table(results))
     path = write_results(to_json(results, options, started, seconds, load_before), RESULTS)
     # Other work on the machine moves every figure; the load says how much there was.
-    console.print(f"bench took {seconds / 60:.1f} min, load average {load_before:.1f} at the start and "
-                  f"{os.getloadavg()[0]:.1f} at the end; figures in {path}")
+    console.print(
+        f"bench took {seconds / 60:.1f} min, load average {load_before:.1f} at the start and "
+        f"{os.getloadavg()[0]:.1f} at the end; figures in {path}"
+    )
     return 0
 
 

@@ -80,8 +80,10 @@ def free_udp_port() -> int:
 
 def local_start(port: int) -> float:
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-u", str(REFERENCE / "udp_server.py"),
-                                "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-u", str(REFERENCE / "udp_server.py"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+    )
     try:
         wait_for_answer(("127.0.0.1", port), started + ANSWER_TIMEOUT)
         return time.monotonic() - started
@@ -102,8 +104,14 @@ def measure(runs: int) -> StartupFigures:
     finally:
         sandbox.close()
     docker_summary, local_summary = summarize([s for s, _ in in_docker]), summarize([s for s, _ in local])
-    return StartupFigures(runs, docker_summary, local_summary, ratio(docker_summary.median, local_summary.median),
-                          summarize([c for _, c in in_docker]), summarize([c for _, c in local]))
+    return StartupFigures(
+        runs,
+        docker_summary,
+        local_summary,
+        ratio(docker_summary.median, local_summary.median),
+        summarize([c for _, c in in_docker]),
+        summarize([c for _, c in local]),
+    )
 
 
 def _with_cpu(start: Callable[[], float]) -> tuple[float, float]:
@@ -118,14 +126,20 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
     figures = measure(args.runs)
-    for name, summary in (("docker run until it answers", figures.docker),
-                          ("local process until it answers", figures.local)):
-        print(f"{name:34s} median {summary.median * 1000:7.1f} ms   worst {summary.worst * 1000:7.1f} ms"
-              f"   ({figures.runs} runs)")
+    for name, summary in (
+        ("docker run until it answers", figures.docker),
+        ("local process until it answers", figures.local),
+    ):
+        print(
+            f"{name:34s} median {summary.median * 1000:7.1f} ms   worst {summary.worst * 1000:7.1f} ms"
+            f"   ({figures.runs} runs)"
+        )
     if figures.median_ratio is not None:
         print(f"ratio (median)                     {figures.median_ratio:.1f}x")
-    print(f"machine CPU per start and stop     docker {figures.docker_cpu.median:.2f} s, "
-          f"local {figures.local_cpu.median:.2f} s (medians)")
+    print(
+        f"machine CPU per start and stop     docker {figures.docker_cpu.median:.2f} s, "
+        f"local {figures.local_cpu.median:.2f} s (medians)"
+    )
     return 0
 
 

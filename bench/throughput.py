@@ -96,8 +96,7 @@ class ContainerStarts:
     def __init__(self) -> None:
         self._client = engine_client()
         # Subscribed here, before the grading starts, so no start is missed.
-        self._events = self._client.events(decode=True, filters={"type": "container", "event": "start",
-                                                                 "label": LABEL})
+        self._events = self._client.events(decode=True, filters={"type": "container", "event": "start", "label": LABEL})
         self._by_owner: Counter[str] = Counter()
         self._thread = threading.Thread(target=self._count, name="container-starts", daemon=True)
 
@@ -137,8 +136,18 @@ def grader_command(submissions: Path, out: Path, jobs: int) -> list[str]:
     if not grader.is_file():
         raise RuntimeError(f"{grader} is missing: run `make venv` first")
     # --sandbox docker, never auto: a machine without Docker must fail the bench, not grade locally.
-    return [str(grader), "grade", str(submissions), "--out", str(out), "--jobs", str(jobs), "--force",
-            "--sandbox", "docker"]
+    return [
+        str(grader),
+        "grade",
+        str(submissions),
+        "--out",
+        str(out),
+        "--jobs",
+        str(jobs),
+        "--force",
+        "--sandbox",
+        "docker",
+    ]
 
 
 def all_full_marks(gradebook_csv: Path, students: int) -> bool:
@@ -161,8 +170,9 @@ def grade_copies(count: int, jobs: int, scratch: Path) -> ClassTiming:
     with ContainerStarts() as starts, (out / "grader.log").open("wb") as log:
         busy_before, grader_before = busy_cpu_seconds(), children_cpu_seconds()
         started = time.monotonic()
-        process = subprocess.Popen(grader_command(submissions, out, jobs), stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            grader_command(submissions, out, jobs), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
         with MemorySampler(process.pid) as sampler:
             returncode = _wait(process, limit)
         seconds = time.monotonic() - started
@@ -171,9 +181,19 @@ def grade_copies(count: int, jobs: int, scratch: Path) -> ClassTiming:
         tail = (out / "grader.log").read_text(encoding="utf-8", errors="replace")[-2000:]
         raise RuntimeError(f"grader grade exited with {returncode} for {count} submissions at --jobs {jobs}:\n{tail}")
     containers = starts.by(sampler.pids_seen())
-    return ClassTiming(count, jobs, seconds, count / seconds * 60, seconds / count, cpu_seconds / count,
-                   grader_cpu_seconds / count, containers / count, all_full_marks(out / "gradebook.csv", count),
-                   sampler.peak(), check_times(out / "junit" / f"{student_name(1)}.xml"))
+    return ClassTiming(
+        count,
+        jobs,
+        seconds,
+        count / seconds * 60,
+        seconds / count,
+        cpu_seconds / count,
+        grader_cpu_seconds / count,
+        containers / count,
+        all_full_marks(out / "gradebook.csv", count),
+        sampler.peak(),
+        check_times(out / "junit" / f"{student_name(1)}.xml"),
+    )
 
 
 def _wait(process: subprocess.Popen, limit: float) -> int:
@@ -203,19 +223,28 @@ def scaling(gradings: Sequence[ClassTiming]) -> list[Scaling]:
         at_jobs = sorted((g for g in gradings if g.jobs == jobs), key=lambda g: g.submissions)
         smallest, largest = at_jobs[0], at_jobs[-1]
         if smallest.submissions != largest.submissions:
-            result.append(Scaling(jobs, smallest.submissions, largest.submissions, smallest.seconds_per_submission,
-                                  largest.seconds_per_submission,
-                                  ratio(largest.seconds_per_submission, smallest.seconds_per_submission)))
+            result.append(
+                Scaling(
+                    jobs,
+                    smallest.submissions,
+                    largest.submissions,
+                    smallest.seconds_per_submission,
+                    largest.seconds_per_submission,
+                    ratio(largest.seconds_per_submission, smallest.seconds_per_submission),
+                )
+            )
     return result
 
 
 def describe(grading: ClassTiming) -> str:
-    return (f"N={grading.submissions} at --jobs {grading.jobs}: {grading.seconds:.1f} s, "
-            f"{grading.submissions_per_minute:.1f}/min, {grading.seconds_per_submission:.2f} s each, "
-            f"machine CPU {grading.cpu_seconds_per_submission:.2f} s each "
-            f"(grader {grading.grader_cpu_seconds_per_submission:.2f} s), "
-            f"{grading.containers_per_submission:.1f} containers each, all 100 %: {grading.all_full_marks}, "
-            f"memory {grading.memory.parent_mib:.0f} MiB (tree {grading.memory.tree_mib:.0f} MiB)")
+    return (
+        f"N={grading.submissions} at --jobs {grading.jobs}: {grading.seconds:.1f} s, "
+        f"{grading.submissions_per_minute:.1f}/min, {grading.seconds_per_submission:.2f} s each, "
+        f"machine CPU {grading.cpu_seconds_per_submission:.2f} s each "
+        f"(grader {grading.grader_cpu_seconds_per_submission:.2f} s), "
+        f"{grading.containers_per_submission:.1f} containers each, all 100 %: {grading.all_full_marks}, "
+        f"memory {grading.memory.parent_mib:.0f} MiB (tree {grading.memory.tree_mib:.0f} MiB)"
+    )
 
 
 def job_count(text: str) -> int:

@@ -53,8 +53,14 @@ def _file_sha256(path: Path) -> bytes:
 
 def assignment_digest(assignment: Assignment) -> str:
     """What the assignment asks, after `extends` is resolved: a base file's change counts, a comment does not."""
-    meaning = (assignment.name, assignment.port, assignment.transform_name, assignment.seed, assignment.timeouts,
-               assignment.checks)
+    meaning = (
+        assignment.name,
+        assignment.port,
+        assignment.transform_name,
+        assignment.seed,
+        assignment.timeouts,
+        assignment.checks,
+    )
     return hashlib.sha256(repr(meaning).encode()).hexdigest()
 
 

@@ -76,8 +76,11 @@ def _glue_student_names(argv: list[str], parser: argparse.ArgumentParser) -> lis
     `grader grade` are names, so `--only alice --force` still forces.
     """
     # argparse keeps its subcommands private; they are there once _parser() has run.
-    grade = next(action for action in parser._subparsers._group_actions[0].choices.values()  # type: ignore[union-attr]
-                 if "--only" in action._option_string_actions)
+    grade = next(
+        action
+        for action in parser._subparsers._group_actions[0].choices.values()  # type: ignore[union-attr]
+        if "--only" in action._option_string_actions
+    )
     options = set(grade._option_string_actions)
     glued: list[str] = []
     naming = named = False
@@ -100,63 +103,117 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description="Grade socket-lab submissions.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    grade = commands.add_parser("grade", help="grade every submission into a report folder",
-                                description="Grade each student folder (or .zip) of SUBMISSIONS_DIR in its own "
-                                            "pytest process; write JUnit, gradebook.xml/.csv, feedback and results.")
-    grade.add_argument("submissions", nargs="?", default="submissions", metavar="SUBMISSIONS",
-                       help="one folder or .zip per student, or an LMS's bulk download as downloaded: the folder "
-                            "or the .zip itself (default: submissions)")
-    grade.add_argument("--layout", default="auto", choices=("auto", *LAYOUT_NAMES),
-                       help=f"how SUBMISSIONS is arranged: auto (default: recognised by its names), {FOLDERS} "
-                            "(one folder or .zip per student), or the LMS whose download it is")
+    grade = commands.add_parser(
+        "grade",
+        help="grade every submission into a report folder",
+        description="Grade each student folder (or .zip) of SUBMISSIONS_DIR in its own "
+        "pytest process; write JUnit, gradebook.xml/.csv, feedback and results.",
+    )
+    grade.add_argument(
+        "submissions",
+        nargs="?",
+        default="submissions",
+        metavar="SUBMISSIONS",
+        help="one folder or .zip per student, or an LMS's bulk download as downloaded: the folder "
+        "or the .zip itself (default: submissions)",
+    )
+    grade.add_argument(
+        "--layout",
+        default="auto",
+        choices=("auto", *LAYOUT_NAMES),
+        help=f"how SUBMISSIONS is arranged: auto (default: recognised by its names), {FOLDERS} "
+        "(one folder or .zip per student), or the LMS whose download it is",
+    )
     grade.add_argument("--out", default="reports", help="report folder (default: reports)")
-    grade.add_argument("--jobs", type=_positive_int, default=None,
-                       help=f"submissions graded at once (default: {pipeline.default_jobs()}; 1 with local sandbox)")
+    grade.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=None,
+        help=f"submissions graded at once (default: {pipeline.default_jobs()}; 1 with local sandbox)",
+    )
     grade.add_argument("--assignment", default="uppercase", help="assignment name or .toml path (default: uppercase)")
-    grade.add_argument("--sandbox", default="auto", choices=SANDBOX_CHOICES,
-                       help="docker, local processes (one at a time, not sandboxed), or auto (default)")
+    grade.add_argument(
+        "--sandbox",
+        default="auto",
+        choices=SANDBOX_CHOICES,
+        help="docker, local processes (one at a time, not sandboxed), or auto (default)",
+    )
     grade.add_argument("--seed", type=int, default=None, help="seed of every impairment (default: the assignment's)")
-    grade.add_argument("--only", nargs="+", action="extend", default=[], metavar="STUDENT",
-                       help="grade only these students (the gradebook still lists everyone graded before)")
-    grade.add_argument("--shard", default=None, metavar="I/N",
-                       help="grade shard I of N (1-based), chosen by a hash of each student's name")
+    grade.add_argument(
+        "--only",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="STUDENT",
+        help="grade only these students (the gradebook still lists everyone graded before)",
+    )
+    grade.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="grade shard I of N (1-based), chosen by a hash of each student's name",
+    )
     grade.add_argument("--force", action="store_true", help="grade again even what the cache says is unchanged")
-    grade.add_argument("--time-limit", type=_positive_float, default=None, metavar="SECONDS",
-                       help="time limit of one submission's grading: the checks not reached by then fail, "
-                            "the others keep their results (default: the assignment's [timeouts] submission)")
+    grade.add_argument(
+        "--time-limit",
+        type=_positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="time limit of one submission's grading: the checks not reached by then fail, "
+        "the others keep their results (default: the assignment's [timeouts] submission)",
+    )
     grade.set_defaults(command=_grade)
 
-    merge = commands.add_parser("merge", help="join the reports of several shards into one gradebook",
-                                description="Read DIR/junit/*.xml (or DIR/*.xml) of every DIR and write one "
-                                            "report folder, as `grader grade` would have.")
+    merge = commands.add_parser(
+        "merge",
+        help="join the reports of several shards into one gradebook",
+        description="Read DIR/junit/*.xml (or DIR/*.xml) of every DIR and write one "
+        "report folder, as `grader grade` would have.",
+    )
     merge.add_argument("dirs", nargs="+", metavar="DIR", help="report folders of the shards")
     merge.add_argument("--out", required=True, help="report folder to write")
     merge.set_defaults(command=_merge)
 
-    back = commands.add_parser("handback", help="write the grade file an LMS imports, from a report folder",
-                               description="Read REPORTS/junit/*.xml and write a Canvas gradebook import CSV, a "
-                                           "Moodle grading worksheet or a plain CSV keyed by login, with a short "
-                                           "comment per student. Students the file cannot name are listed, never "
-                                           "guessed.")
+    back = commands.add_parser(
+        "handback",
+        help="write the grade file an LMS imports, from a report folder",
+        description="Read REPORTS/junit/*.xml and write a Canvas gradebook import CSV, a "
+        "Moodle grading worksheet or a plain CSV keyed by login, with a short "
+        "comment per student. Students the file cannot name are listed, never "
+        "guessed.",
+    )
     back.add_argument("reports", metavar="REPORTS", help="the --out folder of grader grade (or merge)")
-    back.add_argument("--format", required=True, choices=handback.FORMATS, dest="format_name",
-                      help="canvas (gradebook import), moodle (grading worksheet) or csv (login, score, comment)")
+    back.add_argument(
+        "--format",
+        required=True,
+        choices=handback.FORMATS,
+        dest="format_name",
+        help="canvas (gradebook import), moodle (grading worksheet) or csv (login, score, comment)",
+    )
     back.add_argument("--title", default=None, help="canvas: the assignment's title, as Canvas shows it")
     back.add_argument("--assignment-id", default=None, help="canvas: the assignment's id (the number in its URL)")
-    back.add_argument("--out", default=None, metavar="FILE",
-                      help="file to write (default: REPORTS/<format>-grades.csv)")
+    back.add_argument(
+        "--out", default=None, metavar="FILE", help="file to write (default: REPORTS/<format>-grades.csv)"
+    )
     back.set_defaults(command=_handback)
 
-    clean = commands.add_parser("clean", help="remove containers, volumes, networks and scratch folders left by graders "
-                                              "that died")
-    clean.add_argument("--all", action="store_true", help="remove every socketlab container, network and scratch "
-                                                          "folder, including those of a grading still running")
+    clean = commands.add_parser(
+        "clean", help="remove containers, volumes, networks and scratch folders left by graders that died"
+    )
+    clean.add_argument(
+        "--all",
+        action="store_true",
+        help="remove every socketlab container, network and scratch folder, including those of a grading still running",
+    )
     clean.set_defaults(command=_clean)
 
-    export = commands.add_parser("export", help="build the autograder a platform runs (see docs/platforms.md)",
-                                 description="Write what an instructor uploads to PLATFORM: Gradescope's "
-                                             "autograder.zip, PrairieLearn's image folder, Autolab's autograde.tar "
-                                             "and autograde-Makefile, GitHub Classroom's template-repository files.")
+    export = commands.add_parser(
+        "export",
+        help="build the autograder a platform runs (see docs/platforms.md)",
+        description="Write what an instructor uploads to PLATFORM: Gradescope's "
+        "autograder.zip, PrairieLearn's image folder, Autolab's autograde.tar "
+        "and autograde-Makefile, GitHub Classroom's template-repository files.",
+    )
     export.add_argument("platform", choices=PLATFORMS, metavar="PLATFORM", help=", ".join(PLATFORMS))
     export.add_argument("--out", required=True, help="folder to write the bundle into")
     export.add_argument("--assignment", default="uppercase", help="assignment name or .toml path (default: uppercase)")
@@ -191,8 +248,9 @@ def _grade(args: argparse.Namespace) -> int:
         return _grade_class(args, assignment, intake.entries, intake.layout, intake.notes)
 
 
-def _grade_class(args: argparse.Namespace, assignment: Assignment, entries: list[Entry], layout: str,
-                 notes: list[str]) -> int:
+def _grade_class(
+    args: argparse.Namespace, assignment: Assignment, entries: list[Entry], layout: str, notes: list[str]
+) -> int:
     err = Console(stderr=True)
     students, todo = select(entries, parse_shard(args.shard) if args.shard else ALL, args.only)
     if layout != FOLDERS:
@@ -200,8 +258,12 @@ def _grade_class(args: argparse.Namespace, assignment: Assignment, entries: list
     for note in notes:
         err.print(f"Note: {escape(note)}", highlight=False)
     if not students:
-        err.print(f"No submissions in {escape(args.submissions)} (one folder or .zip per student)"
-                  + (f" for shard {escape(args.shard)}" if args.shard else "") + ".", highlight=False)
+        err.print(
+            f"No submissions in {escape(args.submissions)} (one folder or .zip per student)"
+            + (f" for shard {escape(args.shard)}" if args.shard else "")
+            + ".",
+            highlight=False,
+        )
     sandbox, environment = pipeline.resolve_sandbox(args.sandbox)
     jobs = args.jobs or pipeline.default_jobs()
     student = local.student_user() if sandbox == "local" else None
@@ -218,8 +280,15 @@ def _grade_class(args: argparse.Namespace, assignment: Assignment, entries: list
     out = _output_folder(args.out)
     if student is not None:
         _withhold_reports(out)
-    settings = pipeline.Settings(assignment, sandbox, assignment.seed if args.seed is None else args.seed, jobs,
-                                 args.time_limit, environment, args.force)
+    settings = pipeline.Settings(
+        assignment,
+        sandbox,
+        assignment.seed if args.seed is None else args.seed,
+        jobs,
+        args.time_limit,
+        environment,
+        args.force,
+    )
     try:
         outcome = _run_with_progress(todo, settings, out, err)
     finally:
@@ -230,8 +299,10 @@ def _grade_class(args: argparse.Namespace, assignment: Assignment, entries: list
     if outcome.throttled:
         err.print(outcome.throttled, highlight=False)
     if outcome.interrupted:
-        err.print(f"Interrupted: {len(todo) - len(outcome.graded)} submission(s) not graded; "
-                  "run the same command again to finish.")
+        err.print(
+            f"Interrupted: {len(todo) - len(outcome.graded)} submission(s) not graded; "
+            "run the same command again to finish."
+        )
         return EXIT_INTERRUPTED
     return 0
 
@@ -246,9 +317,16 @@ def _output_folder(path: str) -> Path:
 
 
 def _run_with_progress(todo: list[Entry], settings: pipeline.Settings, out: Path, console: Console) -> pipeline.Outcome:
-    progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[failures]} with failures"), TimeElapsedColumn(),
-                        TextColumn("ETA"), TimeRemainingColumn(), console=console)
+    progress = Progress(
+        TextColumn("grading"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failures]} with failures"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+    )
     task = progress.add_task("grading", total=len(todo), failures=0)
     failures = 0
 
@@ -299,8 +377,9 @@ def _merge(args: argparse.Namespace) -> int:
                 raise Fatal(f"{file}: not a readable JUnit file ({exc})") from None
             for suite in found:
                 if suite.name in suites:
-                    raise Fatal(f"student {suite.name!r} is in both {suites[suite.name][1]} and {file}; "
-                                "merge each shard once")
+                    raise Fatal(
+                        f"student {suite.name!r} is in both {suites[suite.name][1]} and {file}; merge each shard once"
+                    )
                 suites[suite.name] = (junit.normalize_suite(suite, suite.name), file)
     for name, (suite, _) in suites.items():
         junit.write_suite(suite, out / "junit" / f"{name}.xml")
@@ -321,8 +400,10 @@ def _junit_files(folder: Path) -> list[Path]:
 
 def _handback(args: argparse.Namespace) -> int:
     if args.format_name == "canvas" and not (args.title and args.assignment_id and args.assignment_id.isdigit()):
-        raise Fatal("--format canvas needs --title TITLE and --assignment-id N (the number in the assignment's URL): "
-                    "Canvas matches the grade column by both")
+        raise Fatal(
+            "--format canvas needs --title TITLE and --assignment-id N (the number in the assignment's URL): "
+            "Canvas matches the grade column by both"
+        )
     reports = []
     for file in _junit_files(Path(args.reports)):
         try:
@@ -419,23 +500,33 @@ def _summary(reports: list[StudentReport], notes: dict[str, str], out: Path) -> 
     if not reports:
         console.print(f"No student reports; {escape(str(out))}/ holds an empty gradebook.", highlight=False)
         return
-    rows = [(report.student + (f" ({notes[report.student]})" if notes.get(report.student) else ""),
-             _score(report), _first_failure(report)) for report in reports]
+    rows = [
+        (
+            report.student + (f" ({notes[report.student]})" if notes.get(report.student) else ""),
+            _score(report),
+            _first_failure(report),
+        )
+        for report in reports
+    ]
     # Names and scores are never cut; the first failure gets the width that is left (10: borders and padding).
-    left = max(20, console.width - 10 - max((len(r[0]) for r in rows), default=0) - max((len(r[1]) for r in rows),
-                                                                                         default=0))
+    left = max(
+        20, console.width - 10 - max((len(r[0]) for r in rows), default=0) - max((len(r[1]) for r in rows), default=0)
+    )
     table = Table(title=f"{len(reports)} student(s)")
     table.add_column("student", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True)
     table.add_column("first failure", no_wrap=True)
     for name, score, failure in rows:
-        shown = failure if len(failure) <= left else failure[:left - 1] + "…"
+        shown = failure if len(failure) <= left else failure[: left - 1] + "…"
         table.add_row(escape(name), escape(score), escape(shown))
     console.print(table)
     varied = [r.student for r in reports if r.varied]
     if varied:
-        console.print(f"varied: {len(varied)} student(s) had checks that failed once and passed when run again "
-                      "alone (the points are the second run's); the checks are in gradebook.csv's varied column.",
-                      highlight=False)
-    console.print(f"Reports in {escape(str(out))}/: gradebook.xml, gradebook.csv, junit/, feedback/, results/",
-                  highlight=False)
+        console.print(
+            f"varied: {len(varied)} student(s) had checks that failed once and passed when run again "
+            "alone (the points are the second run's); the checks are in gradebook.csv's varied column.",
+            highlight=False,
+        )
+    console.print(
+        f"Reports in {escape(str(out))}/: gradebook.xml, gradebook.csv, junit/, feedback/, results/", highlight=False
+    )

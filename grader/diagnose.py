@@ -34,16 +34,18 @@ def last_error_line(output: str) -> str | None:
     return None
 
 
-_FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in .*\n(?P<code>(?![ \t]*File ")[ \t]*\S.*)?',
-                    re.MULTILINE)
+_FRAME = re.compile(
+    r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in .*\n(?P<code>(?![ \t]*File ")[ \t]*\S.*)?', re.MULTILINE
+)
 # Where the program's own files are, inside a container or in a local run's copy.
 _SUBMISSION_PATH = re.compile(r"(?:^|/)(?:submission|submission-\d+)/(?P<file>.+)$")
 
 
 def student_line(output: str) -> str | None:
-    """The student's own line that raised, from the traceback's last frame in their files: `UDPServer.py line 7: code`."""
-    own = [m for m in _FRAME.finditer(output)
-           if _SUBMISSION_PATH.search(m["path"]) or not m["path"].startswith(("/", "<"))]
+    """The student's line that raised, from the traceback's last frame in their files: `UDPServer.py line 7: code`."""
+    own = [
+        m for m in _FRAME.finditer(output) if _SUBMISSION_PATH.search(m["path"]) or not m["path"].startswith(("/", "<"))
+    ]
     if not own:
         return None
     frame = own[-1]
@@ -63,29 +65,43 @@ def program_error_hint(output: str) -> str | None:
 def _program_error_cause(output: str) -> str | None:
     if "SyntaxError" in output or "raw_input" in output:
         if any(p.search(output) for p in _PY2):
-            return ("this is Python 2 syntax (print statement / raw_input); the grader runs Python 3: "
-                    "use print(...) and input()")
+            return (
+                "this is Python 2 syntax (print statement / raw_input); the grader runs Python 3: "
+                "use print(...) and input()"
+            )
     if "attribute 'bind' is read-only" in output or ("'tuple' object is not callable" in output and "bind" in output):
         return "`bind` is assigned instead of called: write serverSocket.bind(('', serverPort))"
     if "Address already in use" in output:
         return "the port is already in use: another program (or an earlier run) still holds it"
     if "UnicodeDecodeError" in output:
-        return ("crashed on bytes that are not valid UTF-8: decode with errors='replace' "
-                "or catch UnicodeDecodeError, so one bad datagram cannot stop the server")
+        return (
+            "crashed on bytes that are not valid UTF-8: decode with errors='replace' "
+            "or catch UnicodeDecodeError, so one bad datagram cannot stop the server"
+        )
     if "ConnectionResetError" in output or "BrokenPipeError" in output:
         return "crashed when a client went away: catch ConnectionResetError / BrokenPipeError per connection"
-    if "gaierror" in output or "Name or service not known" in output or "Temporary failure in name resolution" in output:
+    if (
+        "gaierror" in output
+        or "Name or service not known" in output
+        or "Temporary failure in name resolution" in output
+    ):
         return "the host name could not be resolved: use 'localhost' for the server's address"
     error = last_error_line(output)
     if error and error.startswith("IndexError") and "sys.argv" in output:
-        return ("it reads sys.argv, and the grader starts it with no arguments: give each argument a default, "
-                "e.g. serverPort = int(sys.argv[1]) if len(sys.argv) > 1 else 12000")
+        return (
+            "it reads sys.argv, and the grader starts it with no arguments: give each argument a default, "
+            "e.g. serverPort = int(sys.argv[1]) if len(sys.argv) > 1 else 12000"
+        )
     if error and error.startswith("EOFError"):
-        return ("input() found no more lines: the grader types one line, so read one line, send it, print the reply "
-                "and exit")
+        return (
+            "input() found no more lines: the grader types one line, so read one line, send it, print the reply "
+            "and exit"
+        )
     if error and error.startswith("ValueError") and re.search(r"int\(\s*input\(", output):
-        return ("it reads a number (a port?) with input(), and the grader types only the sentence: "
-                "write the server's name and port in the program")
+        return (
+            "it reads a number (a port?) with input(), and the grader types only the sentence: "
+            "write the server's name and port in the program"
+        )
     if error:
         return f"the program stopped with {error}"
     return None
@@ -99,20 +115,30 @@ def listening_problem(sockets: list[BoundSocket], transport: str, port: int) -> 
     name = transport.upper()
     if right:
         host = right[0].host
-        reach = ("127.0.0.1 is loopback: nothing outside the machine can reach it" if right[0].loopback_only
-                 else f"only traffic addressed to {host} reaches it")
-        return (f"the {name} socket listens on {host}:{port} only",
-                f"bound to {host}, and {reach}: bind to '' (all interfaces), "
-                f"as in serverSocket.bind(('', {port}))")
+        reach = (
+            "127.0.0.1 is loopback: nothing outside the machine can reach it"
+            if right[0].loopback_only
+            else f"only traffic addressed to {host} reaches it"
+        )
+        return (
+            f"the {name} socket listens on {host}:{port} only",
+            f"bound to {host}, and {reach}: bind to '' (all interfaces), as in serverSocket.bind(('', {port}))",
+        )
     elsewhere = [s for s in sockets if s.transport == transport]
     if elsewhere:
         ports = ", ".join(str(s.port) for s in elsewhere)
-        return (f"the {name} socket listens on port {ports}, not {port}",
-                f"listening on port {ports}; the assignment uses port {port}: set serverPort = {port}")
+        return (
+            f"the {name} socket listens on port {ports}, not {port}",
+            f"listening on port {ports}; the assignment uses port {port}: set serverPort = {port}",
+        )
     other = "TCP" if transport == "udp" else "UDP"
     if any(s.port == port for s in sockets):
-        return (f"port {port} is open for {other}, not {name}",
-                f"the socket type is wrong: a {name} server needs "
-                f"{'SOCK_DGRAM' if transport == 'udp' else 'SOCK_STREAM'}")
-    return (f"no {name} socket is bound", None) if not sockets else (
-        f"no {name} socket is bound (found {', '.join(map(str, sockets))})", None)
+        return (
+            f"port {port} is open for {other}, not {name}",
+            f"the socket type is wrong: a {name} server needs {'SOCK_DGRAM' if transport == 'udp' else 'SOCK_STREAM'}",
+        )
+    return (
+        (f"no {name} socket is bound", None)
+        if not sockets
+        else (f"no {name} socket is bound (found {', '.join(map(str, sockets))})", None)
+    )

@@ -131,12 +131,18 @@ def how_roles_are_found(role: Role) -> str:
     """What discovery looks for, for the report of a role it did not find."""
     socket_type = "SOCK_DGRAM" if role.transport == "udp" else "SOCK_STREAM"
     side = " and bind" if role.is_server else " without bind"
-    return (f"discovery looks for files that use {socket_type}{side}, or named like {_TEXTBOOK_NAMES[role]}; "
-            f"a {TOML_NAME} can name it")
+    return (
+        f"discovery looks for files that use {socket_type}{side}, or named like {_TEXTBOOK_NAMES[role]}; "
+        f"a {TOML_NAME} can name it"
+    )
 
 
-_TEXTBOOK_NAMES = {Role.UDP_SERVER: "UDPServer.py", Role.UDP_CLIENT: "UDPClient.py",
-                   Role.TCP_SERVER: "TCPServer.py", Role.TCP_CLIENT: "TCPClient.py"}
+_TEXTBOOK_NAMES = {
+    Role.UDP_SERVER: "UDPServer.py",
+    Role.UDP_CLIENT: "UDPClient.py",
+    Role.TCP_SERVER: "TCPServer.py",
+    Role.TCP_CLIENT: "TCPClient.py",
+}
 
 
 def unpack_zip(zip_path: Path, dest: Path) -> Path:
@@ -149,14 +155,23 @@ def unpack_zip(zip_path: Path, dest: Path) -> Path:
             dest.mkdir(parents=True, exist_ok=True)
             for info, parts in members:
                 extract(archive, info, dest.joinpath(*parts))
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, ValueError, EOFError, zlib.error,
-            lzma.LZMAError) as exc:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        RuntimeError,
+        NotImplementedError,
+        ValueError,
+        EOFError,
+        zlib.error,
+        lzma.LZMAError,
+    ) as exc:
         # RuntimeError and NotImplementedError are how zipfile reports encrypted entries
         # and compression methods it lacks; ValueError (UnicodeDecodeError among them) a
         # name that is not what its flags say; zlib, lzma and EOFError damaged data.
         # The reason, not the exception's text: that may name a folder of the grading machine.
-        raise DiscoveryError(f"{shown(zip_path.name)}: cannot unpack ({_zip_problem(exc)}); "
-                             "re-create it with a standard zip tool") from exc
+        raise DiscoveryError(
+            f"{shown(zip_path.name)}: cannot unpack ({_zip_problem(exc)}); re-create it with a standard zip tool"
+        ) from exc
     return _unpacked_root(zip_path, dest, [parts for _, parts in members])
 
 
@@ -175,27 +190,33 @@ def _configured_programs(root: Path) -> dict[Role, Program]:
     toml_path = root / TOML_NAME
     if toml_path.is_symlink():
         # Followed, it would read (and echo into every report) a file of the grading machine.
-        raise DiscoveryError(f"{TOML_NAME}: is a symbolic link, and the grader never follows links in a submission; "
-                             "put the file itself in the submission")
+        raise DiscoveryError(
+            f"{TOML_NAME}: is a symbolic link, and the grader never follows links in a submission; "
+            "put the file itself in the submission"
+        )
     if not toml_path.exists():
         return {}
     if not toml_path.is_file():  # a FIFO would block the read for ever
         raise DiscoveryError(f"{TOML_NAME}: not a regular file; make it a text file or delete it")
     if toml_path.stat().st_size > MAX_TOML_BYTES:
-        raise DiscoveryError(f"{TOML_NAME}: larger than {MAX_TOML_BYTES // 1024} KiB; "
-                             "keep only the [roles.<role>] tables")
+        raise DiscoveryError(
+            f"{TOML_NAME}: larger than {MAX_TOML_BYTES // 1024} KiB; keep only the [roles.<role>] tables"
+        )
     try:
         data = tomllib.loads(toml_path.read_bytes()[:MAX_TOML_BYTES].decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DiscoveryError(f"{TOML_NAME}: not valid TOML ({shown(str(exc), 200)}); "
-                             "fix the syntax or delete the file") from exc
+        raise DiscoveryError(
+            f"{TOML_NAME}: not valid TOML ({shown(str(exc), 200)}); fix the syntax or delete the file"
+        ) from exc
     except RecursionError:
-        raise DiscoveryError(f"{TOML_NAME}: not valid TOML (arrays or tables nested too deeply); "
-                             "write flat [roles.<role>] tables") from None
+        raise DiscoveryError(
+            f"{TOML_NAME}: not valid TOML (arrays or tables nested too deeply); write flat [roles.<role>] tables"
+        ) from None
     unknown = sorted(set(data) - {"roles"})
     if unknown:
-        raise DiscoveryError(f"{TOML_NAME}: {shown(unknown[0], 60)}: unknown key; "
-                             "put every setting under [roles.<role>]")
+        raise DiscoveryError(
+            f"{TOML_NAME}: {shown(unknown[0], 60)}: unknown key; put every setting under [roles.<role>]"
+        )
     roles = data.get("roles", {})
     if not isinstance(roles, dict):
         raise DiscoveryError(f"{TOML_NAME}: roles: must be a table; write [roles.udp_server] and so on")
@@ -224,15 +245,19 @@ def _configured_program(root: Path, key: str, table: object) -> tuple[Role, Prog
 
 def _configured_file(root: Path, role: Role, where: str, value: object) -> Program:
     if not isinstance(value, str) or not value or len(value) > 1024 or not value.isprintable():
-        raise DiscoveryError(f'{where}: must be a path string of printable characters, at most 1024 of them; '
-                             'write file = "UDPServer.py"')
+        raise DiscoveryError(
+            f'{where}: must be a path string of printable characters, at most 1024 of them; write file = "UDPServer.py"'
+        )
     target = (root / value).resolve()
     if not target.is_relative_to(root):
-        raise DiscoveryError(f"{where}: {shown(value, 120)!r} is outside the submission; "
-                             "use a path relative to its folder")
+        raise DiscoveryError(
+            f"{where}: {shown(value, 120)!r} is outside the submission; use a path relative to its folder"
+        )
     if not target.is_file():
-        raise DiscoveryError(f"{where}: {shown(value, 120)!r} not found in the submission; "
-                             "fix the path (relative to the submission folder)")
+        raise DiscoveryError(
+            f"{where}: {shown(value, 120)!r} not found in the submission; "
+            "fix the path (relative to the submission folder)"
+        )
     source = target.relative_to(root)
     return Program(role, _python_command(source), source, TOML_NAME)
 
@@ -241,12 +266,15 @@ def _configured_command(role: Role, where: str, value: object) -> Program:
     if not isinstance(value, list) or not value or not all(isinstance(arg, str) and arg for arg in value):
         raise DiscoveryError(f'{where}: must be a list of strings; write command = ["python3", "-u", "client.py"]')
     if len(value) > MAX_COMMAND_ARGS or sum(map(len, value)) > MAX_COMMAND_CHARS:
-        raise DiscoveryError(f"{where}: longer than {MAX_COMMAND_ARGS} words or {MAX_COMMAND_CHARS} characters; "
-                             "put what the program needs in a script and run that")
+        raise DiscoveryError(
+            f"{where}: longer than {MAX_COMMAND_ARGS} words or {MAX_COMMAND_CHARS} characters; "
+            "put what the program needs in a script and run that"
+        )
     if not all(arg.isprintable() for arg in value):
         # A NUL cannot reach a program at all; other control characters would reach every report.
-        raise DiscoveryError(f"{where}: holds a control character (NUL, ESC, a line break...); "
-                             "write printable text only")
+        raise DiscoveryError(
+            f"{where}: holds a control character (NUL, ESC, a line break...); write printable text only"
+        )
     return Program(role, tuple(value), None, TOML_NAME)
 
 
@@ -278,11 +306,13 @@ def _python_sources(root: Path) -> tuple[list[Path], list[str]]:
     if len(sources) > MAX_SOURCES:
         # The files named like a role are read first, so a folder of helpers cannot hide them.
         sources.sort(key=lambda source: not _name_words(source.stem))
-        notes.append(f"read only {MAX_SOURCES} of {len(sources)} .py files (those named like a role first); "
-                     f"remove unrelated files or use {TOML_NAME}")
+        notes.append(
+            f"read only {MAX_SOURCES} of {len(sources)} .py files (those named like a role first); "
+            f"remove unrelated files or use {TOML_NAME}"
+        )
         sources = sorted(sources[:MAX_SOURCES])
     if len(notes) > MAX_NOTES:
-        notes[MAX_NOTES - 1:] = [f"... and {len(notes) - MAX_NOTES + 1} more notes"]
+        notes[MAX_NOTES - 1 :] = [f"... and {len(notes) - MAX_NOTES + 1} more notes"]
     return sources, notes
 
 
@@ -490,8 +520,9 @@ def _zip_problem(exc: BaseException) -> str:
 # --- zip files ----------------------------------------------------------------------------
 
 
-def checked_members(zip_path: Path, archive: zipfile.ZipFile, max_files: int = MAX_ZIP_FILES,
-                    max_bytes: int = MAX_ZIP_BYTES) -> list[tuple[zipfile.ZipInfo, tuple[str, ...]]]:
+def checked_members(
+    zip_path: Path, archive: zipfile.ZipFile, max_files: int = MAX_ZIP_FILES, max_bytes: int = MAX_ZIP_BYTES
+) -> list[tuple[zipfile.ZipInfo, tuple[str, ...]]]:
     """The files to extract, after checking every entry, so nothing is written from a bad zip."""
     members = []
     total = 0
@@ -504,8 +535,9 @@ def checked_members(zip_path: Path, archive: zipfile.ZipFile, max_files: int = M
         # so the declared sizes bound what extraction writes.
         total += info.file_size
         if len(members) > max_files:
-            raise DiscoveryError(f"{shown(zip_path.name)}: more than {max_files} files; "
-                                 "zip only the submission's sources")
+            raise DiscoveryError(
+                f"{shown(zip_path.name)}: more than {max_files} files; zip only the submission's sources"
+            )
         if total > max_bytes:
             raise DiscoveryError(
                 f"{shown(zip_path.name)}: unpacks to more than {max_bytes // (1024 * 1024)} MiB; "

@@ -66,14 +66,20 @@ def confirmed(first: CheckResult, second: CheckResult) -> CheckResult:
     program behaves differently from run to run; the instructor sees a flag for it.
     """
     if second.passed and first.status is Status.FAILED:
-        return replace(second, varied=True, evidence=(
-            f"first run: {first.summary}",
-            "run again alone to confirm that failure, it passed: the points are this second run's. A program "
-            "that behaves differently from run to run (randomness, timing) may be graded differently next time",
-            *second.evidence))
+        return replace(
+            second,
+            varied=True,
+            evidence=(
+                f"first run: {first.summary}",
+                "run again alone to confirm that failure, it passed: the points are this second run's. A program "
+                "that behaves differently from run to run (randomness, timing) may be graded differently next time",
+                *second.evidence,
+            ),
+        )
     if second.passed or second.status is Status.ERROR:
-        return replace(second, evidence=(f"first run: {first.summary}; run again alone, this is the second run",
-                                         *second.evidence))
+        return replace(
+            second, evidence=(f"first run: {first.summary}; run again alone, this is the second run", *second.evidence)
+        )
     same = second.summary == first.summary
     note = "confirmed: run again alone, it failed " + ("the same way" if same else f"too (first run: {first.summary})")
     return replace(second, evidence=(note, *second.evidence))
@@ -118,8 +124,11 @@ class Grading:
         self._first, self._second = self._new_pass(), self._new_pass()
 
     def _new_pass(self) -> _Pass:
-        return _Pass(ServerPool(self.sandbox, self.submission, self.assignment.port,
-                                self.assignment.timeouts.startup, self._stopping))
+        return _Pass(
+            ServerPool(
+                self.sandbox, self.submission, self.assignment.port, self.assignment.timeouts.startup, self._stopping
+            )
+        )
 
     def start_lanes(self, checks: Sequence[CheckSpec]) -> None:
         """Start `checks` in lanes in the background; `run` then waits for their results."""
@@ -161,8 +170,13 @@ class Grading:
             return replace(first, evidence=(*first.evidence, f"not confirmed: {self._deadline.describe()} ran out"))
         by = self._confirmed.get((check.role, first.summary)) if first.status is Status.FAILED else None
         if by is not None:
-            return replace(first, evidence=(f"confirmed: {by} failed the same way when run again alone, on a "
-                                            f"fresh {check.role.value}", *first.evidence))
+            return replace(
+                first,
+                evidence=(
+                    f"confirmed: {by} failed the same way when run again alone, on a fresh {check.role.value}",
+                    *first.evidence,
+                ),
+            )
         result = confirmed(first, self._evaluate(check, self._second))
         if result.status is Status.FAILED and result.summary == first.summary:
             self._confirmed[(check.role, first.summary)] = check.id
@@ -172,25 +186,51 @@ class Grading:
         started = time.monotonic()
         advisory = not check.required
         if self._deadline.expired(started):
-            return CheckResult(check.id, Status.FAILED, 0.0, check.points,
-                               f"not run: {self._deadline.describe()} ran out before this check",
-                               ("the checks before it keep their results",), advisory=advisory)
+            return CheckResult(
+                check.id,
+                Status.FAILED,
+                0.0,
+                check.points,
+                f"not run: {self._deadline.describe()} ran out before this check",
+                ("the checks before it keep their results",),
+                advisory=advisory,
+            )
         deadline = Deadline.earliest(Deadline.after("check", self.assignment.timeouts.check, started), self._deadline)
         try:
             verdict = self._verdict(check, deadline, current)
         except SandboxError as exc:
-            return CheckResult(check.id, Status.ERROR, 0.0, check.points,
-                               f"the grader could not run this check: {exc}", (f"sandbox {self.sandbox.name}",),
-                               None, time.monotonic() - started, advisory=advisory)
+            return CheckResult(
+                check.id,
+                Status.ERROR,
+                0.0,
+                check.points,
+                f"the grader could not run this check: {exc}",
+                (f"sandbox {self.sandbox.name}",),
+                None,
+                time.monotonic() - started,
+                advisory=advisory,
+            )
         if not verdict.passed and deadline.expired() and deadline.describe() not in verdict.summary:
             verdict.summary = f"{deadline.describe()} ran out during this check: {verdict.summary}"
             verdict.timed = True
         points = check.points if verdict.passed else 0.0
-        status = Status.PASSED if verdict.passed else (
-            Status.MISSING if check.role not in self.submission.programs else Status.FAILED)
-        return CheckResult(check.id, status, points, check.points, verdict.summary, tuple(verdict.evidence),
-                           verdict.hint, time.monotonic() - started, timed=verdict.timed and not verdict.passed,
-                           advisory=advisory)
+        status = (
+            Status.PASSED
+            if verdict.passed
+            else (Status.MISSING if check.role not in self.submission.programs else Status.FAILED)
+        )
+        return CheckResult(
+            check.id,
+            status,
+            points,
+            check.points,
+            verdict.summary,
+            tuple(verdict.evidence),
+            verdict.hint,
+            time.monotonic() - started,
+            timed=verdict.timed and not verdict.passed,
+            advisory=advisory,
+        )
 
     def close(self) -> None:
         """Lanes start no new check, and their servers are stopped under them, which ends their waits."""
@@ -207,14 +247,23 @@ class Grading:
     def _verdict(self, check: CheckSpec, deadline: Deadline, current: _Pass) -> Verdict:
         program = self.submission.programs.get(check.role)
         if program is None:
-            return Verdict(False, f"no {check.role.value} found in the submission",
-                           [how_roles_are_found(check.role)])
+            return Verdict(False, f"no {check.role.value} found in the submission", [how_roles_are_found(check.role)])
         kind = KINDS[check.kind]
         if not check.role.is_server:
-            verdict = kind.run(ProgramCheck(
-                check, program, self.submission, self.sandbox, self.assignment.port, self.assignment.transform,
-                derive_seed(self.seed, check.role.value, kind.lane(check.params) if kind.lane else check.id),
-                deadline, self.assignment.timeouts.client_budget, current.runs.setdefault(check.role, {})))
+            verdict = kind.run(
+                ProgramCheck(
+                    check,
+                    program,
+                    self.submission,
+                    self.sandbox,
+                    self.assignment.port,
+                    self.assignment.transform,
+                    derive_seed(self.seed, check.role.value, kind.lane(check.params) if kind.lane else check.id),
+                    deadline,
+                    self.assignment.timeouts.client_budget,
+                    current.runs.setdefault(check.role, {}),
+                )
+            )
             verdict.evidence.append(f"seed {self.seed}, sandbox {self.sandbox.name}")
             return verdict
         server = current.servers.server(check.role, deadline)
@@ -229,7 +278,9 @@ class Grading:
             current.servers.discard(check.role)
             verdict.passed = False
             verdict.timed = False  # a crash is the program's own doing
-            verdict.summary = f"the server crashed during this check ({exit_info.reason}); it is restarted for the next check"
+            verdict.summary = (
+                f"the server crashed during this check ({exit_info.reason}); it is restarted for the next check"
+            )
             verdict.evidence.append(quoted_output("program output", output, OUTPUT_LINES))
             verdict.hint = diagnose.program_error_hint(output) or diagnose.exit_hint(exit_info) or verdict.hint
         elif not verdict.passed:
@@ -238,8 +289,9 @@ class Grading:
 
     def _play(self, kind: Kind, check: CheckSpec, server: RunningServer, seed: int, deadline: Deadline) -> Verdict:
         sockets = server.bound_sockets() or []
-        verdict = kind.run(ServerCheck(check, server, sockets, self.assignment.port, self.assignment.transform, seed,
-                                       deadline))
+        verdict = kind.run(
+            ServerCheck(check, server, sockets, self.assignment.port, self.assignment.transform, seed, deadline)
+        )
         if not verdict.passed and verdict.hint is None:
             problem = diagnose.listening_problem(sockets, check.role.transport, self.assignment.port)
             if problem is not None:

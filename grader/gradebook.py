@@ -73,17 +73,31 @@ def _cell(check: CheckResult) -> str:
 
 def gradescope(report: StudentReport) -> dict[str, Any]:
     """Gradescope's results.json; its top level has no max_score, so that goes into extra_data."""
-    extra = {"student": report.student, "max_score": report.max_score,
-             **{k: report.properties[k] for k in _EXTRA_PROPERTIES if k in report.properties}}
+    extra = {
+        "student": report.student,
+        "max_score": report.max_score,
+        **{k: report.properties[k] for k in _EXTRA_PROPERTIES if k in report.properties},
+    }
     if report.grader_error is not None:
-        return {"score": 0.0, "output": _warned(report, f"The grader could not grade this submission: "
-                                                        f"{report.grader_error}"),
-                "tests": [], "extra_data": extra}
+        return {
+            "score": 0.0,
+            "output": _warned(report, f"The grader could not grade this submission: {report.grader_error}"),
+            "tests": [],
+            "extra_data": extra,
+        }
     return {
         "score": report.score,
         "output": _warned(report, score_line(report)),
-        "tests": [{"name": c.check_id, "score": c.points, "max_score": c.max_points,
-                   "status": "passed" if c.passed else "failed", "output": format_result(c)} for c in report.checks],
+        "tests": [
+            {
+                "name": c.check_id,
+                "score": c.points,
+                "max_score": c.max_points,
+                "status": "passed" if c.passed else "failed",
+                "output": format_result(c),
+            }
+            for c in report.checks
+        ],
         "extra_data": extra,
     }
 
@@ -94,18 +108,28 @@ def feedback(report: StudentReport) -> str:
     if report.properties.get("warning"):
         lines += [f"> **Warning:** {report.properties['warning']}", ""]
     if report.grader_error is not None:
-        lines += ["The grader could not grade this submission, so it has no score yet:", "",
-                  *_fenced(report.grader_error), "", "It is graded again on the grader's next run."]
+        lines += [
+            "The grader could not grade this submission, so it has no score yet:",
+            "",
+            *_fenced(report.grader_error),
+            "",
+            "It is graded again on the grader's next run.",
+        ]
         return "\n".join(lines) + "\n"
     lines += [f"**{score_line(report)}**", "", _run_line(report), ""]
     if report.varied:
-        lines += [f"> **Graded twice:** {', '.join(report.varied)} failed on a first run and passed when run "
-                  "again alone, so the points are the second run's. If the program behaves differently from run "
-                  "to run (randomness, timing), its grade may differ next time.", ""]
+        lines += [
+            f"> **Graded twice:** {', '.join(report.varied)} failed on a first run and passed when run "
+            "again alone, so the points are the second run's. If the program behaves differently from run "
+            "to run (randomness, timing), its grade may differ next time.",
+            "",
+        ]
     lines += report_notes.markdown_section(report)
     lines += ["## Failed checks", ""]
     lines += [line for check in report.failures for line in _check_section(check)] or [
-        "None: every required check passed.", ""]
+        "None: every required check passed.",
+        "",
+    ]
     if report.advisories:
         lines += ["## Advisories (cost no points)", ""]
         lines += [line for check in report.advisories for line in _check_section(check)]
@@ -123,9 +147,16 @@ def _warned(report: StudentReport, text: str) -> str:
 
 def _run_line(report: StudentReport) -> str:
     p = report.properties
-    parts = [f"{label} {p[key]}" for key, label in (("assignment", "Assignment"), ("seed", "seed"),
-                                                    ("sandbox", "sandbox"), ("discovered", "programs found:"))
-             if p.get(key)]
+    parts = [
+        f"{label} {p[key]}"
+        for key, label in (
+            ("assignment", "Assignment"),
+            ("seed", "seed"),
+            ("sandbox", "sandbox"),
+            ("discovered", "programs found:"),
+        )
+        if p.get(key)
+    ]
     return ", ".join(parts) + "." if parts else ""
 
 
@@ -157,5 +188,6 @@ def publish(out: Path, suites: Iterable[TestSuite]) -> list[StudentReport]:
     for report in reports:
         (out / "feedback" / f"{report.student}.md").write_text(feedback(report), encoding="utf-8")
         (out / "results" / f"{report.student}.json").write_text(
-            json.dumps(gradescope(report), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            json.dumps(gradescope(report), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
     return reports

@@ -54,17 +54,35 @@ def comment(report: StudentReport) -> str:
 def canvas_csv(reports: Iterable[StudentReport], title: str, assignment_id: str) -> HandBack:
     reports = list(reports)
     known, missing = _nameable(reports, "canvas", "no Canvas user id (not from a Canvas download, or anonymous)")
-    rows = [[csv_cell(r.properties.get("lms_name", "")), r.properties["lms_id"], "", "", "", f"{r.score:g}"]
-            for r in known]
+    rows = [
+        [csv_cell(r.properties.get("lms_name", "")), r.properties["lms_id"], "", "", "", f"{r.score:g}"] for r in known
+    ]
     points = max((r.max_score for r in reports), default=0.0)
-    return HandBack(_csv([[*_CANVAS_FIXED, csv_cell(f"{title} ({assignment_id})")],
-                          [_POINTS_POSSIBLE, "", "", "", "", f"{points:g}"], *rows]), missing)
+    return HandBack(
+        _csv(
+            [
+                [*_CANVAS_FIXED, csv_cell(f"{title} ({assignment_id})")],
+                [_POINTS_POSSIBLE, "", "", "", "", f"{points:g}"],
+                *rows,
+            ]
+        ),
+        missing,
+    )
 
 
 def moodle_worksheet(reports: Iterable[StudentReport]) -> HandBack:
     known, missing = _nameable(reports, "moodle", "no Moodle participant id (not from a Moodle download)")
-    rows = [[f"Participant {r.properties['lms_id']}", csv_cell(r.properties.get("lms_name", "")), f"{r.score:g}",
-             f"{r.max_score:g}", "", csv_cell(comment(r))] for r in known]
+    rows = [
+        [
+            f"Participant {r.properties['lms_id']}",
+            csv_cell(r.properties.get("lms_name", "")),
+            f"{r.score:g}",
+            f"{r.max_score:g}",
+            "",
+            csv_cell(comment(r)),
+        ]
+        for r in known
+    ]
     return HandBack(_csv([_MOODLE_HEADER, *rows]), missing)
 
 
@@ -87,9 +105,17 @@ def plain_csv(reports: Iterable[StudentReport]) -> HandBack:
         p = report.properties
         score = "" if report.grader_error is not None else f"{report.score:g}"
         percent = "" if report.grader_error is not None or report.percent is None else f"{report.percent:.1f}"
-        rows.append([csv_cell(p.get("lms_login") or report.student), csv_cell(p.get("lms_name", "")),
-                     csv_cell(p.get("lms_id", "")), score, f"{report.max_score:g}", percent,
-                     csv_cell(comment(report))])
+        rows.append(
+            [
+                csv_cell(p.get("lms_login") or report.student),
+                csv_cell(p.get("lms_name", "")),
+                csv_cell(p.get("lms_id", "")),
+                score,
+                f"{report.max_score:g}",
+                percent,
+                csv_cell(comment(report)),
+            ]
+        )
     return HandBack(_csv([["login", "name", "lms_id", "score", "max_score", "percent", "comment"], *rows]), [])
 
 

@@ -66,8 +66,13 @@ class HeadroomRule:
 class Throttle:
     """A gate every grading passes before it starts; thread-safe, and it counts what it held back."""
 
-    def __init__(self, rule: HeadroomRule | None = None, jobs: int = 1, read: Callable[[], Pressure] = read_pressure,
-                 poll: float = 1.0):
+    def __init__(
+        self,
+        rule: HeadroomRule | None = None,
+        jobs: int = 1,
+        read: Callable[[], Pressure] = read_pressure,
+        poll: float = 1.0,
+    ):
         self.rule = rule or HeadroomRule()
         self.pressured_jobs = max(1, jobs // 2)  # gradings at once while the machine is under pressure
         self._read = read
@@ -93,15 +98,21 @@ class Throttle:
         while True:
             with self._lock:
                 pressure = self._read() if self._running >= self.pressured_jobs else None
-                if pressure is None or self.rule.has_headroom(pressure) or cancel.is_set() \
-                        or time.monotonic() - started >= self.rule.max_wait:
+                if (
+                    pressure is None
+                    or self.rule.has_headroom(pressure)
+                    or cancel.is_set()
+                    or time.monotonic() - started >= self.rule.max_wait
+                ):
                     self._running += 1
                     if held:
                         self.held += 1
                         self.waited += time.monotonic() - started
                     return
                 held = True
-                if self.worst is None or (pressure.cpu or pressure.load_per_cpu) > (self.worst.cpu or self.worst.load_per_cpu):
+                if self.worst is None or (pressure.cpu or pressure.load_per_cpu) > (
+                    self.worst.cpu or self.worst.load_per_cpu
+                ):
                     self.worst = pressure
             cancel.wait(self.poll)
 
@@ -110,6 +121,8 @@ class Throttle:
         if not self.held:
             return None
         worst = f" (at worst {self.worst.describe()})" if self.worst is not None else ""
-        return (f"The machine was busy{worst}: {self.held} grading(s) waited {self.waited:.0f} s in all, "
-                f"{self.pressured_jobs} at a time while it was, so that timed checks measure the programs, "
-                "not the load.")
+        return (
+            f"The machine was busy{worst}: {self.held} grading(s) waited {self.waited:.0f} s in all, "
+            f"{self.pressured_jobs} at a time while it was, so that timed checks measure the programs, "
+            "not the load."
+        )

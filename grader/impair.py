@@ -66,26 +66,17 @@ class DatagramProfile:
         for name in ("drop", "duplicate", "delay", "reorder"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:  # also rejects NaN
-                raise ValueError(
-                    f"{name} must be a probability between 0 and 1, got {value!r}"
-                )
+                raise ValueError(f"{name} must be a probability between 0 and 1, got {value!r}")
         total = self.drop + self.duplicate + self.delay + self.reorder
         if total > 1.0 + 1e-9:
             raise ValueError(
-                f"drop + duplicate + delay + reorder must be at most 1 (one action per "
-                f"datagram), got {total:g}"
+                f"drop + duplicate + delay + reorder must be at most 1 (one action per datagram), got {total:g}"
             )
         low, high = self.delay_range
         if not (math.isfinite(low) and math.isfinite(high) and 0.0 <= low <= high):
-            raise ValueError(
-                f"delay_range must be (low, high) seconds with 0 <= low <= high, "
-                f"got {self.delay_range!r}"
-            )
+            raise ValueError(f"delay_range must be (low, high) seconds with 0 <= low <= high, got {self.delay_range!r}")
         if self.max_impairments_per_datagram < 0:
-            raise ValueError(
-                f"max_impairments_per_datagram must be >= 0, "
-                f"got {self.max_impairments_per_datagram!r}"
-            )
+            raise ValueError(f"max_impairments_per_datagram must be >= 0, got {self.max_impairments_per_datagram!r}")
 
     def __str__(self) -> str:
         parts = [
@@ -115,13 +106,9 @@ class Fate:
 
     def __post_init__(self) -> None:
         if self.message < 0 or self.attempt < 0:
-            raise ValueError(
-                f"message and attempt must be >= 0, got {self.message}, {self.attempt}"
-            )
+            raise ValueError(f"message and attempt must be >= 0, got {self.message}, {self.attempt}")
         if self.delay < 0 or (self.delay and self.action is not Action.DELAY):
-            raise ValueError(
-                f"delay must be >= 0 and only set for DELAY, got {self.delay!r}"
-            )
+            raise ValueError(f"delay must be >= 0 and only set for DELAY, got {self.delay!r}")
 
     @property
     def label(self) -> str:
@@ -131,11 +118,7 @@ class Fate:
     @property
     def verb(self) -> str:
         """The action as evidence shows it, with the delay when there is one."""
-        return (
-            f"delay {_ms(self.delay)}"
-            if self.action is Action.DELAY
-            else self.action.value
-        )
+        return f"delay {_ms(self.delay)}" if self.action is Action.DELAY else self.action.value
 
     def __str__(self) -> str:
         return f"msg {self.message} try {self.attempt}: {self.verb}"
@@ -162,11 +145,7 @@ def _draw(profile: DatagramProfile, seed: int, message: int, attempt: int) -> Fa
     ):
         if u < p:
             # Whole milliseconds: what is printed in evidence is exactly what is done.
-            delay = (
-                round(rng.uniform(*profile.delay_range), 3)
-                if action is Action.DELAY
-                else 0.0
-            )
+            delay = round(rng.uniform(*profile.delay_range), 3) if action is Action.DELAY else 0.0
             return Fate(message, attempt, action, delay)
         u -= p
     return Fate(message, attempt, Action.DELIVER)
@@ -226,8 +205,7 @@ class DatagramSchedule:
         ``delay`` is the delay in seconds of every scripted DELAY.
         """
         overrides = tuple(
-            Fate(m, a, action, delay if action is Action.DELAY else 0.0)
-            for (m, a), action in sorted(actions.items())
+            Fate(m, a, action, delay if action is Action.DELAY else 0.0) for (m, a), action in sorted(actions.items())
         )
         return cls(profile, seed, overrides)
 
@@ -291,18 +269,14 @@ class Write:
 
     def __post_init__(self) -> None:
         if not self.pause_before >= 0:
-            raise ValueError(
-                f"pause_before must be >= 0 seconds, got {self.pause_before!r}"
-            )
+            raise ValueError(f"pause_before must be >= 0 seconds, got {self.pause_before!r}")
 
 
 def _spaced(pieces: Sequence[bytes], pause: float) -> tuple[Write, ...]:
     return tuple(Write(p, 0.0 if i == 0 else pause) for i, p in enumerate(pieces))
 
 
-def slice_stream(
-    data: bytes, pieces: int, pause: float, seed: int
-) -> tuple[Write, ...]:
+def slice_stream(data: bytes, pieces: int, pause: float, seed: int) -> tuple[Write, ...]:
     """Cut ``data`` into ``pieces`` non-empty writes at seeded positions.
 
     A server that assumes one recv() returns the whole request fails on this.  With
@@ -311,11 +285,7 @@ def slice_stream(
     if pieces < 1:
         raise ValueError(f"pieces must be >= 1, got {pieces!r}")
     count = min(pieces, len(data))
-    cuts = (
-        sorted(random.Random(f"slice:{seed}").sample(range(1, len(data)), count - 1))
-        if count
-        else []
-    )
+    cuts = sorted(random.Random(f"slice:{seed}").sample(range(1, len(data)), count - 1)) if count else []
     bounds = [0, *cuts, len(data)] if count else []
     return _spaced([data[a:b] for a, b in itertools.pairwise(bounds)], pause)
 
@@ -372,9 +342,5 @@ class StreamPlan:
             detail.append(f"{_ms(pauses[0])} pauses")
         elif len(pauses) > 1:
             detail.append(f"pauses {_ms(pauses[0])} to {_ms(pauses[-1])}")
-        first = (
-            f"after {_ms(self.writes[0].pause_before)}, "
-            if self.writes[0].pause_before
-            else ""
-        )
+        first = f"after {_ms(self.writes[0].pause_before)}, " if self.writes[0].pause_before else ""
         return f"{first}{n} write{'s' * (n > 1)} ({', '.join(detail)}), {ending}"

@@ -91,8 +91,9 @@ def error_suite(student: str, message: str, properties: dict[str, str], detail: 
     return suite
 
 
-def submission_error_suite(student: str, problem: str, properties: dict[str, str],
-                           checks: Iterable[CheckSpec]) -> TestSuite:
+def submission_error_suite(
+    student: str, problem: str, properties: dict[str, str], checks: Iterable[CheckSpec]
+) -> TestSuite:
     """The suite of a submission that cannot be graded as handed in (a corrupt zip, a bad grader.toml).
 
     The student's fault, not the grader's: every check scores 0 with the reason, in the
@@ -103,8 +104,9 @@ def submission_error_suite(student: str, problem: str, properties: dict[str, str
     for name, value in {**properties, "score": "0", "submission_error": problem}.items():
         suite.add_property(name, xml_text(value))
     for check in checks:
-        result = CheckResult(check.id, Status.FAILED, 0.0, check.points, f"not graded: {problem}",
-                             advisory=not check.required)
+        result = CheckResult(
+            check.id, Status.FAILED, 0.0, check.points, f"not graded: {problem}", advisory=not check.required
+        )
         line = xml_text(format_result(result))
         case = TestCase(check.id, student, 0.0)
         case.result = [Failure(line, SUBMISSION_ERROR) if check.required else Skipped(line, "pytest.xfail")]
@@ -156,8 +158,13 @@ def read_suites(path: Path) -> list[TestSuite]:
 def report(suite: TestSuite) -> StudentReport:
     properties = {p.name: p.value for p in suite.properties()}
     if properties.get("grader_error") is not None:
-        return StudentReport(suite.name, 0.0, _number(properties.get("max_score")) or 0.0, properties,
-                             grader_error=properties["grader_error"])
+        return StudentReport(
+            suite.name,
+            0.0,
+            _number(properties.get("max_score")) or 0.0,
+            properties,
+            grader_error=properties["grader_error"],
+        )
     checks = tuple(_check(case) for case in suite)
     score = _number(properties.get("score"))
     max_score = _number(properties.get("max_score"))
@@ -165,7 +172,9 @@ def report(suite: TestSuite) -> StudentReport:
         suite.name,
         score if score is not None else sum(c.points for c in checks),
         max_score if max_score is not None else sum(c.max_points for c in checks),
-        properties, checks)
+        properties,
+        checks,
+    )
 
 
 def _check(case: TestCase) -> CheckResult:
@@ -176,8 +185,9 @@ def _check(case: TestCase) -> CheckResult:
     failure = next((r for r in case.result if isinstance(r, Failure)), None)
     summary = failure.message if failure is not None and failure.message else "the grader could not run this check"
     detail = failure.text if failure is not None and failure.text and failure.text != summary else None
-    return CheckResult(case.name, Status.ERROR, 0.0, 0.0, summary, (detail,) if detail else (),
-                       advisory=case.is_skipped)
+    return CheckResult(
+        case.name, Status.ERROR, 0.0, 0.0, summary, (detail,) if detail else (), advisory=case.is_skipped
+    )
 
 
 def _result_line(out: str) -> CheckResult | None:
@@ -186,7 +196,7 @@ def _result_line(out: str) -> CheckResult | None:
     if not first.startswith(RESULT_MARK):
         return None
     try:
-        return CheckResult.from_json(first[len(RESULT_MARK):])
+        return CheckResult.from_json(first[len(RESULT_MARK) :])
     except ValueError:
         return None
 

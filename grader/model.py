@@ -119,8 +119,7 @@ class CheckResult:
 
     def to_json(self) -> str:
         """One line of ASCII: no byte of a program's output quoted in it can end the line."""
-        return json.dumps({**dataclasses.asdict(self), "status": self.status.value}, ensure_ascii=True,
-                          sort_keys=True)
+        return json.dumps({**dataclasses.asdict(self), "status": self.status.value}, ensure_ascii=True, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> CheckResult:
@@ -141,8 +140,14 @@ class CheckResult:
             status = Status(fields["status"])
         except ValueError:
             raise ValueError(f"not a check result: status {fields['status']!r}") from None
-        return cls(**{**fields, "status": status, "evidence": tuple(fields["evidence"]),
-                      **{name: float(fields[name]) for name in ("points", "max_points", "duration")}})
+        return cls(
+            **{
+                **fields,
+                "status": status,
+                "evidence": tuple(fields["evidence"]),
+                **{name: float(fields[name]) for name in ("points", "max_points", "duration")},
+            }
+        )
 
 
 def _no_constant(name: str) -> None:
@@ -151,9 +156,18 @@ def _no_constant(name: str) -> None:
 
 _RESULT_FIELDS = {f.name for f in dataclasses.fields(CheckResult)}
 _RESULT_TYPES: dict[str, type | tuple[type, ...]] = {
-    "check_id": str, "status": str, "points": (int, float), "max_points": (int, float), "summary": str,
-    "evidence": list, "hint": (str, type(None)), "duration": (int, float), "timed": bool, "varied": bool,
-    "advisory": bool}
+    "check_id": str,
+    "status": str,
+    "points": (int, float),
+    "max_points": (int, float),
+    "summary": str,
+    "evidence": list,
+    "hint": (str, type(None)),
+    "duration": (int, float),
+    "timed": bool,
+    "varied": bool,
+    "advisory": bool,
+}
 
 
 @dataclass(frozen=True)

@@ -41,17 +41,17 @@ def report_key(name: str) -> str:
     if kept == name and len(kept) <= MAX_KEY_CHARS:
         return kept
     digest = hashlib.sha256(original_bytes(name)).hexdigest()[:_HASH_CHARS]
-    return f"{kept[:MAX_KEY_CHARS - _HASH_CHARS - 1].rstrip()}~{digest}"
+    return f"{kept[: MAX_KEY_CHARS - _HASH_CHARS - 1].rstrip()}~{digest}"
 
 
 def shown(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
     """`text` with every control, format or undecodable character as an escape, at most `limit` characters."""
     out = "".join(ch if _printable(ch) or ch == " " else _escape(ch) for ch in text)
-    return out if len(out) <= limit else out[:limit - 1] + "…"
+    return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
 def terminal_text(text: str) -> str:
-    """`text` as `shown` writes it, line breaks and tabs kept and no bound: a report a terminal prints but never obeys."""
+    """`text` as `shown` writes it, line breaks and tabs kept, unbounded: a report a terminal prints, never obeys."""
     return "".join(ch if _printable(ch) or ch in " \n\t" else _escape(ch) for ch in text)
 
 

@@ -52,8 +52,9 @@ Unread = Callable[[int], "int | None"]
 SocketFactory = Callable[[int, int], socket.socket]  # where the grader's sockets are made: see sandbox.netns
 
 
-def play_udp(machine: UdpClientMachine, target: Address, stop_at: float | None = None,
-             make_socket: SocketFactory = socket.socket) -> None:
+def play_udp(
+    machine: UdpClientMachine, target: Address, stop_at: float | None = None, make_socket: SocketFactory = socket.socket
+) -> None:
     """Drive the scripted UDP client against `target` until done, out of budget, or at `stop_at` (monotonic).
 
     `make_socket` makes each socket where `target` can be reached (inside a sandbox's own
@@ -78,15 +79,22 @@ def play_udp(machine: UdpClientMachine, target: Address, stop_at: float | None =
         while True:
             now = time.monotonic() - start
             for send in machine.poll(now):
-                fate = (first_fates[send.request.index] if send.attempt == 0
-                        else plan.schedule.fate(send.request.index, send.attempt))
+                fate = (
+                    first_fates[send.request.index]
+                    if send.attempt == 0
+                    else plan.schedule.fate(send.request.index, send.attempt)
+                )
                 for emission in pipe.push(fate):
-                    heapq.heappush(timers, (now + emission.delay, order, emission.message, by_index[emission.message].client))
+                    heapq.heappush(
+                        timers, (now + emission.delay, order, emission.message, by_index[emission.message].client)
+                    )
                     order += 1
             finished = machine.finished(now)  # sending below leaves the machine as it is
             if finished:
                 for emission in pipe.flush():
-                    heapq.heappush(timers, (now + emission.delay, order, emission.message, by_index[emission.message].client))
+                    heapq.heappush(
+                        timers, (now + emission.delay, order, emission.message, by_index[emission.message].client)
+                    )
                     order += 1
             while timers and timers[0][0] <= now:
                 _, _, message, client = heapq.heappop(timers)
@@ -150,8 +158,9 @@ def _same_socket(source: Address, target: Address) -> bool:
     return source[0] == target[0] or (source[0].startswith("127.") and target[0].startswith("127."))
 
 
-def play_tcp(machine: StreamClient, target: Address, unread: Unread | None = None,
-             make_socket: SocketFactory = socket.socket) -> None:
+def play_tcp(
+    machine: StreamClient, target: Address, unread: Unread | None = None, make_socket: SocketFactory = socket.socket
+) -> None:
     """Play a scripted TCP client machine against `target` until it is done.
 
     Every decision is the machine's, its time limits included; this only does what it asks
@@ -253,5 +262,3 @@ def _describe_error(exc: OSError) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out"
     return exc.strerror or str(exc)
-
-

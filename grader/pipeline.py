@@ -112,8 +112,13 @@ def _sweep_docker() -> int:
         client.close()
 
 
-def grade(entries: Iterable[Entry], settings: Settings, out: Path, on_done: Callable[[Graded], None],
-          runner: Runner = run_child) -> Outcome:
+def grade(
+    entries: Iterable[Entry],
+    settings: Settings,
+    out: Path,
+    on_done: Callable[[Graded], None],
+    runner: Runner = run_child,
+) -> Outcome:
     """Grade `entries` into `out/junit/`; Ctrl-C stops the running children and keeps what is done."""
     grading = _ClassRun(settings, out, runner)
     with ThreadPoolExecutor(max_workers=settings.jobs, thread_name_prefix="grade") as pool:
@@ -133,8 +138,11 @@ def grade(entries: Iterable[Entry], settings: Settings, out: Path, on_done: Call
                 grading.cancel.set()
                 for future in futures:
                     future.cancel()
-    return Outcome([g for g in map(_result, futures) if g is not None], interrupted,
-                   grading.throttle.describe() if grading.throttle is not None else None)
+    return Outcome(
+        [g for g in map(_result, futures) if g is not None],
+        interrupted,
+        grading.throttle.describe() if grading.throttle is not None else None,
+    )
 
 
 def _result(future: Future) -> Graded | None:
@@ -164,9 +172,13 @@ class _ClassRun:
         except Exception as exc:
             target = self.junit_dir / f"{entry.name}.xml"
             self.cache.forget(entry.name)
-            suite = junit.error_suite(entry.name, f"the grader failed on this submission "
-                                                  f"({exc.__class__.__name__}: {exc}); the other students are "
-                                                  "graded as usual", self._properties(entry))
+            suite = junit.error_suite(
+                entry.name,
+                f"the grader failed on this submission "
+                f"({exc.__class__.__name__}: {exc}); the other students are "
+                "graded as usual",
+                self._properties(entry),
+            )
             try:
                 junit.write_suite(suite, target)
             except Exception:
@@ -181,8 +193,9 @@ class _ClassRun:
         if entry.path.is_symlink():
             return self._refuse_link(entry, target)
         try:
-            key: str | None = cache_key(entry.path, s.assignment, s.seed, f"{s.environment} limit {s.time_limit:g}",
-                                        self.fingerprint)
+            key: str | None = cache_key(
+                entry.path, s.assignment, s.seed, f"{s.environment} limit {s.time_limit:g}", self.fingerprint
+            )
         except OSError:
             key = None  # an unreadable file: grade it (the grading will say what is wrong), never cache it
         if key is not None and not s.force and self.cache.hit(entry.name, key):
@@ -207,21 +220,31 @@ class _ClassRun:
         """A submission that is a symlink could be any folder of this machine: listed, never read."""
         self.cache.forget(entry.name)
         suite = junit.error_suite(
-            entry.name, f"{entry.path.name} is a symbolic link, and the grader never follows links in a submission; "
-                        "put the student's folder (or .zip) itself in the submissions folder", self._properties(entry))
+            entry.name,
+            f"{entry.path.name} is a symbolic link, and the grader never follows links in a submission; "
+            "put the student's folder (or .zip) itself in the submissions folder",
+            self._properties(entry),
+        )
         junit.write_suite(suite, target)
         return Graded(junit.report(suite), cached=False)
 
     def _properties(self, entry: Entry) -> dict[str, str]:
         s = self.settings
-        return {"submission": shown(entry.path.name), "assignment": s.assignment.name, "seed": str(s.seed),
-                "sandbox": s.sandbox, "max_score": f"{s.assignment.max_points:g}",
-                "checks": " ".join(c.id for c in s.assignment.checks), **entry.properties()}
+        return {
+            "submission": shown(entry.path.name),
+            "assignment": s.assignment.name,
+            "seed": str(s.seed),
+            "sandbox": s.sandbox,
+            "max_score": f"{s.assignment.max_points:g}",
+            "checks": " ".join(c.id for c in s.assignment.checks),
+            **entry.properties(),
+        }
 
     def _student_error(self, entry: Entry, problem: str) -> TestSuite:
         """A submission that cannot be graded as handed in: the student's zero with the reason, cached like a grade."""
-        return junit.submission_error_suite(entry.name, problem, self._properties(entry),
-                                            self.settings.assignment.checks)
+        return junit.submission_error_suite(
+            entry.name, problem, self._properties(entry), self.settings.assignment.checks
+        )
 
     def _run(self, entry: Entry, scratch: Path) -> TestSuite | None:
         s = self.settings
@@ -233,8 +256,9 @@ class _ClassRun:
         except DiscoveryError as exc:
             return self._student_error(entry, str(exc))
         raw, log = scratch / "junit.xml", scratch / "pytest.log"
-        command = pytest_command(folder.resolve(), raw, entry.name, s.assignment.source.resolve(), s.sandbox, s.seed,
-                                 s.time_limit)
+        command = pytest_command(
+            folder.resolve(), raw, entry.name, s.assignment.source.resolve(), s.sandbox, s.seed, s.time_limit
+        )
         with self.throttle.slot(self.cancel) if self.throttle is not None else contextlib.nullcontext():
             run = self.runner(command, log, s.time_limit + KILL_GRACE, self.cancel)
         if run.cancelled:
@@ -248,8 +272,9 @@ class _ClassRun:
             return junit.error_suite(entry.name, problem, properties, log_tail(output))
         if run.returncode in (0, 1):  # pytest: all checks passed / some failed
             try:
-                return junit.with_properties(junit.normalize(JUnitXml.fromfile(str(raw)), entry.name),
-                                             entry.properties())
+                return junit.with_properties(
+                    junit.normalize(JUnitXml.fromfile(str(raw)), entry.name), entry.properties()
+                )
             except (OSError, ParseError, junit.JUnitError) as exc:
                 problem = f"pytest wrote no readable JUnit report ({exc})"
         else:

@@ -42,20 +42,38 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("socketlab", "socket-lab grader")
     group.addoption("--submission", default=".", help="the student's folder (default: current folder)")
     group.addoption("--assignment", default="uppercase", help="assignment name or .toml path (default: uppercase)")
-    group.addoption("--sandbox", default="auto", choices=SANDBOX_CHOICES,
-                    help="docker, local processes, or auto: docker when the engine is reachable")
+    group.addoption(
+        "--sandbox",
+        default="auto",
+        choices=SANDBOX_CHOICES,
+        help="docker, local processes, or auto: docker when the engine is reachable",
+    )
     group.addoption("--seed", type=int, default=None, help="seed of every impairment (default: the assignment's)")
     group.addoption("--image", default=None, help="runtime image for --sandbox docker")
-    group.addoption("--netns-entry", default="auto", choices=("auto", "setns", "relay"),
-                    help="how the grader's sockets reach a loopback-only container: it enters the container's "
-                         "network namespace (setns, needs root), a relay container passes them out (relay), "
-                         "or auto: setns where allowed")
-    group.addoption("--lanes", type=int, default=LANES, metavar="N",
-                    help=f"lanes of checks run side by side in Docker, sharing nothing (default: {LANES}; "
-                         "local processes always run one at a time)")
-    group.addoption("--time-limit", type=float, default=None, metavar="SECONDS",
-                    help="for all checks of the submission; checks not reached by then fail "
-                         "(default: the assignment's [timeouts] submission)")
+    group.addoption(
+        "--netns-entry",
+        default="auto",
+        choices=("auto", "setns", "relay"),
+        help="how the grader's sockets reach a loopback-only container: it enters the container's "
+        "network namespace (setns, needs root), a relay container passes them out (relay), "
+        "or auto: setns where allowed",
+    )
+    group.addoption(
+        "--lanes",
+        type=int,
+        default=LANES,
+        metavar="N",
+        help=f"lanes of checks run side by side in Docker, sharing nothing (default: {LANES}; "
+        "local processes always run one at a time)",
+    )
+    group.addoption(
+        "--time-limit",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="for all checks of the submission; checks not reached by then fail "
+        "(default: the assignment's [timeouts] submission)",
+    )
 
 
 def grades(config: pytest.Config) -> bool:
@@ -96,8 +114,11 @@ def sandbox_kind(config: pytest.Config) -> str:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if ASSIGNMENT in metafunc.config.stash and metafunc.module.__name__ == "grader.test_checks" \
-            and "check" in metafunc.fixturenames:
+    if (
+        ASSIGNMENT in metafunc.config.stash
+        and metafunc.module.__name__ == "grader.test_checks"
+        and "check" in metafunc.fixturenames
+    ):
         checks = metafunc.config.stash[ASSIGNMENT].checks
         metafunc.parametrize("check", checks, ids=[c.id for c in checks])
 
@@ -107,13 +128,22 @@ def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_
     assignment = pytestconfig.stash[ASSIGNMENT]
     try:
         submission = discover(Path(pytestconfig.getoption("--submission")))
-        sandbox = open_sandbox(sandbox_kind(pytestconfig), image=pytestconfig.getoption("--image"),
-                               netns=pytestconfig.getoption("--netns-entry"))
+        sandbox = open_sandbox(
+            sandbox_kind(pytestconfig),
+            image=pytestconfig.getoption("--image"),
+            netns=pytestconfig.getoption("--netns-entry"),
+        )
     except (DiscoveryError, SandboxError) as exc:
         pytest.exit(str(exc), returncode=4)
     seed = pytestconfig.getoption("--seed")
-    grading = Grading(submission, assignment, sandbox, assignment.seed if seed is None else seed,
-                      pytestconfig.getoption("--time-limit"), max(1, pytestconfig.getoption("--lanes")))
+    grading = Grading(
+        submission,
+        assignment,
+        sandbox,
+        assignment.seed if seed is None else seed,
+        pytestconfig.getoption("--time-limit"),
+        max(1, pytestconfig.getoption("--lanes")),
+    )
     found = ", ".join(f"{role.value}={p.source or ' '.join(p.command)}" for role, p in submission.programs.items())
     # Names from the submission are escaped: pytest writes property values raw, and an ESC
     # or a byte that is not UTF-8 would leave the student's JUnit file unreadable.
@@ -132,15 +162,23 @@ def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_
     record_testsuite_property("discovered", shown(found, 2000) or "nothing")
     # How each program was found, then why a role was not, when discovery knows: so a student
     # whose file was taken for the wrong role sees why.
-    notes = [f"{role.value}: {p.source} (found by {p.found_by})" for role, p in submission.programs.items()
-             if p.source is not None and p.found_by]
+    notes = [
+        f"{role.value}: {p.source} (found by {p.found_by})"
+        for role, p in submission.programs.items()
+        if p.source is not None and p.found_by
+    ]
     if notes or submission.notes:
         record_testsuite_property("discovery_notes", json.dumps([shown(note) for note in (*notes, *submission.notes)]))
     try:
         # Inside the `try`: a Ctrl-C that lands between starting the lanes and the first
         # check must still stop them, or they would keep the process (and containers) alive.
-        grading.start_lanes([params["check"] for item in request.session.items
-                             if "check" in (params := getattr(getattr(item, "callspec", None), "params", {}))])
+        grading.start_lanes(
+            [
+                params["check"]
+                for item in request.session.items
+                if "check" in (params := getattr(getattr(item, "callspec", None), "params", {}))
+            ]
+        )
         pytestconfig.stash[GRADING] = grading
         yield grading
     finally:
@@ -169,8 +207,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     assignment = config.stash[ASSIGNMENT]
     kind = sandbox_kind(config)
-    return [f"socket-lab grader: assignment {assignment.name} ({len(assignment.checks)} checks), "
-            f"submission {config.getoption('--submission')}, sandbox {kind}", *_warnings(kind)]
+    return [
+        f"socket-lab grader: assignment {assignment.name} ({len(assignment.checks)} checks), "
+        f"submission {config.getoption('--submission')}, sandbox {kind}",
+        *_warnings(kind),
+    ]
 
 
 @pytest.hookimpl(trylast=True)

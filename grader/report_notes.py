@@ -11,8 +11,14 @@ import json
 
 from grader.model import StudentReport
 
-LAYOUT_TITLES = {"canvas": "Canvas", "moodle": "Moodle", "github-classroom": "GitHub Classroom",
-                 "blackboard": "Blackboard", "brightspace": "Brightspace", "gradescope": "Gradescope"}
+LAYOUT_TITLES = {
+    "canvas": "Canvas",
+    "moodle": "Moodle",
+    "github-classroom": "GitHub Classroom",
+    "blackboard": "Blackboard",
+    "brightspace": "Brightspace",
+    "gradescope": "Gradescope",
+}
 
 
 def identity_line(report: StudentReport) -> str | None:
@@ -20,8 +26,11 @@ def identity_line(report: StudentReport) -> str | None:
     p = report.properties
     if "lms" not in p:
         return None
-    parts = [f"{label} {p[key]}" for key, label in (("lms_id", "id"), ("lms_name", "name"), ("lms_login", "login"))
-             if p.get(key)]
+    parts = [
+        f"{label} {p[key]}"
+        for key, label in (("lms_id", "id"), ("lms_name", "name"), ("lms_login", "login"))
+        if p.get(key)
+    ]
     return f"{LAYOUT_TITLES.get(p['lms'], p['lms'])}: {', '.join(parts)}"
 
 

@@ -86,8 +86,10 @@ def find_submissions(folder: Path) -> list[Entry]:
         if key in entries:
             # A folder and a zip of one name: both are graded, under two names, and both say so.
             key = _free_key(entries, child.name)
-            notes = (f"{shown(child.name)} and {shown(entries[report_key(stem)].path.name)} are both in the "
-                     "submissions folder: each is graded under its own name; keep one of them",)
+            notes = (
+                f"{shown(child.name)} and {shown(entries[report_key(stem)].path.name)} are both in the "
+                "submissions folder: each is graded under its own name; keep one of them",
+            )
         entries[key] = Entry(key, child, stem, notes=notes)
     return sorted(entries.values(), key=lambda e: (e.name.casefold(), e.name))
 
@@ -115,6 +117,8 @@ def select(entries: Iterable[Entry], shard: Shard = ALL, only: Iterable[str] = (
     unknown = sorted(wanted - set().union(*names.values())) if names else sorted(wanted)
     if unknown:
         where = "in this shard" if shard != ALL else "in the submissions folder"
-        raise RosterError(f"--only {shown(unknown[0])}: no such submission {where}; use a folder name (or .zip name "
-                          "without .zip), or the student's name as the summary table shows it")
+        raise RosterError(
+            f"--only {shown(unknown[0])}: no such submission {where}; use a folder name (or .zip name "
+            "without .zip), or the student's name as the summary table shows it"
+        )
     return in_shard, [e for e in in_shard if names[e.name] & wanted]

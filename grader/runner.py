@@ -36,8 +36,9 @@ class ChildRun:
     cancelled: bool = False
 
 
-def pytest_command(submission: Path, junit: Path, student: str, assignment: Path, sandbox: str,
-                   seed: int, time_limit: float) -> list[str]:
+def pytest_command(
+    submission: Path, junit: Path, student: str, assignment: Path, sandbox: str, seed: int, time_limit: float
+) -> list[str]:
     """The grader's pytest, told exactly which configuration, plugin and paths are its own.
 
     No file of the submission may run here or configure pytest: `-P` keeps the working
@@ -46,12 +47,27 @@ def pytest_command(submission: Path, junit: Path, student: str, assignment: Path
     `=`, so none can be taken for a test path.
     """
     return [
-        sys.executable, "-P", "-m", "pytest", str(GRADER_DIR),
-        f"--config-file={GRADER_DIR / 'pytest.ini'}", f"--rootdir={GRADER_DIR}", "--noconftest", "-p", "grader.plugin",
-        f"--submission={submission}", f"--assignment={assignment}", f"--sandbox={sandbox}", f"--seed={seed}",
+        sys.executable,
+        "-P",
+        "-m",
+        "pytest",
+        str(GRADER_DIR),
+        f"--config-file={GRADER_DIR / 'pytest.ini'}",
+        f"--rootdir={GRADER_DIR}",
+        "--noconftest",
+        "-p",
+        "grader.plugin",
+        f"--submission={submission}",
+        f"--assignment={assignment}",
+        f"--sandbox={sandbox}",
+        f"--seed={seed}",
         f"--time-limit={time_limit:g}",
-        f"--junitxml={junit}", "-o", f"junit_suite_name={student}",
-        "-q", "-p", "no:cacheprovider",
+        f"--junitxml={junit}",
+        "-o",
+        f"junit_suite_name={student}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
     ]
 
 
@@ -62,9 +78,15 @@ def run_child(argv: list[str], log: Path, timeout: float, cancel: threading.Even
     """Run `argv` from the folder that holds the grader package; stop it at `timeout` or when `cancel` is set."""
     with log.open("wb") as out:
         # Its own session: the terminal's Ctrl-C reaches only us, and we stop children in order.
-        process = subprocess.Popen(argv, cwd=GRADER_DIR.parent, stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True,
-                                   preexec_fn=_interrupt_when_parent_dies)
+        process = subprocess.Popen(
+            argv,
+            cwd=GRADER_DIR.parent,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_interrupt_when_parent_dies,
+        )
     deadline = time.monotonic() + timeout
     while True:
         try:

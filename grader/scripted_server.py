@@ -584,8 +584,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--transport", choices=("udp", "tcp"), required=True)
     parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--port", type=int, default=12000)
-    parser.add_argument("--behaviour", default="normal",
-                        help=f"udp: {', '.join(UDP_BEHAVIOURS)}; tcp: {', '.join(TCP_BEHAVIOURS)}")
+    parser.add_argument(
+        "--behaviour", default="normal", help=f"udp: {', '.join(UDP_BEHAVIOURS)}; tcp: {', '.join(TCP_BEHAVIOURS)}"
+    )
     parser.add_argument("--delay", type=_non_negative, default=0.8, help="s before a late reply")
     parser.add_argument("--pieces", type=int, default=3, help="slices of a TCP reply (slices)")
     parser.add_argument("--pause", type=_non_negative, default=0.15, help="s between slices")

@@ -1,4 +1,4 @@
-"""The running servers of one pass of a grading: started on first use, kept for the next checks, restarted after a crash.
+"""The running servers of one pass of a grading: started on first use, kept, restarted after a crash.
 
 A start failure stands for the rest of the pass (every later check of the role would wait
 out the same limit), so one slow or broken start costs one wait, not one per check.
@@ -76,8 +76,11 @@ class ServerPool:
             if exit_info is not None:
                 output = server.output_tail(OUTPUT_LINES)
                 when = "after binding its socket, before it served anything" if watch.bound else "before listening"
-                return StartFailure(f"the program did not start: it {exit_info.reason} {when}",
-                                    [ran, quoted_output("program output", output, OUTPUT_LINES)], diagnose.program_error_hint(output))
+                return StartFailure(
+                    f"the program did not start: it {exit_info.reason} {when}",
+                    [ran, quoted_output("program output", output, OUTPUT_LINES)],
+                    diagnose.program_error_hint(output),
+                )
             sockets = server.bound_sockets()
             bound = sockets is None or any(s.transport == role.transport for s in sockets)
             decision = watch.observe(time.monotonic() - started, server.usage(), bound)
@@ -87,22 +90,30 @@ class ServerPool:
                 break
             time.sleep(POLL)
         output = server.output_tail(OUTPUT_LINES)
-        return StartFailure(_not_listening(decision, role, limits, watch.cpu_used, deadline),
-                            [ran, quoted_output("program output", output, OUTPUT_LINES)],
-                            diagnose.program_error_hint(output) or "bind the server socket right at start-up",
-                            timed=True)
+        return StartFailure(
+            _not_listening(decision, role, limits, watch.cpu_used, deadline),
+            [ran, quoted_output("program output", output, OUTPUT_LINES)],
+            diagnose.program_error_hint(output) or "bind the server socket right at start-up",
+            timed=True,
+        )
 
 
 def _not_listening(decision: Decision, role: Role, limits: StartupLimits, cpu: float | None, deadline: Deadline) -> str:
     transport = role.transport.upper()
     if decision is Decision.CPU_LIMIT:
-        return (f"the program did not start listening: it used the start-up time limit "
-                f"({limits.cpu:g} s of CPU time) without binding a {transport} socket")
+        return (
+            f"the program did not start listening: it used the start-up time limit "
+            f"({limits.cpu:g} s of CPU time) without binding a {transport} socket"
+        )
     if decision is Decision.WALL_LIMIT and cpu is not None:
-        return (f"the program did not start listening: no {transport} socket bound within the start-up time "
-                f"limit ({limits.wall:g} s on the clock; it used {cpu:.2f} s of its {limits.cpu:g} s of CPU "
-                f"time, so it waited or slept)")
+        return (
+            f"the program did not start listening: no {transport} socket bound within the start-up time "
+            f"limit ({limits.wall:g} s on the clock; it used {cpu:.2f} s of its {limits.cpu:g} s of CPU "
+            f"time, so it waited or slept)"
+        )
     if decision is Decision.WALL_LIMIT:
-        return (f"the program did not start listening: no {transport} socket bound within the start-up time "
-                f"limit ({limits.cpu:g} s)")
+        return (
+            f"the program did not start listening: no {transport} socket bound within the start-up time "
+            f"limit ({limits.cpu:g} s)"
+        )
     return f"the program did not start listening: no {transport} socket bound within {deadline.describe()}"

@@ -25,6 +25,7 @@ from grader.scripted_server import uppercase
 
 ASSIGNMENTS_DIR = PACKAGE_DIR / "assignments"
 
+
 class SpecError(Exception):
     def __init__(self, file: Path | str, key: str, problem: str, fix: str):
         self.file, self.key, self.problem, self.fix = str(file), key, problem, fix
@@ -77,13 +78,21 @@ def resolve_assignment(name_or_path: str) -> Path:
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or candidate.exists():
         if not candidate.is_file():
-            raise SpecError(candidate, "(file)", "no such assignment file",
-                            f"check the path, or use one of: {', '.join(available_assignments())}")
+            raise SpecError(
+                candidate,
+                "(file)",
+                "no such assignment file",
+                f"check the path, or use one of: {', '.join(available_assignments())}",
+            )
         return candidate
     path = ASSIGNMENTS_DIR / f"{name_or_path}.toml"
     if not path.is_file():
-        raise SpecError(path, "(file)", f"unknown assignment {name_or_path!r}",
-                        f"use one of: {', '.join(available_assignments())}, or a path to a .toml file")
+        raise SpecError(
+            path,
+            "(file)",
+            f"unknown assignment {name_or_path!r}",
+            f"use one of: {', '.join(available_assignments())}, or a path to a .toml file",
+        )
     return path
 
 
@@ -109,15 +118,23 @@ def _extend(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     base_name = _get(path, data, "extends", str)
     base_path = resolve_assignment(base_name) if "/" in base_name else path.parent / f"{base_name}.toml"
     if not base_path.is_file() or base_path.resolve() == path.resolve():
-        raise SpecError(path, "extends", f"cannot extend {base_name!r}",
-                        "name another assignment in the same folder, e.g. extends = \"uppercase\"")
+        raise SpecError(
+            path,
+            "extends",
+            f"cannot extend {base_name!r}",
+            'name another assignment in the same folder, e.g. extends = "uppercase"',
+        )
     try:
         base = tomllib.loads(base_path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(base_path, "(syntax)", f"not valid TOML ({exc})", "fix the TOML syntax at that line") from None
     if "extends" in base:
-        raise SpecError(path, "extends", f"{base_name!r} extends another assignment itself",
-                        "extend an assignment that does not use extends")
+        raise SpecError(
+            path,
+            "extends",
+            f"{base_name!r} extends another assignment itself",
+            "extend an assignment that does not use extends",
+        )
     overrides = data.get("overrides", {})
     if not isinstance(overrides, dict):
         raise SpecError(path, "overrides", "must be a table", 'write [overrides."udp_server.basic"] tables')
@@ -125,8 +142,12 @@ def _extend(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     by_id = {c.get("id"): c for c in checks}
     for check_id, changes in overrides.items():
         if check_id not in by_id:
-            raise SpecError(path, f"overrides.{check_id}", f"no check {check_id!r} in {base_name}",
-                            "override only checks the base assignment declares")
+            raise SpecError(
+                path,
+                f"overrides.{check_id}",
+                f"no check {check_id!r} in {base_name}",
+                "override only checks the base assignment declares",
+            )
         if not isinstance(changes, dict):
             raise SpecError(path, f"overrides.{check_id}", "must be a table", "write points = ..., required = ...")
         _reject_unknown(path, f"overrides.{check_id}", changes, {"points", "required", "description"})
@@ -154,8 +175,9 @@ def _parse_assignment(path: Path, data: dict[str, Any], kinds: Mapping[str, Kind
 
     raw_checks = data.get("checks")
     if not isinstance(raw_checks, list) or not raw_checks:
-        raise SpecError(path, "checks", "no checks declared",
-                        "add at least one [[checks]] table with id, kind and points")
+        raise SpecError(
+            path, "checks", "no checks declared", "add at least one [[checks]] table with id, kind and points"
+        )
     checks: list[CheckSpec] = []
     seen: set[str] = set()
     for i, raw in enumerate(raw_checks):
@@ -164,9 +186,17 @@ def _parse_assignment(path: Path, data: dict[str, Any], kinds: Mapping[str, Kind
             raise SpecError(path, f"checks[{i}].id", f"duplicate check id {check.id!r}", "give every check its own id")
         seen.add(check.id)
         checks.append(check)
-    return Assignment(name=name, source=path, port=port, transform_name=transform_name, transform=transform,
-                      seed=seed, timeouts=timeouts, checks=tuple(checks),
-                      description=_get(path, data, "description", str, default=""))
+    return Assignment(
+        name=name,
+        source=path,
+        port=port,
+        transform_name=transform_name,
+        transform=transform,
+        seed=seed,
+        timeouts=timeouts,
+        checks=tuple(checks),
+        description=_get(path, data, "description", str, default=""),
+    )
 
 
 def _parse_check(path: Path, where: str, raw: Any, kinds: Mapping[str, Kind]) -> CheckSpec:
@@ -177,28 +207,44 @@ def _parse_check(path: Path, where: str, raw: Any, kinds: Mapping[str, Kind]) ->
     role_name, _, short = check_id.partition(".")
     roles = {r.value: r for r in Role}
     if role_name not in roles or not short:
-        raise SpecError(path, f"{where}.id", f"{check_id!r} does not read <role>.<check>",
-                        f"start it with one of {', '.join(roles)} and a dot, e.g. udp_server.basic")
+        raise SpecError(
+            path,
+            f"{where}.id",
+            f"{check_id!r} does not read <role>.<check>",
+            f"start it with one of {', '.join(roles)} and a dot, e.g. udp_server.basic",
+        )
     role = roles[role_name]
     kind_name = _get(path, raw, "kind", str, where=where)
     kind = kinds.get(kind_name)
     if kind is None:
-        raise SpecError(path, f"{where}.kind", f"unknown scenario kind {kind_name!r}",
-                        f"use one of: {', '.join(sorted(kinds))}")
+        raise SpecError(
+            path, f"{where}.kind", f"unknown scenario kind {kind_name!r}", f"use one of: {', '.join(sorted(kinds))}"
+        )
     if role not in kind.roles:
-        raise SpecError(path, f"{where}.kind", f"kind {kind_name!r} does not grade a {role.value}",
-                        f"use it with {', '.join(sorted(r.value for r in kind.roles))}, or pick another kind")
+        raise SpecError(
+            path,
+            f"{where}.kind",
+            f"kind {kind_name!r} does not grade a {role.value}",
+            f"use it with {', '.join(sorted(r.value for r in kind.roles))}, or pick another kind",
+        )
     points = _get(path, raw, "points", (int, float), where=where)
     if not 0 <= points < float("inf"):
-        raise SpecError(path, f"{where}.points", f"{points} is not a number of points", "use a finite number, 0 or more")
+        raise SpecError(
+            path, f"{where}.points", f"{points} is not a number of points", "use a finite number, 0 or more"
+        )
     params = _parse_params(path, f"{where}.params", raw.get("params", {}), kind.params)
     problem = kind.misfit(role, params) if kind.misfit is not None else None
     if problem is not None:
         raise SpecError(path, f"{where}.params", problem[0], problem[1])
-    return CheckSpec(id=check_id, role=role, kind=kind_name, points=float(points),
-                     required=_get(path, raw, "required", bool, where=where, default=True),
-                     description=_get(path, raw, "description", str, where=where, default=""),
-                     params=params)
+    return CheckSpec(
+        id=check_id,
+        role=role,
+        kind=kind_name,
+        points=float(points),
+        required=_get(path, raw, "required", bool, where=where, default=True),
+        description=_get(path, raw, "description", str, where=where, default=""),
+        params=params,
+    )
 
 
 def _parse_params(path: Path, where: str, raw: Any, cls: type) -> Any:
@@ -215,8 +261,12 @@ def _parse_params(path: Path, where: str, raw: Any, cls: type) -> Any:
             expected_ok = isinstance(value, expected)
         if not expected_ok:
             names = " or ".join(t.__name__ for t in expected)
-            raise SpecError(path, f"{where}.{key}", f"expected {names}, got {type(value).__name__} {value!r}",
-                            f"write a {names} value")
+            raise SpecError(
+                path,
+                f"{where}.{key}",
+                f"expected {names}, got {type(value).__name__} {value!r}",
+                f"write a {names} value",
+            )
     converted = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
     try:
         return cls(**converted)
@@ -237,8 +287,9 @@ def _runtime_types(hint: Any) -> tuple[type, ...]:
     return (hint,)
 
 
-def _get(path: Path, table: dict, key: str, types_: type | tuple[type, ...], *, where: str = "",
-         default: Any = ...) -> Any:
+def _get(
+    path: Path, table: dict, key: str, types_: type | tuple[type, ...], *, where: str = "", default: Any = ...
+) -> Any:
     full = f"{where}.{key}" if where else key
     if key not in table:
         if default is ...:
@@ -273,13 +324,21 @@ def _load_transform(path: Path, name: str) -> Transform:
         return BUILTIN_TRANSFORMS[name]
     module_name, _, func_name = name.partition(":")
     if not func_name:
-        raise SpecError(path, "transform", f"unknown transform {name!r}",
-                        f"use one of {', '.join(BUILTIN_TRANSFORMS)} or 'package.module:function'")
+        raise SpecError(
+            path,
+            "transform",
+            f"unknown transform {name!r}",
+            f"use one of {', '.join(BUILTIN_TRANSFORMS)} or 'package.module:function'",
+        )
     try:
         func = getattr(importlib.import_module(module_name), func_name)
     except (ImportError, AttributeError, ValueError, TypeError) as exc:
-        raise SpecError(path, "transform", f"cannot load {name!r} ({exc})",
-                        "make the module importable (on PYTHONPATH) and the function exist") from None
+        raise SpecError(
+            path,
+            "transform",
+            f"cannot load {name!r} ({exc})",
+            "make the module importable (on PYTHONPATH) and the function exist",
+        ) from None
     if not callable(func):
         raise SpecError(path, "transform", f"{name!r} is not a function", "name a function taking and returning bytes")
     return func

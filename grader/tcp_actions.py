@@ -14,6 +14,7 @@ from typing import Protocol
 # What the machine asks the socket layer to do. `conn` is a ConnectionPlan index; every
 # timeout is already capped by the caller's stop time.
 
+
 @dataclass(frozen=True)
 class Connect:
     conn: int
@@ -66,6 +67,7 @@ Action = Connect | Send | AskUnread | Pause | HalfClose | Read | Close | Done
 
 
 # What the socket layer tells the machine back; `t` is seconds since the scenario started.
+
 
 @dataclass(frozen=True)
 class Connected:

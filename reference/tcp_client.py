@@ -47,8 +47,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Send lines to a TCP uppercase server.")
     parser.add_argument("--host", default="localhost", help="server name or address (default: %(default)s)")
     parser.add_argument("--port", type=int, default=12000, help="server port (default: %(default)s)")
-    parser.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
-                        help="limit for connecting and for each wait for data (default: %(default)s)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="limit for connecting and for each wait for data (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.timeout <= 0:
         parser.error("--timeout must be positive")

@@ -98,10 +98,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="TCP server that upper-cases each request.")
     parser.add_argument("--host", default="0.0.0.0", help="address to bind (default: %(default)s)")
     parser.add_argument("--port", type=int, default=12000, help="TCP port (default: %(default)s)")
-    parser.add_argument("--quiet-period", type=positive_float, default=0.2, metavar="SECONDS",
-                        help="silence after some data that ends a request (default: %(default)s)")
-    parser.add_argument("--idle-timeout", type=positive_float, default=10.0, metavar="SECONDS",
-                        help="close a connection that sends nothing this long (default: %(default)s)")
+    parser.add_argument(
+        "--quiet-period",
+        type=positive_float,
+        default=0.2,
+        metavar="SECONDS",
+        help="silence after some data that ends a request (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=positive_float,
+        default=10.0,
+        metavar="SECONDS",
+        help="close a connection that sends nothing this long (default: %(default)s)",
+    )
     return parser.parse_args(argv)
 
 
@@ -110,8 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server = UppercaseServer((args.host, args.port), args.quiet_period, args.idle_timeout)
     except OSError as exc:
-        print(f"tcp_server: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
-              file=sys.stderr)
+        print(f"tcp_server: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     with server:
         try:

@@ -45,8 +45,9 @@ def drain(sock: socket.socket) -> None:
             continue  # an ICMP error about an earlier datagram (Windows): nothing to read
 
 
-def exchange(sock: socket.socket, server: tuple[str, int], message: bytes,
-             timeout: float, attempts: int) -> bytes | None:
+def exchange(
+    sock: socket.socket, server: tuple[str, int], message: bytes, timeout: float, attempts: int
+) -> bytes | None:
     """Send `message`, retransmitting on timeout; return the reply, or None if none came.
 
     The reply carries no request id, so which request it answers has to be inferred.
@@ -76,10 +77,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Send lines to a UDP uppercase server.")
     parser.add_argument("--host", default="localhost", help="server name or address (default: %(default)s)")
     parser.add_argument("--port", type=int, default=12000, help="server port (default: %(default)s)")
-    parser.add_argument("--timeout", type=float, default=1.0, metavar="SECONDS",
-                        help="wait this long for each reply (default: %(default)s)")
-    parser.add_argument("--retries", type=int, default=3,
-                        help="retransmissions before giving up on a line (default: %(default)s)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="wait this long for each reply (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--retries", type=int, default=3, help="retransmissions before giving up on a line (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     if args.timeout <= 0 or args.retries < 0:
         parser.error("--timeout must be positive and --retries not negative")

@@ -67,8 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             sock.bind((args.host, args.port))
         except OSError as exc:
-            print(f"udp_server: cannot bind {args.host}:{args.port}: {exc.strerror or exc}",
-                  file=sys.stderr)
+            print(f"udp_server: cannot bind {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
             return 1
         try:
             signal.signal(signal.SIGINT, stop)

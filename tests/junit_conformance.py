@@ -16,17 +16,42 @@ from pathlib import Path
 import xmlschema
 
 XSD = Path(__file__).resolve().parents[1].parent / "shared" / "schemas" / "junit-10.xsd"
-SCHEMA_MISSING = (f"the Jenkins JUnit schema {XSD} is not beside this clone, so the checks against it are "
-                  "skipped (the project's own structural checks of the JUnit still ran)")
+SCHEMA_MISSING = (
+    f"the Jenkins JUnit schema {XSD} is not beside this clone, so the checks against it are "
+    "skipped (the project's own structural checks of the JUnit still ran)"
+)
 
 _TIME = re.compile(r"(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\.[0-9]{0,3})?")
-_SUITE_ATTRIBUTES = {"name", "tests", "failures", "errors", "group", "time", "skipped", "timestamp", "hostname",
-                     "id", "package", "file", "log", "url", "version"}
+_SUITE_ATTRIBUTES = {
+    "name",
+    "tests",
+    "failures",
+    "errors",
+    "group",
+    "time",
+    "skipped",
+    "timestamp",
+    "hostname",
+    "id",
+    "package",
+    "file",
+    "log",
+    "url",
+    "version",
+}
 _SUITES_ATTRIBUTES = {"name", "time", "tests", "failures", "errors"}
 _CASE_ATTRIBUTES = {"name", "time", "classname", "group"}
 _SUITE_CHILDREN = {"testsuite", "properties", "testcase", "system-out", "system-err"}
-_CASE_CHILDREN = {"skipped", "failure", "system-out", "system-err", "rerunFailure", "rerunError", "flakyFailure",
-                  "flakyError"}
+_CASE_CHILDREN = {
+    "skipped",
+    "failure",
+    "system-out",
+    "system-err",
+    "rerunFailure",
+    "rerunError",
+    "flakyFailure",
+    "flakyError",
+}
 
 
 class StructureError(AssertionError):
@@ -70,8 +95,9 @@ def _suite(suite: ET.Element) -> None:
 def _attributes(element: ET.Element, required: set[str], allowed: set[str]) -> None:
     missing, extra = required - set(element.attrib), set(element.attrib) - allowed
     if missing or extra:
-        raise StructureError(f"<{element.tag} name={element.get('name')!r}>: missing {sorted(missing)}, "
-                             f"not allowed {sorted(extra)}")
+        raise StructureError(
+            f"<{element.tag} name={element.get('name')!r}>: missing {sorted(missing)}, not allowed {sorted(extra)}"
+        )
     time = element.get("time")
     if time is not None and not _TIME.fullmatch(time):
         raise StructureError(f"<{element.tag} name={element.get('name')!r}>: time {time!r} is not a plain decimal")

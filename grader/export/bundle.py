@@ -72,8 +72,10 @@ def source_tree() -> dict[str, tuple[bytes, int]]:
     root = GRADER_DIR.parent
     missing = [name for name in SOURCE_FILES if not (root / name).is_file()]
     if missing:
-        raise ExportError(f"{root}: no {', '.join(missing)} beside the grader package; export from the grader's "
-                          "source tree (a clone of its repository, installed with `make venv`)")
+        raise ExportError(
+            f"{root}: no {', '.join(missing)} beside the grader package; export from the grader's "
+            "source tree (a clone of its repository, installed with `make venv`)"
+        )
     files = {f"{PACKAGE}/{name}": ((root / name).read_bytes(), 0o644) for name in SOURCE_FILES}
     for path in sorted(GRADER_DIR.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and not path.is_symlink():
@@ -89,8 +91,10 @@ def assignment_files(assignment: Assignment) -> dict[str, tuple[bytes, int]]:
     if isinstance(base, str):
         base_path = assignment.source.parent / f"{base}.toml"
         if "/" in base or not base_path.is_file():
-            raise ExportError(f"{assignment.source}: extends {base!r}, which is not an assignment beside it; "
-                              "export an assignment that extends one in its own folder, or none")
+            raise ExportError(
+                f"{assignment.source}: extends {base!r}, which is not an assignment beside it; "
+                "export an assignment that extends one in its own folder, or none"
+            )
         files[f"{base}.toml"] = (base_path.read_bytes(), 0o644)
     return files
 

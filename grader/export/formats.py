@@ -31,8 +31,10 @@ class Catalog:
 
     @classmethod
     def of(cls, assignment: Assignment) -> Catalog:
-        return cls({c.id: c.description for c in assignment.checks},
-                   frozenset(c.id for c in assignment.checks if not c.required))
+        return cls(
+            {c.id: c.description for c in assignment.checks},
+            frozenset(c.id for c in assignment.checks if not c.required),
+        )
 
     def is_advisory(self, check: CheckResult) -> bool:
         return check.advisory or check.check_id in self.advisory
@@ -55,25 +57,54 @@ def gradescope(report: StudentReport, seconds: float, catalog: Catalog) -> dict[
     is text (it quotes a program's output verbatim, which must not render).
     """
     results = gradebook.gradescope(report)
-    results.update(execution_time=round(seconds), output=summary_markdown(report), output_format="md",
-                   visibility="visible", stdout_visibility="hidden")
+    results.update(
+        execution_time=round(seconds),
+        output=summary_markdown(report),
+        output_format="md",
+        visibility="visible",
+        stdout_visibility="hidden",
+    )
     for number, (test, check) in enumerate(zip(results["tests"], report.checks, strict=True), 1):
-        test.update(number=str(number), score=catalog.earned(check), max_score=catalog.worth(check),
-                    output=_with_description(check, catalog), output_format="text", visibility="visible",
-                    tags=[role_of(check.check_id), "advisory" if catalog.is_advisory(check) else "required"])
+        test.update(
+            number=str(number),
+            score=catalog.earned(check),
+            max_score=catalog.worth(check),
+            output=_with_description(check, catalog),
+            output_format="text",
+            visibility="visible",
+            tags=[role_of(check.check_id), "advisory" if catalog.is_advisory(check) else "required"],
+        )
     return results
 
 
 def prairielearn(report: StudentReport, catalog: Catalog) -> dict[str, Any]:
     """results.json: `score` in 0..1; a grader error is `gradable: false`, which costs the student no attempt."""
     if report.grader_error is not None:
-        return {"gradable": False, "format_errors": [f"{GRADER_FAILED}: {report.grader_error}"],
-                "message": f"{GRADER_FAILED}: {report.grader_error}", "output": "", "tests": []}
-    tests = [{"name": check.check_id, "description": catalog.descriptions.get(check.check_id, ""),
-              "points": catalog.earned(check), "max_points": catalog.worth(check),
-              "message": _message(check), "output": format_result(check)} for check in report.checks]
-    return {"gradable": True, "score": report.score / report.max_score if report.max_score else 0.0,
-            "message": score_line(report), "output": summary_text(report), "tests": tests}
+        return {
+            "gradable": False,
+            "format_errors": [f"{GRADER_FAILED}: {report.grader_error}"],
+            "message": f"{GRADER_FAILED}: {report.grader_error}",
+            "output": "",
+            "tests": [],
+        }
+    tests = [
+        {
+            "name": check.check_id,
+            "description": catalog.descriptions.get(check.check_id, ""),
+            "points": catalog.earned(check),
+            "max_points": catalog.worth(check),
+            "message": _message(check),
+            "output": format_result(check),
+        }
+        for check in report.checks
+    ]
+    return {
+        "gradable": True,
+        "score": report.score / report.max_score if report.max_score else 0.0,
+        "message": score_line(report),
+        "output": summary_text(report),
+        "tests": tests,
+    }
 
 
 def autolab_scores(report: StudentReport, catalog: Catalog) -> dict[str, Any]:
@@ -87,13 +118,29 @@ def autolab_scores(report: StudentReport, catalog: Catalog) -> dict[str, Any]:
 def classroom(report: StudentReport, catalog: Catalog) -> dict[str, Any]:
     """What the grading reporter reads from a runner's `result` output (before base64)."""
     if report.grader_error is not None:
-        return {"version": 1, "status": "error", "max_score": report.max_score,
-                "tests": [{"name": "grader", "status": "error", "score": 0,
-                           "message": f"{GRADER_FAILED}: {report.grader_error}"}]}
-    tests = [{"name": check.check_id, "status": "pass" if check.passed or catalog.is_advisory(check) else "fail",
-              "score": _number(catalog.earned(check)), "message": _message(check)} for check in report.checks]
-    return {"version": 1, "status": "fail" if report.failures else "pass", "max_score": _number(report.max_score),
-            "tests": tests}
+        return {
+            "version": 1,
+            "status": "error",
+            "max_score": report.max_score,
+            "tests": [
+                {"name": "grader", "status": "error", "score": 0, "message": f"{GRADER_FAILED}: {report.grader_error}"}
+            ],
+        }
+    tests = [
+        {
+            "name": check.check_id,
+            "status": "pass" if check.passed or catalog.is_advisory(check) else "fail",
+            "score": _number(catalog.earned(check)),
+            "message": _message(check),
+        }
+        for check in report.checks
+    ]
+    return {
+        "version": 1,
+        "status": "fail" if report.failures else "pass",
+        "max_score": _number(report.max_score),
+        "tests": tests,
+    }
 
 
 def summary_markdown(report: StudentReport) -> str:

@@ -49,8 +49,11 @@ def layout(platform: str, root: Path) -> Layout:
     if platform == "gradescope":
         return Layout(root / "submission", root / "results" / "results.json", (root / "source",))
     if platform == "prairielearn":
-        return Layout(root / "student", root / "results" / "results.json",
-                      (root / "tests", root / "serverFilesCourse", root / "data"))
+        return Layout(
+            root / "student",
+            root / "results" / "results.json",
+            (root / "tests", root / "serverFilesCourse", root / "data"),
+        )
     if platform == "autolab":
         return Layout(root / "handin.zip", None, (root / "autograde",))
     if platform == "classroom":
@@ -59,8 +62,10 @@ def layout(platform: str, root: Path) -> Layout:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.export.run",
-                                     description="Grade the submission of a platform's layout; write its results.")
+    parser = argparse.ArgumentParser(
+        prog="python -m grader.export.run",
+        description="Grade the submission of a platform's layout; write its results.",
+    )
     parser.add_argument("platform", choices=PLATFORMS)
     parser.add_argument("--root", type=Path, required=True, help="the platform's root (/autograder, /grade, ...)")
     parser.add_argument("--assignment", default="uppercase", help="assignment name or .toml path")
@@ -73,8 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             close_grader_files(where)
         except OSError as exc:  # unprotected, student programs must not run at all
-            graded = Graded(_error_report(f"cannot close the grader's files to student programs: {exc}", None),
-                            formats.Catalog())
+            graded = Graded(
+                _error_report(f"cannot close the grader's files to student programs: {exc}", None), formats.Catalog()
+            )
         else:
             graded = grade_safely(where.submission, args.assignment, args.time_limit, Path(out))
         write_results(args.platform, where, graded, time.monotonic() - started)
@@ -115,8 +121,9 @@ def grade_safely(submission: Path, assignment_name: str, timeout: float | None, 
         return Graded(_error_report(f"no student files in {submission.name}/", assignment), catalog)
     try:
         local.student_user()  # a set-up's account that is missing must stop the grading, not fall back
-        settings = pipeline.Settings(assignment, "local", assignment.seed, jobs=1, timeout=timeout,
-                                     environment="local", force=True)
+        settings = pipeline.Settings(
+            assignment, "local", assignment.seed, jobs=1, timeout=timeout, environment="local", force=True
+        )
         outcome = pipeline.grade([Entry(STUDENT, submission)], settings, out, lambda graded: None)
     except (SandboxError, OSError) as exc:
         return Graded(_error_report(str(exc), assignment), catalog)
@@ -126,9 +133,15 @@ def grade_safely(submission: Path, assignment_name: str, timeout: float | None, 
 
 
 def _error_report(message: str, assignment: Assignment | None) -> StudentReport:
-    properties = {} if assignment is None else {
-        "assignment": assignment.name, "max_score": f"{assignment.max_points:g}",
-        "checks": " ".join(c.id for c in assignment.checks)}
+    properties = (
+        {}
+        if assignment is None
+        else {
+            "assignment": assignment.name,
+            "max_score": f"{assignment.max_points:g}",
+            "checks": " ".join(c.id for c in assignment.checks),
+        }
+    )
     print(f"grader: error: {' '.join(message.split())}", file=sys.stderr)
     return junit.report(junit.error_suite(STUDENT, message, properties))
 
@@ -152,10 +165,7 @@ def write_results(platform: str, where: Layout, graded: Graded, seconds: float) 
     print(formats.summary_text(report))
 
 
-
-
-def _write_classroom_reports(folder: Path, report: StudentReport, suite_file: Path | None,
-                             results: dict) -> None:
+def _write_classroom_reports(folder: Path, report: StudentReport, suite_file: Path | None, results: dict) -> None:
     """The JUnit and the feedback for the workflow's artifacts; the reporter's `result` output."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "feedback.md").write_text(gradebook.feedback(report), encoding="utf-8")

@@ -19,8 +19,8 @@ from grader.discover import DiscoveryError, checked_members, extract
 from grader.names import shown
 
 MAX_DOWNLOAD_FILES = 50_000
-MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3
-MAX_TEXT_BYTES = 4 * 1024 ** 2  # what a layout may read of one file (Gradescope's metadata of a whole class)
+MAX_DOWNLOAD_BYTES = 4 * 1024**3
+MAX_TEXT_BYTES = 4 * 1024**2  # what a layout may read of one file (Gradescope's metadata of a whole class)
 
 
 class DownloadError(Exception):
@@ -107,6 +107,8 @@ def _folder_download(root: Path) -> Download:
             paths.append(relative)
             total += info.st_size
             if len(paths) > MAX_DOWNLOAD_FILES or total > MAX_DOWNLOAD_BYTES:
-                raise DownloadError(f"{root}: more than {MAX_DOWNLOAD_FILES} files or "
-                                    f"{MAX_DOWNLOAD_BYTES // 1024 ** 3} GiB; pass one assignment's download")
+                raise DownloadError(
+                    f"{root}: more than {MAX_DOWNLOAD_FILES} files or "
+                    f"{MAX_DOWNLOAD_BYTES // 1024**3} GiB; pass one assignment's download"
+                )
     return Download(root.name, paths, skipped, _folder=root)

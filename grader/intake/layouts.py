@@ -56,8 +56,9 @@ def _latest(versions: list[_Version], what: str) -> tuple[Member, list[str]]:
     chosen = max(versions, key=lambda v: v.order)
     if len(versions) == 1:
         return chosen.member, []
-    return chosen.member, [f"{what}: {len(versions)} versions in the download; graded the latest "
-                           f"({chosen.member.source.name})"]
+    return chosen.member, [
+        f"{what}: {len(versions)} versions in the download; graded the latest ({chosen.member.source.name})"
+    ]
 
 
 def _sources(members: dict[str, list[Member]]) -> frozenset[str]:
@@ -89,8 +90,9 @@ def canvas(paths: list[str], name: str, read: ReadText) -> Parsed | None:
         if parts["late"]:
             late.add(key)
         original, number = _canvas_original(parts.get("orig") or "text.html")
-        files[key][original].append(_Version(Member(PurePosixPath(path), PurePosixPath(original)),
-                                             (number, int(parts.get("fid") or 0))))
+        files[key][original].append(
+            _Version(Member(PurePosixPath(path), PurePosixPath(original)), (number, int(parts.get("fid") or 0)))
+        )
     if not people:
         return None
     students = []
@@ -101,8 +103,9 @@ def canvas(paths: list[str], name: str, read: ReadText) -> Parsed | None:
             members.append(member)
             notes += file_notes
             if not file_notes and not member.source.name.endswith(f"_{original}"):
-                notes.append(f"{original}: Canvas renamed it for a resubmission; graded under the student's name "
-                             "for it")
+                notes.append(
+                    f"{original}: Canvas renamed it for a resubmission; graded under the student's name for it"
+                )
         if key in late:
             notes.append("Canvas marked this submission late")
         students.append(StudentFiles(key, people[key], tuple(members), tuple(notes)))
@@ -139,14 +142,15 @@ def moodle(paths: list[str], name: str, read: ReadText) -> Parsed | None:
     if not people:
         return None
     # Moodle's download holds each student's last attempt only: nothing to choose.
-    return Parsed([StudentFiles(key, people[key], tuple(found)) for key, found in members.items()],
-                  _sources(members))
+    return Parsed([StudentFiles(key, people[key], tuple(found)) for key, found in members.items()], _sources(members))
 
 
 # --- Blackboard --------------------------------------------------------------------------
 
-_BLACKBOARD = re.compile(r"(?P<assignment>.+)_(?P<user>[^_/]+)_attempt_(?P<date>\d{4}(?:-\d\d){5})"
-                         r"(?:_(?P<orig>[^/]+)|\.txt)")
+_BLACKBOARD = re.compile(
+    r"(?P<assignment>.+)_(?P<user>[^_/]+)_attempt_(?P<date>\d{4}(?:-\d\d){5})"
+    r"(?:_(?P<orig>[^/]+)|\.txt)"
+)
 _BLACKBOARD_NAME = re.compile(r"^Name:\s*(?P<name>.+?)\s*\((?P<user>[^()]+)\)\s*$", re.MULTILINE)
 
 
@@ -173,8 +177,9 @@ def blackboard(paths: list[str], name: str, read: ReadText) -> Parsed | None:
             else:
                 members.append(Member(PurePosixPath(path), PurePosixPath(match["orig"])))
         notes = [f"{len(by_date)} attempts in the download; graded the latest ({date})"] if len(by_date) > 1 else []
-        students.append(StudentFiles(user, Identity("blackboard", name=full_name, login=user), tuple(members),
-                                     tuple(notes)))
+        students.append(
+            StudentFiles(user, Identity("blackboard", name=full_name, login=user), tuple(members), tuple(notes))
+        )
     return Parsed(students, frozenset(p for by_date in attempts.values() for found in by_date.values() for p in found))
 
 
@@ -201,10 +206,17 @@ def brightspace(paths: list[str], name: str, read: ReadText) -> Parsed | None:
         date = max(by_date, key=_brightspace_time)
         members = tuple(Member(PurePosixPath(path), PurePosixPath(below)) for path, below in by_date[date])
         notes = (f"{len(by_date)} submissions in the download; graded the latest ({date})",) if len(by_date) > 1 else ()
-        students.append(StudentFiles(f"{full_name}_{ids[full_name]}",
-                                     Identity("brightspace", id=ids[full_name], name=full_name), members, notes))
-    return Parsed(students, frozenset(path for by_date in attempts.values() for found in by_date.values()
-                                      for path, _ in found))
+        students.append(
+            StudentFiles(
+                f"{full_name}_{ids[full_name]}",
+                Identity("brightspace", id=ids[full_name], name=full_name),
+                members,
+                notes,
+            )
+        )
+    return Parsed(
+        students, frozenset(path for by_date in attempts.values() for found in by_date.values() for path, _ in found)
+    )
 
 
 def _brightspace_time(text: str) -> tuple[datetime, str]:
@@ -221,7 +233,7 @@ def gradescope(paths: list[str], name: str, read: ReadText) -> Parsed | None:
     metadata = [p for p in paths if PurePosixPath(p).name == GRADESCOPE_METADATA and p.count("/") <= 1]
     if len(metadata) != 1:
         return None
-    top = metadata[0][:-len(GRADESCOPE_METADATA)]  # "" or "<export folder>/"
+    top = metadata[0][: -len(GRADESCOPE_METADATA)]  # "" or "<export folder>/"
     try:
         records = yaml.safe_load(read(metadata[0]))  # safe_load: data only, never an object of the YAML's choosing
     except (yaml.YAMLError, RecursionError):
@@ -237,12 +249,20 @@ def gradescope(paths: list[str], name: str, read: ReadText) -> Parsed | None:
     for folder, found in members.items():
         submitters = (records[folder] or {}).get(":submitters") if isinstance(records[folder], dict) else None
         first = submitters[0] if isinstance(submitters, list) and submitters and isinstance(submitters[0], dict) else {}
-        identity = Identity("gradescope", id=str(first.get(":sid") or ""), name=str(first.get(":name") or ""),
-                            login=str(first.get(":email") or ""))
-        notes = (f"a group submission of {len(submitters)}; graded once, under its first submitter",) \
-            if isinstance(submitters, list) and len(submitters) > 1 else ()
-        students.append(StudentFiles(f"{identity.name}_{folder}" if identity.name else folder, identity, tuple(found),
-                                     notes))
+        identity = Identity(
+            "gradescope",
+            id=str(first.get(":sid") or ""),
+            name=str(first.get(":name") or ""),
+            login=str(first.get(":email") or ""),
+        )
+        notes = (
+            (f"a group submission of {len(submitters)}; graded once, under its first submitter",)
+            if isinstance(submitters, list) and len(submitters) > 1
+            else ()
+        )
+        students.append(
+            StudentFiles(f"{identity.name}_{folder}" if identity.name else folder, identity, tuple(found), notes)
+        )
     return Parsed(students, frozenset({metadata[0]}) | _sources(members))
 
 
@@ -258,16 +278,21 @@ def github_classroom(paths: list[str], name: str, read: ReadText) -> Parsed | No
         name = outer = tops.pop()
     if not name.endswith(_CLASSROOM_SUFFIX) or name == _CLASSROOM_SUFFIX:
         return None
-    prefix = name[:-len(_CLASSROOM_SUFFIX)] + "-"
+    prefix = name[: -len(_CLASSROOM_SUFFIX)] + "-"
     members: dict[str, list[Member]] = defaultdict(list)
     for path in paths:
         top, _, below = path.removeprefix(f"{outer}/" if outer else "").partition("/")
         if top.startswith(prefix) and len(top) > len(prefix) and below:
-            members[top[len(prefix):]].append(Member(PurePosixPath(path), PurePosixPath(below)))
+            members[top[len(prefix) :]].append(Member(PurePosixPath(path), PurePosixPath(below)))
     if not members:
         return None
-    return Parsed([StudentFiles(login, Identity("github-classroom", login=login), tuple(found))
-                   for login, found in members.items()], _sources(members))
+    return Parsed(
+        [
+            StudentFiles(login, Identity("github-classroom", login=login), tuple(found))
+            for login, found in members.items()
+        ],
+        _sources(members),
+    )
 
 
 LAYOUTS: dict[str, Layout] = {
@@ -293,5 +318,8 @@ def detect(paths: list[str], name: str, read: ReadText) -> tuple[str, Parsed] | 
 
 def _visible(paths: list[str]) -> list[str]:
     # Brightspace's index.html and the hidden files of the zip tools are no one's work.
-    return [p for p in paths if not any(part.startswith(".") or part == "__MACOSX" for part in p.split("/"))
-            and p != "index.html"]
+    return [
+        p
+        for p in paths
+        if not any(part.startswith(".") or part == "__MACOSX" for part in p.split("/")) and p != "index.html"
+    ]

@@ -16,8 +16,16 @@ class Identity:
     login: str = ""
 
     def properties(self) -> dict[str, str]:
-        return {key: value for key, value in (("lms", self.layout), ("lms_id", self.id), ("lms_name", self.name),
-                                              ("lms_login", self.login)) if value}
+        return {
+            key: value
+            for key, value in (
+                ("lms", self.layout),
+                ("lms_id", self.id),
+                ("lms_name", self.name),
+                ("lms_login", self.login),
+            )
+            if value
+        }
 
 
 @dataclass(frozen=True)

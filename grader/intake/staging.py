@@ -42,13 +42,18 @@ def read_submissions(path: Path, layout: str, staging: Path) -> Intake:
         else:
             chosen, parsed = layout, LAYOUTS[layout](download.paths, download.name, download.read_text)
             if parsed is None:
-                raise DownloadError(f"{path}: no file is named as a {layout} download names them; "
-                                    "check --layout (or leave it out to detect the layout)")
+                raise DownloadError(
+                    f"{path}: no file is named as a {layout} download names them; "
+                    "check --layout (or leave it out to detect the layout)"
+                )
         students = _folders(download.paths) if parsed is None else parsed.students
         entries = _stage(download, students, staging)
         notes = [f"{shown(p)}: not a regular file, never read" for p in download.skipped]
-        stray = [p for p in download.paths if parsed is not None and p not in parsed.recognised
-                 and not _hidden(PurePosixPath(p)) and p != "index.html"]
+        stray = [
+            p
+            for p in download.paths
+            if parsed is not None and p not in parsed.recognised and not _hidden(PurePosixPath(p)) and p != "index.html"
+        ]
         if stray:
             notes.append(f"{len(stray)} file(s) belong to no student and were left out, e.g. {shown(stray[0])}")
         return Intake(chosen, entries, notes)
@@ -104,8 +109,10 @@ def _copy(download: Download, members: tuple[Member, ...], folder: Path) -> list
             continue  # .git, .DS_Store, macOS resource forks: never the student's program
         size = download.size(str(member.source))
         if copied == MAX_ZIP_FILES or total + size > MAX_ZIP_BYTES:
-            notes.append(f"stopped after {copied} files ({MAX_ZIP_FILES} files or "
-                         f"{MAX_ZIP_BYTES // 1024 ** 2} MiB is the bound of one submission); hand in the sources only")
+            notes.append(
+                f"stopped after {copied} files ({MAX_ZIP_FILES} files or "
+                f"{MAX_ZIP_BYTES // 1024**2} MiB is the bound of one submission); hand in the sources only"
+            )
             break
         target = folder.joinpath(*map(_safe_part, member.original.parts))
         if target.exists():
@@ -128,4 +135,4 @@ def _safe_part(part: str) -> str:
         return part
     suffix = PurePosixPath(part).suffix[:16]
     digest = hashlib.sha256(encoded).hexdigest()[:8]
-    return encoded[:MAX_PART_BYTES - 30].decode("utf-8", "ignore") + f"~{digest}{suffix}"
+    return encoded[: MAX_PART_BYTES - 30].decode("utf-8", "ignore") + f"~{digest}{suffix}"

@@ -77,12 +77,14 @@ class Sandbox(Protocol):
 
     def start_server(self, submission_path: Path, program: Program, port: int) -> RunningServer: ...
 
-    def peer_network(self, submission_path: Path, names: Collection[str], lifetime: float
-                     ) -> AbstractContextManager[PeerNetwork]:
+    def peer_network(
+        self, submission_path: Path, names: Collection[str], lifetime: float
+    ) -> AbstractContextManager[PeerNetwork]:
         """A network of its own for one program run, gone when the `with` ends (or after `lifetime`)."""
 
-    def run_program(self, submission_path: Path, program: Program, stdin: bytes, network: PeerNetwork,
-                    budget: float) -> ProgramRun:
+    def run_program(
+        self, submission_path: Path, program: Program, stdin: bytes, network: PeerNetwork, budget: float
+    ) -> ProgramRun:
         """Run `program` in `network` with `stdin`; it is killed once it has had `budget` seconds of its own."""
 
     def close(self) -> None: ...

@@ -73,11 +73,15 @@ NETNS_ENTRIES = ("auto", "setns", "relay")
 RELAY_CODE = PACKAGE_DIR / "sandbox" / "socket_relay.py"
 RELAY_LIFETIME = 3600  # seconds; a relay is removed with its server, this bounds one a killed grader left
 
-CANNOT_ENTER = ("the grader cannot enter a container's network namespace (it needs root, or CAP_SYS_ADMIN). "
-                "Fix: run it as root, or leave --netns-entry at auto to use a relay container.")
-NO_LOOPBACK_REACH = ("this Docker engine runs containers in a virtual machine (Docker Desktop), where the "
-                     "grader cannot reach a loopback-only sandbox. Fix: grade on Linux, or with --sandbox local "
-                     "(not sandboxed).")
+CANNOT_ENTER = (
+    "the grader cannot enter a container's network namespace (it needs root, or CAP_SYS_ADMIN). "
+    "Fix: run it as root, or leave --netns-entry at auto to use a relay container."
+)
+NO_LOOPBACK_REACH = (
+    "this Docker engine runs containers in a virtual machine (Docker Desktop), where the "
+    "grader cannot reach a loopback-only sandbox. Fix: grade on Linux, or with --sandbox local "
+    "(not sandboxed)."
+)
 
 
 def netns_entry(requested: str = "auto") -> str:
@@ -106,8 +110,10 @@ def submission_archive(folder: Path) -> bytes:
             dirnames[:] = sorted(d for d in dirnames if d not in _NOT_COPIED and not (here / d).is_symlink())
             entries += len(dirnames) + len(filenames)
             if entries > MAX_COPY_FILES:
-                raise SandboxError(f"the submission holds more than {MAX_COPY_FILES} files and folders; "
-                                   "hand in the programs, not a whole project or its build output")
+                raise SandboxError(
+                    f"the submission holds more than {MAX_COPY_FILES} files and folders; "
+                    "hand in the programs, not a whole project or its build output"
+                )
             for name in dirnames:
                 info = tarfile.TarInfo((here / name).relative_to(folder).as_posix())
                 info.type, info.mode = tarfile.DIRTYPE, 0o755
@@ -118,8 +124,10 @@ def submission_archive(folder: Path) -> bytes:
                     continue
                 total += len(data)
                 if total > MAX_COPY_BYTES:
-                    raise SandboxError(f"the submission holds more than {MAX_COPY_BYTES >> 20} MiB of files; "
-                                       "leave out data files, virtualenvs and build output")
+                    raise SandboxError(
+                        f"the submission holds more than {MAX_COPY_BYTES >> 20} MiB of files; "
+                        "leave out data files, virtualenvs and build output"
+                    )
                 info = tarfile.TarInfo((here / name).relative_to(folder).as_posix())
                 info.size, info.mode = len(data), 0o755 if mode & 0o111 else 0o644
                 tar.addfile(info, io.BytesIO(data))
@@ -149,9 +157,13 @@ def copy_submission(client: docker.DockerClient, image: str, folder: Path, label
     try:
         volume = client.api.create_volume(labels=labels)["Name"]
         loader = client.api.create_container(
-            image, ["true"], labels={**labels, "socketlab.role": "loader"},
-            host_config=client.api.create_host_config(binds={volume: {"bind": "/submission", "mode": "rw"}},
-                                                      network_mode="none", read_only=True))["Id"]
+            image,
+            ["true"],
+            labels={**labels, "socketlab.role": "loader"},
+            host_config=client.api.create_host_config(
+                binds={volume: {"bind": "/submission", "mode": "rw"}}, network_mode="none", read_only=True
+            ),
+        )["Id"]
         try:
             client.api.put_archive(loader, "/submission", archive)
         finally:
@@ -186,8 +198,10 @@ def docker_problem(image: str | None = None) -> str | None:
         client = engine_client(timeout=10)
         client.ping()
     except DockerException as exc:
-        return (f"Docker engine not reachable ({exc.__class__.__name__}). Fix: start Docker "
-                "(`make engine` does it on Debian as root), or grade with --sandbox local.")
+        return (
+            f"Docker engine not reachable ({exc.__class__.__name__}). Fix: start Docker "
+            "(`make engine` does it on Debian as root), or grade with --sandbox local."
+        )
     try:
         client.images.get(image or DEFAULT_IMAGE)
     except ImageNotFound:
@@ -309,8 +323,7 @@ class DockerServer:
     port, no route between the program and anything but the grader.
     """
 
-    def __init__(self, container, port: int, open_sockets: Callable[[], SocketMaker],
-                 remove: Callable[[object], None]):
+    def __init__(self, container, port: int, open_sockets: Callable[[], SocketMaker], remove: Callable[[object], None]):
         self._container = container
         self._port = port
         self._open_sockets = open_sockets
@@ -386,9 +399,11 @@ class DockerSandbox:
     def __init__(self, image: str | None = None, netns: str = "auto"):
         self.image = image or DEFAULT_IMAGE
         self.netns = netns_entry(netns)
-        self.network = ("loopback only: student programs reach the grader and nothing else; the grader "
-                        + ("enters each container's network namespace" if self.netns == "setns"
-                           else "gets its sockets from a relay container inside each one"))
+        self.network = "loopback only: student programs reach the grader and nothing else; the grader " + (
+            "enters each container's network namespace"
+            if self.netns == "setns"
+            else "gets its sockets from a relay container inside each one"
+        )
         try:
             self.client = engine_client()
         except DockerException as exc:
@@ -403,10 +418,14 @@ class DockerSandbox:
 
     def start_server(self, submission_path: Path, program: Program, port: int) -> DockerServer:
         container = self._start(
-            list(program.command), volumes=self._submission_mount(submission_path), network_mode="none",
+            list(program.command),
+            volumes=self._submission_mount(submission_path),
+            network_mode="none",
             # `gethostbyname(gethostname())` then names the address the grader reaches, as on a real host.
-            hostname=SANDBOX_HOSTNAME, extra_hosts={SANDBOX_HOSTNAME: HOST_ADDRESS},
-            labels=self._labels(program.role.value, submission_path))
+            hostname=SANDBOX_HOSTNAME,
+            extra_hosts={SANDBOX_HOSTNAME: HOST_ADDRESS},
+            labels=self._labels(program.role.value, submission_path),
+        )
         return DockerServer(container, port, lambda: self._sockets_in(container), self._remove)
 
     @contextlib.contextmanager
@@ -416,9 +435,12 @@ class DockerSandbox:
         The holder sleeps `lifetime` seconds, so it ends by itself even if we are killed; its
         hosts file maps `names` to the peer.
         """
-        holder = self._start(["sleep", f"{lifetime:g}"], network_mode="none",
-                             extra_hosts=dict.fromkeys(names, "127.0.0.1"),
-                             labels=self._labels("holder", submission_path))
+        holder = self._start(
+            ["sleep", f"{lifetime:g}"],
+            network_mode="none",
+            extra_hosts=dict.fromkeys(names, "127.0.0.1"),
+            labels=self._labels("holder", submission_path),
+        )
         sockets: SocketMaker | None = None
         try:
             sockets = self._sockets_in(holder)
@@ -428,17 +450,24 @@ class DockerSandbox:
                 sockets.close()
             self._remove(holder)
 
-    def run_program(self, submission_path: Path, program: Program, stdin: bytes, network: PeerNetwork,
-                    budget: float) -> ProgramRun:
+    def run_program(
+        self, submission_path: Path, program: Program, stdin: bytes, network: PeerNetwork, budget: float
+    ) -> ProgramRun:
         """The program joins the network's holder; its stdin comes through a pipe."""
         holder: Any = network.holder
         # The input comes through the environment and a pipe, not a mounted file: no host path
         # shows inside the container. It is removed from the environment before the program runs.
         client = self._start(
-            ["sh", "-c", f'printf "%s" "$SOCKETLAB_STDIN" | {{ unset SOCKETLAB_STDIN; exec {shlex.join(program.command)}; }}'],
+            [
+                "sh",
+                "-c",
+                f'printf "%s" "$SOCKETLAB_STDIN" | {{ unset SOCKETLAB_STDIN; exec {shlex.join(program.command)}; }}',
+            ],
             environment={"SOCKETLAB_STDIN": stdin.decode("utf-8", "replace")},
-            volumes=self._submission_mount(submission_path), network_mode=f"container:{holder.id}",
-            labels=self._labels(program.role.value, submission_path))
+            volumes=self._submission_mount(submission_path),
+            network_mode=f"container:{holder.id}",
+            labels=self._labels(program.role.value, submission_path),
+        )
         started = time.monotonic()  # the budget is the program's: the engine's time to create its container is not
         try:
             exit_info, waited = _await_client(client, budget)
@@ -485,10 +514,14 @@ class DockerSandbox:
         try:
             relay = self._start(
                 ["python3", "-I", "/relay/socket_relay.py", "/channel/socket", str(RELAY_LIFETIME)],
-                user=f"{uid}:{gid}", network_mode=f"container:{container.id}",
-                volumes={str(RELAY_CODE.parent): {"bind": "/relay", "mode": "ro"},
-                         channel: {"bind": "/channel", "mode": "rw"}},
-                labels={**self.labels, "socketlab.role": "relay"})
+                user=f"{uid}:{gid}",
+                network_mode=f"container:{container.id}",
+                volumes={
+                    str(RELAY_CODE.parent): {"bind": "/relay", "mode": "ro"},
+                    channel: {"bind": "/channel", "mode": "rw"},
+                },
+                labels={**self.labels, "socketlab.role": "relay"},
+            )
         except BaseException:
             shutil.rmtree(outer, ignore_errors=True)
             raise
@@ -533,15 +566,24 @@ class DockerSandbox:
     def _start(self, command: list[str], user: str = f"{STUDENT_UID}:{STUDENT_UID}", **extra):
         try:
             container = self.client.containers.run(
-                self.image, command, detach=True,
-                user=user, working_dir="/submission",
-                cap_drop=["ALL"], security_opt=["no-new-privileges"], read_only=True,
-                tmpfs={"/tmp": TMPFS}, pids_limit=PIDS, mem_limit=MEMORY, memswap_limit=MEMORY,
-                nano_cpus=NANO_CPUS, init=True,
-                ulimits=[Ulimit(name="nofile", soft=NOFILE, hard=NOFILE),
-                         Ulimit(name="fsize", soft=FSIZE, hard=FSIZE)],
+                self.image,
+                command,
+                detach=True,
+                user=user,
+                working_dir="/submission",
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                read_only=True,
+                tmpfs={"/tmp": TMPFS},
+                pids_limit=PIDS,
+                mem_limit=MEMORY,
+                memswap_limit=MEMORY,
+                nano_cpus=NANO_CPUS,
+                init=True,
+                ulimits=[Ulimit(name="nofile", soft=NOFILE, hard=NOFILE), Ulimit(name="fsize", soft=FSIZE, hard=FSIZE)],
                 log_config=LogConfig(type="json-file", config={"max-size": LOG_MAX, "max-file": "1"}),
-                **extra)
+                **extra,
+            )
         except ImageNotFound:
             raise SandboxError(f"Docker image {self.image} is missing. Fix: run `make image`.") from None
         except ENGINE_ERRORS as exc:

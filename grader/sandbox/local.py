@@ -69,8 +69,13 @@ class Limits:
     open_files: int = 256
 
     def pairs(self, per_user: bool) -> list[tuple[str, int]]:
-        pairs = [("RLIMIT_AS", self.memory), ("RLIMIT_FSIZE", self.file_size), ("RLIMIT_CPU", self.cpu_seconds),
-                 ("RLIMIT_NOFILE", self.open_files), ("RLIMIT_CORE", 0)]
+        pairs = [
+            ("RLIMIT_AS", self.memory),
+            ("RLIMIT_FSIZE", self.file_size),
+            ("RLIMIT_CPU", self.cpu_seconds),
+            ("RLIMIT_NOFILE", self.open_files),
+            ("RLIMIT_CORE", 0),
+        ]
         # RLIMIT_NPROC counts every process of the user: for the grader's own user it would count theirs too.
         return [*pairs, ("RLIMIT_NPROC", self.processes)] if per_user else pairs
 
@@ -78,13 +83,15 @@ class Limits:
 LIMITS = Limits()
 
 # Runs as the student user, before their program: sets the limits (lowering needs no privilege), then becomes it.
-_LIMITER = ("import os, resource, sys\n"
-            "args = sys.argv[1:]\n"
-            "while args[0] != '--':\n"
-            "    value = int(args[1])\n"
-            "    resource.setrlimit(getattr(resource, args[0]), (value, value))\n"
-            "    args = args[2:]\n"
-            "os.execvp(args[1], args[1:])\n")
+_LIMITER = (
+    "import os, resource, sys\n"
+    "args = sys.argv[1:]\n"
+    "while args[0] != '--':\n"
+    "    value = int(args[1])\n"
+    "    resource.setrlimit(getattr(resource, args[0]), (value, value))\n"
+    "    args = args[2:]\n"
+    "os.execvp(args[1], args[1:])\n"
+)
 
 
 def limited(command: list[str], python: str, per_user: bool, limits: Limits = LIMITS) -> list[str]:
@@ -109,8 +116,10 @@ def student_user() -> StudentUser | None:
         entry = pwd.getpwnam(name)
     except KeyError:
         if name != STUDENT_USER:
-            raise SandboxError(f"{STUDENT_USER_VARIABLE}={name}: no such user on this machine; create it "
-                               f"(useradd --system {name}) or unset {STUDENT_USER_VARIABLE} to use nobody") from None
+            raise SandboxError(
+                f"{STUDENT_USER_VARIABLE}={name}: no such user on this machine; create it "
+                f"(useradd --system {name}) or unset {STUDENT_USER_VARIABLE} to use nobody"
+            ) from None
         return StudentUser(STUDENT_USER, NOBODY_ID, NOBODY_ID)
     if entry.pw_uid == 0:
         raise SandboxError(f"{STUDENT_USER_VARIABLE}={name} is root; name an unprivileged user")
@@ -134,14 +143,17 @@ def not_sandboxed_warning(user: StudentUser | None, ran: bool = True) -> str:
     """What a TA must know about a local grading, in words: where the programs ran and what they could do."""
     verb = "ran" if ran else "run"
     if user is None:
-        who = (f"as the user running the grader ({_grader_user()}), so they could read and change "
-               "whatever that user can")
+        who = f"as the user running the grader ({_grader_user()}), so they could read and change whatever that user can"
     else:
-        who = (f"as the unprivileged user {user.name} (uid {user.uid}), so they could not change the "
-               "submission, the grader or the reports, but could read whatever this machine lets every user read")
+        who = (
+            f"as the unprivileged user {user.name} (uid {user.uid}), so they could not change the "
+            "submission, the grader or the reports, but could read whatever this machine lets every user read"
+        )
     limited_what = "memory, processes, file size and CPU time" if user else "memory, file size and CPU time"
-    return (f"Not sandboxed: student programs {verb} as ordinary processes on this machine, {who}; "
-            f"their {limited_what} were limited, their network was not.")
+    return (
+        f"Not sandboxed: student programs {verb} as ordinary processes on this machine, {who}; "
+        f"their {limited_what} were limited, their network was not."
+    )
 
 
 def close_to_others() -> None:
@@ -159,8 +171,14 @@ def local_command(program: Program) -> list[str]:
 
 def _student_env(home: Path, tmp: Path) -> dict[str, str]:
     kept = {name: os.environ[name] for name in STUDENT_ENV if name in os.environ}
-    return {"PATH": os.defpath, **kept, "HOME": str(home), "TMPDIR": str(tmp),
-            "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    return {
+        "PATH": os.defpath,
+        **kept,
+        "HOME": str(home),
+        "TMPDIR": str(tmp),
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
 
 
 def _as_user(user: StudentUser) -> dict:
@@ -175,19 +193,34 @@ def python_for(user: StudentUser) -> str:
     (/root/.pyenv/...); the system's python3 then runs the programs.
     """
     path_dirs = os.environ.get("PATH", os.defpath).split(os.pathsep)
-    candidates = [sys.executable, os.path.realpath(sys.executable), "/usr/bin/python3", "/usr/local/bin/python3",
-                  *(os.path.join(folder, "python3") for folder in path_dirs if folder)]
+    candidates = [
+        sys.executable,
+        os.path.realpath(sys.executable),
+        "/usr/bin/python3",
+        "/usr/local/bin/python3",
+        *(os.path.join(folder, "python3") for folder in path_dirs if folder),
+    ]
     for candidate in dict.fromkeys(candidates):
         try:
-            probe = subprocess.run([candidate, "-c", ""], cwd="/", env={"PATH": os.defpath}, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10, **_as_user(user))
+            probe = subprocess.run(
+                [candidate, "-c", ""],
+                cwd="/",
+                env={"PATH": os.defpath},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=10,
+                **_as_user(user),
+            )
         except (OSError, subprocess.SubprocessError):
             continue
         if probe.returncode == 0:
             return candidate
-    raise SandboxError(f"no Python that user {user.name} can run: {sys.executable} is in a folder it cannot enter "
-                       "and no python3 on PATH works for it. Fix: install python3 for everyone "
-                       "(apt-get install python3), or grade with --sandbox docker.")
+    raise SandboxError(
+        f"no Python that user {user.name} can run: {sys.executable} is in a folder it cannot enter "
+        "and no python3 on PATH works for it. Fix: install python3 for everyone "
+        "(apt-get install python3), or grade with --sandbox docker."
+    )
 
 
 def copy_for_student(source: Path, target: Path) -> None:
@@ -289,7 +322,9 @@ class LocalServer:
                 continue
             for conn in connections:
                 transport = "tcp" if conn.type == 1 else "udp"
-                if (transport == "tcp" and conn.status == psutil.CONN_LISTEN) or (transport == "udp" and not conn.raddr):
+                if (transport == "tcp" and conn.status == psutil.CONN_LISTEN) or (
+                    transport == "udp" and not conn.raddr
+                ):
                     found.append(BoundSocket(transport, conn.laddr.ip, conn.laddr.port))
         return found
 
@@ -349,11 +384,18 @@ class LocalSandbox:
     def start_server(self, submission_path: Path, program: Program, port: int) -> LocalServer:
         output = tempfile.TemporaryFile()
         try:
-            process, folder = self._launch(submission_path, program, {"PYTHONDONTWRITEBYTECODE": "1"},
-                                           stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT)
+            process, folder = self._launch(
+                submission_path,
+                program,
+                {"PYTHONDONTWRITEBYTECODE": "1"},
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
         except BaseException:
             output.close()
             raise
+
         def stopped() -> None:
             self._servers.discard(server)
             self._stop(process)
@@ -375,8 +417,9 @@ class LocalSandbox:
             server.stop()
         yield PeerNetwork("127.0.0.1", None)
 
-    def run_program(self, submission_path: Path, program: Program, stdin: bytes, network: PeerNetwork,
-                    budget: float) -> ProgramRun:
+    def run_program(
+        self, submission_path: Path, program: Program, stdin: bytes, network: PeerNetwork, budget: float
+    ) -> ProgramRun:
         folder = None
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as typed:
             typed.write(stdin)
@@ -394,13 +437,18 @@ class LocalSandbox:
                 self._discard(folder)
             return ProgramRun(_read_all(out), _read_all(err), exit_info, duration, budget)
 
-    def _launch(self, submission_path: Path, program: Program, env: dict[str, str],
-                **streams) -> tuple[subprocess.Popen, Path | None]:
+    def _launch(
+        self, submission_path: Path, program: Program, env: dict[str, str], **streams
+    ) -> tuple[subprocess.Popen, Path | None]:
         """The program in its own session; as root, as the student user: (process, its folder to remove after)."""
         if self.user is None:
-            process = subprocess.Popen(limited(local_command(program), sys.executable, per_user=False),
-                                       cwd=submission_path, start_new_session=True,
-                                       env={**os.environ, "PYTHONUNBUFFERED": "1", **env}, **streams)
+            process = subprocess.Popen(
+                limited(local_command(program), sys.executable, per_user=False),
+                cwd=submission_path,
+                start_new_session=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+                **streams,
+            )
             return process, None
         command = list(program.command)
         python = python_for(self.user)
@@ -409,9 +457,14 @@ class LocalSandbox:
         copy = self._copy(submission_path)
         folder = self._run_folder()
         try:
-            process = subprocess.Popen(limited(command, python, per_user=True), cwd=copy, start_new_session=True,
-                                       env=_student_env(folder / "home", folder / "tmp"), **_as_user(self.user),
-                                       **streams)
+            process = subprocess.Popen(
+                limited(command, python, per_user=True),
+                cwd=copy,
+                start_new_session=True,
+                env=_student_env(folder / "home", folder / "tmp"),
+                **_as_user(self.user),
+                **streams,
+            )
         except BaseException:
             self._discard(folder)
             raise

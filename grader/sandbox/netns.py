@@ -72,8 +72,9 @@ class NamespaceSockets:
         try:
             self._fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         except OSError as exc:
-            raise NamespaceError(exc.errno or errno.ESRCH,
-                                 f"the container's network namespace is gone: {exc.strerror}") from None
+            raise NamespaceError(
+                exc.errno or errno.ESRCH, f"the container's network namespace is gone: {exc.strerror}"
+            ) from None
 
     def __call__(self, family: int, kind: int) -> socket.socket:
         if self._fd < 0:

@@ -61,7 +61,7 @@ def parse_proc_net(text: str, transport: str, ipv6: bool = False, uid: int | Non
 def _decode_host(hex_addr: str, ipv6: bool) -> str:
     raw = bytes.fromhex(hex_addr)
     # The kernel prints each 32-bit word in host (little-endian) order.
-    words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
     if not ipv6:
         return socket.inet_ntop(socket.AF_INET, words)
     addr = ipaddress.IPv6Address(words)

@@ -115,8 +115,12 @@ def process_tree_usage(pid: int) -> Usage | None:
     return Usage(cpu, busy)
 
 
-def await_within_budget(budget: float, wait: Callable[[float], T | None], waited: Callable[[], float],
-                        clock: Callable[[], float] = time.monotonic) -> tuple[T | None, float]:
+def await_within_budget(
+    budget: float,
+    wait: Callable[[float], T | None],
+    waited: Callable[[], float],
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[T | None, float]:
     """`wait(timeout)`'s first result, or None once the program has had `budget` seconds of its own.
 
     Its own seconds are the clock's less the longest time one of its threads waited,

@@ -33,8 +33,19 @@ PEER_LIFETIME = 10.0  # seconds the scripted server and its network outlive the 
 EXPECTATIONS = ("sends_line", "prints_reply", "prints_reply_once", "exits", "exits_within_budget", "clear_failure")
 
 # Placeholder host names from the textbook and from students; they resolve to the scripted server.
-PLACEHOLDER_HOSTS = ("hostname", "servername", "serverName", "server", "serverhost", "host", "server_name",
-                     "your_server", "yourserver", "serverIP", "serverip")
+PLACEHOLDER_HOSTS = (
+    "hostname",
+    "servername",
+    "serverName",
+    "server",
+    "serverhost",
+    "host",
+    "server_name",
+    "your_server",
+    "yourserver",
+    "serverIP",
+    "serverip",
+)
 
 _WORDS = ("socket", "network", "packet", "hello", "transport", "layer", "port", "kurose", "client")
 
@@ -56,7 +67,6 @@ class ClientParams:
             raise ValueError("delay must be 0..5 s, pieces 1..50, pause 0..2 s")
 
 
-
 def lane(params: ClientParams) -> Hashable:
     """Checks whose runs would be identical share one run."""
     return (params.behaviour, params.delay, params.pieces, params.pause)
@@ -66,8 +76,10 @@ def misfit(role: Role, params: ClientParams) -> tuple[str, str] | None:
     behaviours = UDP_BEHAVIOURS if role.transport == "udp" else TCP_BEHAVIOURS
     if params.behaviour in behaviours:
         return None
-    return (f"behaviour {params.behaviour!r} is not a {role.transport} behaviour",
-            f"use one of: {', '.join(behaviours)}")
+    return (
+        f"behaviour {params.behaviour!r} is not a {role.transport} behaviour",
+        f"use one of: {', '.join(behaviours)}",
+    )
 
 
 @dataclass(frozen=True)
@@ -102,7 +114,7 @@ def count_printed(stdout: str, reply: str) -> int:
     """How often the reply appears as text (not inside a bytes repr like b'HELLO')."""
     plain = 0
     for match in re.finditer(re.escape(reply), stdout):
-        before = stdout[max(0, match.start() - 2):match.start()]
+        before = stdout[max(0, match.start() - 2) : match.start()]
         if not before.endswith(("b'", 'b"')):
             plain += 1
     return plain
@@ -129,8 +141,9 @@ def _judge(expect: str, run: ClientRun, line: str, reply: str, source: str) -> V
         if any(r.rstrip(b"\r\n") == line.encode() for r in sent):
             return Verdict(True, "the typed line reached the server", evidence)
         if sent:
-            return Verdict(False, f"the server received {show(sent[0])}, not the typed line", evidence,
-                           _hint(run, source, reply))
+            return Verdict(
+                False, f"the server received {show(sent[0])}, not the typed line", evidence, _hint(run, source, reply)
+            )
         return Verdict(False, "the server received nothing", evidence, _hint(run, source, reply))
     if expect in ("prints_reply", "prints_reply_once"):
         if printed == 0:
@@ -138,33 +151,45 @@ def _judge(expect: str, run: ClientRun, line: str, reply: str, source: str) -> V
         if not any(e.get("event") == "reply" for e in run.events):
             # The reply can be computed from the typed line: printing it proves nothing
             # unless the server actually sent one.
-            return Verdict(False, "the reply was printed, but the server never sent one: the client did not "
-                                  "get it from the server", evidence,
-                           "send the line to the server and print what comes back")
+            return Verdict(
+                False,
+                "the reply was printed, but the server never sent one: the client did not get it from the server",
+                evidence,
+                "send the line to the server and print what comes back",
+            )
         if expect == "prints_reply_once" and printed > 1:
-            return Verdict(False, f"the reply was printed {printed} times; a duplicated reply must be printed once",
-                           evidence, "after the first reply, stop reading (or drain) instead of printing every datagram")
+            return Verdict(
+                False,
+                f"the reply was printed {printed} times; a duplicated reply must be printed once",
+                evidence,
+                "after the first reply, stop reading (or drain) instead of printing every datagram",
+            )
         return Verdict(True, "the reply was printed", evidence)
     if expect == "exits":
         if run.hung:
-            return Verdict(False, f"the client did not exit: killed after {run.budget:g}s", evidence,
-                           _hint(run, source, reply))
+            return Verdict(
+                False, f"the client did not exit: killed after {run.budget:g}s", evidence, _hint(run, source, reply)
+            )
         if run.exit is None or run.exit.code != 0:  # a crash is not the clean exit this check asks for
             return Verdict(False, f"the client stopped with an error ({ended})", evidence, _hint(run, source, reply))
         return Verdict(True, f"the client exited by itself ({ended})", evidence)
     if expect == "exits_within_budget":
         if run.hung:
-            return Verdict(False, f"the client hung: killed after {run.budget:g}s", evidence,
-                           _hint(run, source, reply))
+            return Verdict(False, f"the client hung: killed after {run.budget:g}s", evidence, _hint(run, source, reply))
         outcome = "printed the reply" if printed else "reported the failure"
         return Verdict(True, f"the client {outcome} and exited ({ended})", evidence)
     # clear_failure: no server at all; the client must say so and stop
     if run.hung:
-        return Verdict(False, f"the client hung with no server: killed after {run.budget:g}s", evidence,
-                       _hint(run, source, reply))
+        return Verdict(
+            False, f"the client hung with no server: killed after {run.budget:g}s", evidence, _hint(run, source, reply)
+        )
     if "Traceback" in run.stderr or "Traceback" in run.stdout:
-        return Verdict(False, "the client crashed with a traceback instead of a message", evidence,
-                       "catch the socket error (timeout, ConnectionRefusedError) and print one clear line")
+        return Verdict(
+            False,
+            "the client crashed with a traceback instead of a message",
+            evidence,
+            "catch the socket error (timeout, ConnectionRefusedError) and print one clear line",
+        )
     return Verdict(True, f"the client gave up cleanly ({ended})", evidence)
 
 
@@ -198,20 +223,26 @@ def _hint(run: ClientRun, source: str, reply: str) -> str | None:
         return "printed the bytes repr: print(modifiedMessage.decode()) to show text"
     address = remote_address(source)
     if address is not None and not received_requests(run.events):
-        return (f"the client sends to {address}, another machine's address, which a grader's server never is: "
-                "use 'localhost' (the server runs on the same machine)")
+        return (
+            f"the client sends to {address}, another machine's address, which a grader's server never is: "
+            "use 'localhost' (the server runs on the same machine)"
+        )
     hint = program_error_hint(output) if ("Error" in output or "Traceback" in output) else None
     if hint and "host name" in hint:
         placeholders = [h for h in PLACEHOLDER_HOSTS if re.search(rf"['\"]{h}['\"]", source)]
         if placeholders:
-            return (f"the host name '{placeholders[0]}' is the textbook's placeholder; it did not resolve here: "
-                    "use 'localhost' when client and server run on one machine")
+            return (
+                f"the host name '{placeholders[0]}' is the textbook's placeholder; it did not resolve here: "
+                "use 'localhost' when client and server run on one machine"
+            )
         return hint
     if hint:
         return hint
     if run.hung and "settimeout" not in source:
-        return ("the client has no timeout, so it waits forever for a reply that never comes: "
-                "call clientSocket.settimeout(1) and handle socket.timeout")
+        return (
+            "the client has no timeout, so it waits forever for a reply that never comes: "
+            "call clientSocket.settimeout(1) and handle socket.timeout"
+        )
     if run.hung:
         return "the client kept waiting after its timeout: make sure every path ends the program"
     return None
@@ -224,10 +255,12 @@ def _evidence(run: ClientRun, line: str, reply: str) -> list[str]:
         if kind in ("datagram", "data", "reply", "connect", "eof", "close", "reset"):
             size = f" {e['size']} bytes" if "size" in e else ""
             seen.append(f"{e.get('t', 0):.3f}s {kind}{size}")
-    lines = [f"typed line: {line!r}; expected reply: {reply!r}",
-             f"scripted server saw: {', '.join(seen[:12]) or 'nothing'}" + (" …" if len(seen) > 12 else ""),
-             f"client ended: {_ending(run)} (budget {run.budget:g}s"
-             + (f", plus {run.waited:.1f}s it spent waiting for a CPU on a busy machine)" if run.waited >= 0.05 else ")")]
+    lines = [
+        f"typed line: {line!r}; expected reply: {reply!r}",
+        f"scripted server saw: {', '.join(seen[:12]) or 'nothing'}" + (" …" if len(seen) > 12 else ""),
+        f"client ended: {_ending(run)} (budget {run.budget:g}s"
+        + (f", plus {run.waited:.1f}s it spent waiting for a CPU on a busy machine)" if run.waited >= 0.05 else ")"),
+    ]
     lines.append(quoted_output("client stdout", run.stdout, OUTPUT_LINES))
     if run.stderr.strip():
         lines.append(quoted_output("client stderr", run.stderr, OUTPUT_LINES))
@@ -242,16 +275,22 @@ def run(check: ProgramCheck) -> Verdict:
     client_run = check.runs.get(key)
     if client_run is None:
         cut = check.deadline.remaining() < check.budget  # a run cut short by a time limit is not shared
-        client_run = play(check.sandbox, check.submission.path, check.program, (line + "\n").encode(),
-                          server_spec(check.check.role.transport, params, check.port),
-                          max(0.1, min(check.budget, check.deadline.remaining())))
+        client_run = play(
+            check.sandbox,
+            check.submission.path,
+            check.program,
+            (line + "\n").encode(),
+            server_spec(check.check.role.transport, params, check.port),
+            max(0.1, min(check.budget, check.deadline.remaining())),
+        )
         if not cut:
             check.runs[key] = client_run
     return judge(params.expect, client_run, line, reply, _source(check.submission.path, check.program))
 
 
-def play(sandbox: Sandbox, folder: Path, program: Program, stdin: bytes, server: ScriptedServerSpec | None,
-         budget: float) -> ClientRun:
+def play(
+    sandbox: Sandbox, folder: Path, program: Program, stdin: bytes, server: ScriptedServerSpec | None, budget: float
+) -> ClientRun:
     """Run the client once, in a network of its own where the scripted server (None: no server) listens.
 
     The textbook's placeholder host names resolve to the scripted server where the sandbox

@@ -11,8 +11,26 @@ Transform = Callable[[bytes], bytes]  # what the server must do to a request: th
 PAYLOADS = ("words", "non_ascii", "non_utf8", "empty")
 MIN_LENGTH = 64  # padded lines are never shorter than a natural line, so padding never cuts one
 
-_WORDS = ("socket", "datagram", "stream", "packet", "port", "kurose", "ross", "network", "layer",
-          "transport", "hello", "world", "grader", "server", "client", "reply", "request", "upper")
+_WORDS = (
+    "socket",
+    "datagram",
+    "stream",
+    "packet",
+    "port",
+    "kurose",
+    "ross",
+    "network",
+    "layer",
+    "transport",
+    "hello",
+    "world",
+    "grader",
+    "server",
+    "client",
+    "reply",
+    "request",
+    "upper",
+)
 _NON_ASCII = ("café", "straße", "élève", "ñandú", "größe", "garçon", "smörgåsbord")
 
 
@@ -117,25 +135,35 @@ def explain_wrong_reply(got: bytes, expected: bytes, request: bytes) -> tuple[st
     """Name what is wrong with a reply, and the likely cause when it is recognisable."""
     g, e = got.rstrip(b"\r\n"), expected.rstrip(b"\r\n")
     if g == request.rstrip(b"\r\n") and g != e:
-        return ("the reply is the request unchanged",
-                "the server echoes without upper-casing: apply .upper() to the decoded text")
+        return (
+            "the reply is the request unchanged",
+            "the server echoes without upper-casing: apply .upper() to the decoded text",
+        )
     if e.startswith(g) and len(g) < len(e):
-        return (f"the reply is truncated: {len(got)} of {len(expected)} bytes",
-                f"reply truncated at {len(got)} bytes: the receive buffer is too small "
-                f"(recvfrom({len(got)}) / recv({len(got)})?); use 2048 for UDP lines, loop on recv for TCP")
+        return (
+            f"the reply is truncated: {len(got)} of {len(expected)} bytes",
+            f"reply truncated at {len(got)} bytes: the receive buffer is too small "
+            f"(recvfrom({len(got)}) / recv({len(got)})?); use 2048 for UDP lines, loop on recv for TCP",
+        )
     missed = _missed_letters(request)
     if missed and g == request.rstrip(b"\r\n").upper():
         letters = " and ".join([", ".join(missed[:-1]), missed[-1]] if len(missed) > 1 else missed)
-        return (f"{letters} {'were' if len(missed) > 1 else 'was'} not upper-cased: the server upper-cases the bytes, "
-                "which changes ASCII letters only",
-                "decode first, then upper-case the text: message.decode().upper().encode()")
+        return (
+            f"{letters} {'were' if len(missed) > 1 else 'was'} not upper-cased: the server upper-cases the bytes, "
+            "which changes ASCII letters only",
+            "decode first, then upper-case the text: message.decode().upper().encode()",
+        )
     if g.upper() == e and g != e:
         return "the reply is not fully upper-cased", "upper-case the whole decoded text with str.upper()"
     if e and e in g:
         extra = show(g.replace(e, b"", 1), 40)
-        return (f"the reply holds the expected line and more: {extra}",
-                "send back only the upper-cased line; put labels such as 'From server:' in the client's print")
+        return (
+            f"the reply holds the expected line and more: {extra}",
+            "send back only the upper-cased line; put labels such as 'From server:' in the client's print",
+        )
     if g.strip().isdigit():
-        return (f"the reply is a number ({g.strip().decode()}), not the line upper-cased",
-                "reply with the upper-cased line itself, not its length or a count")
+        return (
+            f"the reply is a number ({g.strip().decode()}), not the line upper-cased",
+            "reply with the upper-cased line itself, not its length or a count",
+        )
     return "the reply differs from the expected one", None

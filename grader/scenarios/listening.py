@@ -20,8 +20,9 @@ def run(check: ServerCheck) -> Verdict:
     found = ", ".join(map(str, check.sockets)) or "none"
     problem = diagnose.listening_problem(check.sockets, transport, check.port)
     if problem is None:
-        return Verdict(True, f"listening on {transport.upper()} port {check.port}, all interfaces",
-                       [f"bound sockets: {found}"])
+        return Verdict(
+            True, f"listening on {transport.upper()} port {check.port}, all interfaces", [f"bound sockets: {found}"]
+        )
     return Verdict(False, problem[0], [f"bound sockets: {found}"], problem[1])
 
 

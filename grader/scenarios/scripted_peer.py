@@ -38,9 +38,22 @@ class ScriptedServerSpec:
     pause: float
 
     def arguments(self, lifetime: float) -> list[str]:
-        return ["--transport", self.transport, "--behaviour", self.behaviour, "--port", str(self.port),
-                "--delay", str(self.delay), "--pieces", str(self.pieces), "--pause", str(self.pause),
-                "--lifetime", f"{lifetime:g}"]
+        return [
+            "--transport",
+            self.transport,
+            "--behaviour",
+            self.behaviour,
+            "--port",
+            str(self.port),
+            "--delay",
+            str(self.delay),
+            "--pieces",
+            str(self.pieces),
+            "--pause",
+            str(self.pause),
+            "--lifetime",
+            f"{lifetime:g}",
+        ]
 
 
 class ScriptedServerError(Exception):
@@ -50,8 +63,13 @@ class ScriptedServerError(Exception):
 class ScriptedServer:
     """`with ScriptedServer(spec, lifetime, sockets) as server:` ... `server.events` once the `with` ends."""
 
-    def __init__(self, spec: ScriptedServerSpec, lifetime: float, sockets: list[socket.socket] | None = None,
-                 host: str | None = None):
+    def __init__(
+        self,
+        spec: ScriptedServerSpec,
+        lifetime: float,
+        sockets: list[socket.socket] | None = None,
+        host: str | None = None,
+    ):
         """On `sockets` made for it; without them, it binds its own on `host`."""
         self.spec = spec
         self.events: list[dict] = []
@@ -61,10 +79,21 @@ class ScriptedServer:
         # -I: the grader's own standard-library program; nothing on this machine's paths may
         # change what it does.
         self._process = subprocess.Popen(
-            [sys.executable, "-I", "-u", str(SCRIPTED_SERVER), *spec.arguments(lifetime), *handed,
-             *(["--host", host] if host is not None else [])],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.DEVNULL, pass_fds=fds,
-            start_new_session=True)
+            [
+                sys.executable,
+                "-I",
+                "-u",
+                str(SCRIPTED_SERVER),
+                *spec.arguments(lifetime),
+                *handed,
+                *(["--host", host] if host is not None else []),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.DEVNULL,
+            pass_fds=fds,
+            start_new_session=True,
+        )
 
     def __enter__(self) -> ScriptedServer:
         try:

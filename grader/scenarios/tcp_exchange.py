@@ -98,8 +98,11 @@ class TcpPlan:
 
     @property
     def budget(self) -> float:
-        per = self.reply_timeout + self.close_timeout + sum(
-            w.pause_before for c in self.connections if c.stream for w in c.stream.writes)
+        per = (
+            self.reply_timeout
+            + self.close_timeout
+            + sum(w.pause_before for c in self.connections if c.stream for w in c.stream.writes)
+        )
         return per * (len(self.connections) + 1) + 1.0
 
 
@@ -110,16 +113,25 @@ def plan(params: TcpExchangeParams, transform: Transform, seed: int) -> TcpPlan:
     if params.idle_first:
         connections.append(ConnectionPlan(0, None, None))
     for i, payload in enumerate(payloads):
-        stream = (slice_stream(payload, params.pieces, params.pause, seed + i)
-                  if params.pieces > 1 else StreamPlan.whole(payload).writes)
+        stream = (
+            slice_stream(payload, params.pieces, params.pause, seed + i)
+            if params.pieces > 1
+            else StreamPlan.whole(payload).writes
+        )
         expected = transform(payload) if params.expect_reply and ending is not Ending.RESET else None
         connections.append(ConnectionPlan(len(connections), StreamPlan(stream, ending), expected))
     probe = None
     if params.probe_after:
         line = make_payloads("words", 1, seed, "probe")[0]
         probe = ConnectionPlan(len(connections), StreamPlan.whole(line), transform(line))
-    return TcpPlan(tuple(connections), params.overlapping or params.idle_first, params.expect_close,
-                   params.reply_timeout, params.close_timeout, probe)
+    return TcpPlan(
+        tuple(connections),
+        params.overlapping or params.idle_first,
+        params.expect_close,
+        params.reply_timeout,
+        params.close_timeout,
+        probe,
+    )
 
 
 @dataclass
@@ -220,8 +232,9 @@ class TcpClientMachine:
             record.connect_error = STOPPED
             return
         conn, stream = record.plan.index, record.plan.stream
-        match _answer((yield Connect(conn, timeout, stream is not None and stream.nodelay)),
-                      conn, Connected, ConnectFailed):
+        match _answer(
+            (yield Connect(conn, timeout, stream is not None and stream.nodelay)), conn, Connected, ConnectFailed
+        ):
             case ConnectFailed(error=error):
                 record.connect_error = error
             case Connected():
@@ -351,8 +364,9 @@ def judge(tcp_plan: TcpPlan, records: list[ConnectionRecord]) -> Verdict:
         expected = record.plan.expected
         if record.connect_error:
             # A full listen backlog on a busy machine drops the connection attempt: time decided it.
-            return Verdict(False, f"connection {record.plan.index} failed: {record.connect_error}", evidence,
-                           timed=True)
+            return Verdict(
+                False, f"connection {record.plan.index} failed: {record.connect_error}", evidence, timed=True
+            )
         if expected is None:
             continue
         if not record.matched:
@@ -360,13 +374,17 @@ def judge(tcp_plan: TcpPlan, records: list[ConnectionRecord]) -> Verdict:
             if not record.reply:
                 closed = record.error is None and record.closed_at is not None
                 why = record.error or ("the server closed the connection without replying" if closed else "no reply")
-                return Verdict(False, f"no reply on connection {record.plan.index}: {why}", evidence,
-                               timed=not closed)
+                return Verdict(False, f"no reply on connection {record.plan.index}: {why}", evidence, timed=not closed)
             what, hint = explain_wrong_reply(record.reply, expected, request)
             return Verdict(False, f"wrong reply on connection {record.plan.index}: {what}", evidence, hint)
         if tcp_plan.expect_close and record.closed_at is None:
-            return Verdict(False, f"the server did not close connection {record.plan.index} after replying",
-                           evidence, "close the connection socket after sending the reply", timed=True)
+            return Verdict(
+                False,
+                f"the server did not close connection {record.plan.index} after replying",
+                evidence,
+                "close the connection socket after sending the reply",
+                timed=True,
+            )
     return Verdict(True, f"{sum(1 for r in records if r.plan.expected is not None)} replies correct", evidence)
 
 

@@ -106,8 +106,11 @@ class TwoRequestsMachine:
 
 def judge(machine: TwoRequestsMachine) -> Verdict:
     plan = machine.plan
-    evidence = [f"request {i}: sent {show(request)}, expected {show(plan.expected[i])}, got {show(machine.replies[i])}"
-                for i, request in enumerate(plan.requests) if i <= machine.answered]
+    evidence = [
+        f"request {i}: sent {show(request)}, expected {show(plan.expected[i])}, got {show(machine.replies[i])}"
+        for i, request in enumerate(plan.requests)
+        if i <= machine.answered
+    ]
     if machine.answered == len(plan.requests):
         return Verdict(True, "both requests on one connection were answered", evidence)
     index = machine.answered
@@ -117,10 +120,13 @@ def judge(machine: TwoRequestsMachine) -> Verdict:
         return Verdict(False, f"wrong reply to request {index} on the connection: {what}", evidence, hint)
     if index == 0:
         return Verdict(False, f"no reply to the first request: {machine.error}", evidence, timed=machine.timed)
-    return Verdict(False, f"the first request was answered, the second on the same connection was not: "
-                          f"{machine.error}", evidence,
-                   "serve each connection in a loop (recv, reply) until recv returns b'' (the client closed it)",
-                   timed=machine.timed)
+    return Verdict(
+        False,
+        f"the first request was answered, the second on the same connection was not: {machine.error}",
+        evidence,
+        "serve each connection in a loop (recv, reply) until recv returns b'' (the client closed it)",
+        timed=machine.timed,
+    )
 
 
 def run(check: ServerCheck) -> Verdict:

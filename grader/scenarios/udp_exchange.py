@@ -81,8 +81,9 @@ class UdpPlan:
 
 
 def plan(params: UdpExchangeParams, transform: Transform, seed: int) -> UdpPlan:
-    per_client = [make_payloads(params.payload, params.messages, seed, f"c{c}", params.length)
-                  for c in range(params.clients)]
+    per_client = [
+        make_payloads(params.payload, params.messages, seed, f"c{c}", params.length) for c in range(params.clients)
+    ]
     requests: list[Request] = []
     for i in range(params.messages):
         for c in range(params.clients):  # interleaved: c0 m0, c1 m0, c0 m1, ...
@@ -92,9 +93,11 @@ def plan(params: UdpExchangeParams, transform: Transform, seed: int) -> UdpPlan:
     if params.probe_after:
         probe = make_payloads("words", 1, seed, "probe")[0]
         requests.append(Request(len(requests), 0, probe, transform(probe)))
-    scripted = ({(m, 0): Action.HOLD for m in params.hold}
-                | {(m, 0): Action.DUPLICATE for m in params.duplicate_messages}
-                | {(m, 0): Action.DROP for m in params.drop_messages})
+    scripted = (
+        {(m, 0): Action.HOLD for m in params.hold}
+        | {(m, 0): Action.DUPLICATE for m in params.duplicate_messages}
+        | {(m, 0): Action.DROP for m in params.drop_messages}
+    )
     profile = DatagramProfile(params.drop, params.duplicate, params.delay, params.reorder)
     schedule = DatagramSchedule.explicit(scripted, seed=seed, profile=profile)
     return UdpPlan(params.clients, tuple(requests), params.burst, params.retries, params.reply_timeout, schedule)
@@ -136,10 +139,11 @@ class UdpClientMachine:
 
     def poll(self, now: float) -> list[Send]:
         """Retransmissions that are due, then new requests the window allows."""
-        sends = [self._record(Send(req, self._attempts[req.index]), now)
-                 for req in self._open(now)
-                 if self._waited(req, now)
-                 and self._attempts[req.index] < self._max_attempts(req)]
+        sends = [
+            self._record(Send(req, self._attempts[req.index]), now)
+            for req in self._open(now)
+            if self._waited(req, now) and self._attempts[req.index] < self._max_attempts(req)
+        ]
         window = len(self.plan.requests) if self.plan.burst else 1
         open_now = len(self._open(now))
         while self._next < len(self.plan.requests) and open_now < window:
@@ -156,8 +160,11 @@ class UdpClientMachine:
         self.received.append(Received(client, data, now, foreign_source))
         if foreign_source is not None:
             return
-        matched = [req.index for req in self._unanswered.values()
-                   if req.client == client and req.expected is not None and same_reply(data, req.expected)]
+        matched = [
+            req.index
+            for req in self._unanswered.values()
+            if req.client == client and req.expected is not None and same_reply(data, req.expected)
+        ]
         for index in matched:
             self._answered.add(index)
             del self._unanswered[index]
@@ -208,22 +215,30 @@ def judge(machine: UdpClientMachine) -> Verdict:
     """Pass when every request that needs a reply got the right one on its own socket."""
     plan = machine.plan
     missing = [r for r in plan.requests if r.expected is not None and not machine.answered(r)]
-    evidence = [f"impairment: {impairment_note(machine)}",
-                f"sent {len(machine.sent)} datagrams for {len(plan.requests)} requests "
-                f"from {plan.clients} socket(s); received {len(machine.received)}"]
+    evidence = [
+        f"impairment: {impairment_note(machine)}",
+        f"sent {len(machine.sent)} datagrams for {len(plan.requests)} requests "
+        f"from {plan.clients} socket(s); received {len(machine.received)}",
+    ]
     if not missing:
         return Verdict(True, f"all {len(plan.requests)} requests answered correctly", evidence)
 
     first = missing[0]
     attempts = sum(1 for s, _ in machine.sent if s.request.index == first.index)
-    evidence.append(f"request {first.index} from socket {first.client}: sent {show(first.payload)} "
-                    f"{attempts} time(s), expected {show(first.expected or b'')}")
+    evidence.append(
+        f"request {first.index} from socket {first.client}: sent {show(first.payload)} "
+        f"{attempts} time(s), expected {show(first.expected or b'')}"
+    )
     # A datagram is stray when it answers nothing its own socket asked; it explains a
     # missing reply when it is on this request's socket, or is this request's reply on another.
-    stray = [r for r in machine.received
-             if not any(same_reply(r.data, q.expected) for q in plan.requests
-                        if q.expected is not None and q.client == r.client)
-             and (r.client == first.client or same_reply(r.data, first.expected or b""))]
+    stray = [
+        r
+        for r in machine.received
+        if not any(
+            same_reply(r.data, q.expected) for q in plan.requests if q.expected is not None and q.client == r.client
+        )
+        and (r.client == first.client or same_reply(r.data, first.expected or b""))
+    ]
     summary = f"{len(missing)} of {len(plan.requests)} requests got no correct reply"
     hint = None
     foreign = [r for r in machine.received if r.foreign_source is not None]
@@ -231,14 +246,17 @@ def judge(machine: UdpClientMachine) -> Verdict:
         host, port = foreign[0].foreign_source  # type: ignore[misc]
         evidence.append(f"got {show(foreign[0].data)} from {host}:{port}, not from the address the request went to")
         summary = f"the replies came from another socket ({host}:{port}), not from the server's port"
-        hint = ("reply with the socket that received the request (serverSocket.sendto(reply, clientAddress)), "
-                "so the reply comes from the port the client sent to")
+        hint = (
+            "reply with the socket that received the request (serverSocket.sendto(reply, clientAddress)), "
+            "so the reply comes from the port the client sent to"
+        )
     elif stray:
         what, hint = explain_wrong_reply(stray[0].data, first.expected or b"", first.payload)
         evidence.append(f"got {show(stray[0].data)} at {stray[0].at:.3f}s: {what}")
         misdirected = stray[0].client != first.client or any(
             q.client != first.client and q.expected is not None and same_reply(stray[0].data, q.expected)
-            for q in plan.requests)
+            for q in plan.requests
+        )
         if misdirected:
             hint = "replies go to the wrong client: answer each datagram to the address recvfrom returned"
         summary = f"wrong reply to request {first.index}: {what}"

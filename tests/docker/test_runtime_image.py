@@ -20,9 +20,13 @@ def run_reference(repo_root):
 
     def run(script: str, proto: str):
         container = client.containers.run(
-            DEFAULT_IMAGE, ["python3", "-u", f"/reference/{script}"], detach=True,
+            DEFAULT_IMAGE,
+            ["python3", "-u", f"/reference/{script}"],
+            detach=True,
             volumes={str(repo_root / "reference"): {"bind": "/reference", "mode": "ro"}},
-            ports={f"12000/{proto}": ("127.0.0.1", None)}, labels={"socketlab": "1", "socketlab.test": "smoke"})
+            ports={f"12000/{proto}": ("127.0.0.1", None)},
+            labels={"socketlab": "1", "socketlab.test": "smoke"},
+        )
         started.append(container)
         container.reload()
         port = int(container.attrs["NetworkSettings"]["Ports"][f"12000/{proto}"][0]["HostPort"])

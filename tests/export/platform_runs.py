@@ -30,8 +30,9 @@ RUN_LIMIT = 600  # seconds: one grading takes 20 to 60 s on this shared 2-core m
 
 
 def export(platform: str, out: Path) -> None:
-    proc = subprocess.run([str(GRADER), "export", platform, "--out", str(out)], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [str(GRADER), "export", platform, "--out", str(out)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -53,8 +54,11 @@ def copy_submission(files: dict[str, str], target: Path) -> None:
 
 
 def reference_files(without: tuple[str, ...] = ()) -> dict[str, str]:
-    return {path.name: path.read_text(encoding="utf-8") for path in sorted(REFERENCE.glob("*.py"))
-            if path.stem not in without}
+    return {
+        path.name: path.read_text(encoding="utf-8")
+        for path in sorted(REFERENCE.glob("*.py"))
+        if path.stem not in without
+    }
 
 
 def unzip(archive: Path, target: Path) -> None:
@@ -68,8 +72,13 @@ def unzip(archive: Path, target: Path) -> None:
 
 
 def environment(bundle_source: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "SOCKETLAB_PYTHON": sys.executable, "PYTHONPATH": str(bundle_source),
-            "SOCKETLAB_STUDENT_USER": "nobody", **extra}
+    return {
+        **os.environ,
+        "SOCKETLAB_PYTHON": sys.executable,
+        "PYTHONPATH": str(bundle_source),
+        "SOCKETLAB_STUDENT_USER": "nobody",
+        **extra,
+    }
 
 
 def in_own_network(command: list[str]) -> list[str]:
@@ -88,8 +97,15 @@ def can_isolate() -> bool:
 
 def run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     """Run a platform's entry point, in a network of its own where this machine allows it."""
-    return subprocess.run(in_own_network(command) if can_isolate() else command, cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=RUN_LIMIT, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        in_own_network(command) if can_isolate() else command,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=RUN_LIMIT,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def read_json(path: Path) -> dict:

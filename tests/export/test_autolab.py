@@ -54,8 +54,7 @@ def test_the_scores_add_up_to_the_assignments_maximum(reference):
 def test_a_missing_tcp_server_scores_zero_in_its_group_alone(without_tcp_server):
     returncode, lines = without_tcp_server
     assert returncode == 0
-    assert json.loads(lines[-1]) == {"scores": {role: 0 if role == "tcp_server" else points_of(role)
-                                                for role in ROLES}}
+    assert json.loads(lines[-1]) == {"scores": {role: 0 if role == "tcp_server" else points_of(role) for role in ROLES}}
 
 
 def test_the_feedback_comes_before_the_scores(without_tcp_server):

@@ -51,8 +51,11 @@ def _grade(template: Path, files: dict[str, str], prefix: str) -> Graded:
         for name, text in files.items():
             (repo / name).write_text(text, encoding="utf-8")
         output = repo.parent / f"{repo.name}.github-output"
-        env = environment(repo / ".socketlab" / "socketlab-grader", GITHUB_OUTPUT=str(output),
-                          PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+        env = environment(
+            repo / ".socketlab" / "socketlab-grader",
+            GITHUB_OUTPUT=str(output),
+            PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        )
         try:
             proc = run(["sh", "-c", grade_command(template)], repo, env)
             encoded = dict(line.split("=", 1) for line in output.read_text().splitlines())["result"]

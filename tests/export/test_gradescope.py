@@ -22,12 +22,22 @@ import psutil
 import pytest
 from platform_runs import ASSIGNMENT, copy_submission, environment, open_root, points_of, reference_files, run, unzip
 
-needs_root = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
-                                reason="only root can run student programs as another user, as Gradescope's "
-                                       "root does; run the tests as root (CI does)")
+needs_root = pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0,
+    reason="only root can run student programs as another user, as Gradescope's "
+    "root does; run the tests as root (CI does)",
+)
 
-TOP_FIELDS = {"score", "execution_time", "output", "output_format", "visibility", "stdout_visibility", "tests",
-              "extra_data"}
+TOP_FIELDS = {
+    "score",
+    "execution_time",
+    "output",
+    "output_format",
+    "visibility",
+    "stdout_visibility",
+    "tests",
+    "extra_data",
+}
 TEST_FIELDS = {"name", "number", "score", "max_score", "status", "output", "output_format", "visibility", "tags"}
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
 
@@ -110,8 +120,9 @@ def _grade(autograder_zip: Path, files: dict[str, str], drop: Path | None = None
     shutil.copy2(source / "run_autograder", root / "run_autograder")  # where Gradescope's image build puts it
     (root / "results").mkdir()
     copy_submission(files, root / "submission")
-    proc = run([str(root / "run_autograder")], root,
-               environment(source / "socketlab-grader", AUTOGRADER_ROOT=str(root)))
+    proc = run(
+        [str(root / "run_autograder")], root, environment(source / "socketlab-grader", AUTOGRADER_ROOT=str(root))
+    )
     text = (root / "results" / "results.json").read_text(encoding="utf-8")
     return Graded(json.loads(text), text, proc.returncode, proc.stdout + proc.stderr, drop)
 
@@ -170,8 +181,11 @@ def test_the_reference_scores_full_marks(reference):
 def test_the_results_have_exactly_gradescopes_fields(reference):
     results = reference.results
     assert set(results) == TOP_FIELDS
-    assert (results["output_format"], results["visibility"], results["stdout_visibility"]) == ("md", "visible",
-                                                                                              "hidden")
+    assert (results["output_format"], results["visibility"], results["stdout_visibility"]) == (
+        "md",
+        "visible",
+        "hidden",
+    )
     assert isinstance(results["execution_time"], int) and results["execution_time"] > 0
     for test in results["tests"]:
         assert set(test) == TEST_FIELDS, test["name"]

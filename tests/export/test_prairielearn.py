@@ -43,8 +43,9 @@ def _grade(image_folder: Path, files: dict[str, str] | None, prefix: str) -> Gra
             copy_submission(files, root / "student")
         (root / "data").mkdir()
         (root / "data" / "data.json").write_text("{}")
-        proc = run([str(image_folder / "run.sh")], root,
-                   environment(image_folder / "socketlab-grader", GRADE_ROOT=str(root)))
+        proc = run(
+            [str(image_folder / "run.sh")], root, environment(image_folder / "socketlab-grader", GRADE_ROOT=str(root))
+        )
         return Graded(read_json(root / "results" / "results.json"), proc.returncode, proc.stdout + proc.stderr)
 
 
@@ -60,7 +61,8 @@ def without_udp_client(image_folder) -> Graded:
 
 def test_the_image_folder_has_its_dockerfile_entry_point_and_question_settings(image_folder):
     assert {"Dockerfile", "run.sh", "info.json", "assignment.toml", "socketlab-grader"} <= {
-        p.name for p in image_folder.iterdir()}
+        p.name for p in image_folder.iterdir()
+    }
     settings = read_json(image_folder / "info.json")["externalGradingOptions"]
     assert settings["entrypoint"] == "/opt/socketlab/run.sh" and "enableNetworking" not in settings
     assert settings["timeout"] > ASSIGNMENT.timeouts.submission

@@ -22,8 +22,14 @@ def hung_run(docker_ready):
     submission = discover(HANGING)
     sandbox = DockerSandbox()
     try:
-        run = client_exchange.play(sandbox, submission.path, submission.programs[Role.TCP_CLIENT], b"hello\n",
-                                   ScriptedServerSpec("tcp", "normal", 12000, 0.8, 3, 0.15), BUDGET)
+        run = client_exchange.play(
+            sandbox,
+            submission.path,
+            submission.programs[Role.TCP_CLIENT],
+            b"hello\n",
+            ScriptedServerSpec("tcp", "normal", 12000, 0.8, 3, 0.15),
+            BUDGET,
+        )
     finally:
         sandbox.close()
     return run, sandbox.run_id

@@ -83,8 +83,9 @@ def test_discovery_finds_each_role_of_the_example_in_the_expected_file(example, 
     assert programs[role].source == Path(file)
 
 
-@pytest.mark.parametrize(("example", "check_id", "outcome", "hint"), _expectations(),
-                         ids=[f"{e}-{c}" for e, c, _, _ in _expectations()])
+@pytest.mark.parametrize(
+    ("example", "check_id", "outcome", "hint"), _expectations(), ids=[f"{e}-{c}" for e, c, _, _ in _expectations()]
+)
 def test_example_gets_the_expected_verdict_and_hint(graded, example, check_id, outcome, hint):
     result = graded(example)[check_id]
     assert result.passed == (outcome == "pass"), format_result(result)

@@ -15,9 +15,27 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def self_check(submission: str, sandbox: str, junit: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "grader/", "--submission", submission, "--sandbox", sandbox,
-         f"--junitxml={junit}", "-q", "-p", "no:randomly", *extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "grader/",
+            "--submission",
+            submission,
+            "--sandbox",
+            sandbox,
+            f"--junitxml={junit}",
+            "-q",
+            "-p",
+            "no:randomly",
+            *extra,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +106,10 @@ def test_a_missing_role_is_reported_as_missing_not_as_a_crash(python2_docker):
 
 def test_a_broken_assignment_is_a_clear_usage_error(tmp_path):
     spec = tmp_path / "broken.toml"
-    spec.write_text('name = "x"\n[[checks]]\nid = "udp_server.basic"\nkind = "udp_exchange"\npoints = 1\n'
-                    'params = { clients = "two" }\n')
+    spec.write_text(
+        'name = "x"\n[[checks]]\nid = "udp_server.basic"\nkind = "udp_exchange"\npoints = 1\n'
+        'params = { clients = "two" }\n'
+    )
     proc = self_check("reference", "local", tmp_path / "j.xml", "--assignment", str(spec))
     assert proc.returncode == 4
     assert "checks[0].params.clients" in proc.stderr and "Traceback" not in proc.stderr
@@ -116,7 +136,7 @@ def test_the_self_check_ends_with_the_score_and_what_cost_points(python2_local):
 
 
 def test_a_cause_shared_by_many_checks_is_listed_once(python2_local):
-    summary = python2_local.stdout[python2_local.stdout.index("Score: "):]
+    summary = python2_local.stdout[python2_local.stdout.index("Score: ") :]
     assert summary.count("this is Python 2 syntax") == 1
 
 
@@ -132,7 +152,8 @@ def test_a_programs_terminal_escapes_reach_the_terminal_escaped(tmp_path):
         "import socket, sys\n"
         "print('\\x1b[2J\\x1b]0;owned\\x07 and a NUL \\x00', flush=True)\n"
         "sys.exit(1)\n"
-        "socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind(('', 12000))\n")
+        "socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind(('', 12000))\n"
+    )
     proc = self_check(str(student), "local", tmp_path / "j.xml", "-k", "udp_server.basic")
     assert "\\x1b[2J" in proc.stdout and "\\x00" in proc.stdout
     assert "\x1b" not in proc.stdout and "\x00" not in proc.stdout and "\x07" not in proc.stdout

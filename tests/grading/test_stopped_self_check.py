@@ -33,9 +33,13 @@ def _containers_of(client: docker.DockerClient, owner: str) -> list[str]:
 
 def test_a_self_check_stopped_with_sigterm_leaves_no_container_behind(tmp_path, docker_ready):
     (tmp_path / "UDPServer.py").write_text(SILENT_SERVER)
-    process = subprocess.Popen([sys.executable, "-m", "pytest", "grader/", "--submission", str(tmp_path), "-q",
-                                "-p", "no:randomly"], cwd=ROOT, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "grader/", "--submission", str(tmp_path), "-q", "-p", "no:randomly"],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     owner = f"{socket.gethostname()}:{process.pid}"
     client = docker.from_env(timeout=120)
     try:

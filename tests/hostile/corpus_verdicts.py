@@ -18,8 +18,12 @@ from grader.model import Role
 
 MARKER = "# @EXPECTED_RESULTS@:"
 STATUSES = ("passed", "failed", "missing", "error")
-FILE_NAMES = {Role.UDP_SERVER: "UDPServer.py", Role.TCP_SERVER: "TCPServer.py",
-              Role.UDP_CLIENT: "UDPClient.py", Role.TCP_CLIENT: "TCPClient.py"}
+FILE_NAMES = {
+    Role.UDP_SERVER: "UDPServer.py",
+    Role.TCP_SERVER: "TCPServer.py",
+    Role.UDP_CLIENT: "UDPClient.py",
+    Role.TCP_CLIENT: "TCPClient.py",
+}
 
 
 class VerdictLineError(ValueError):
@@ -49,7 +53,7 @@ def parse_verdict_line(program: str, line: str) -> Expected:
         raise VerdictLineError(f"{program}: the first line must start with {MARKER!r}")
     score: float | None = None
     checks: dict[str, CheckVerdict] = {}
-    for token in shlex.split(line[len(MARKER):]):
+    for token in shlex.split(line[len(MARKER) :]):
         key, sep, value = token.partition("=")
         if not sep:
             raise VerdictLineError(f"{program}: {token!r} is not key=value")

@@ -125,5 +125,6 @@ def test_programs_see_the_submission_only_as_a_read_only_volume_never_a_host_fol
         for mount in attrs["Mounts"]:
             assert mount["Type"] == "volume" and mount["RW"] is False, f"{_name(attrs)}: {mount}"
             assert mount["Destination"] == "/submission", f"{_name(attrs)}: {mount}"
-        assert not attrs["HostConfig"]["Binds"] or all(
-            not b.startswith("/") for b in attrs["HostConfig"]["Binds"]), _name(attrs)
+        assert not attrs["HostConfig"]["Binds"] or all(not b.startswith("/") for b in attrs["HostConfig"]["Binds"]), (
+            _name(attrs)
+        )

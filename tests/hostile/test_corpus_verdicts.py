@@ -16,18 +16,23 @@ LINE = '# @EXPECTED_RESULTS@: score=1 udp_server.listening=passed udp_server.bas
 def test_a_verdict_line_gives_the_score_the_role_and_each_checks_status_and_phrase():
     expected = parse_verdict_line("cpu_spin", LINE)
     assert (expected.score, expected.role, expected.file_name) == (1, Role.UDP_SERVER, "UDPServer.py")
-    assert expected.checks == {"udp_server.listening": CheckVerdict("passed"),
-                               "udp_server.basic": CheckVerdict("failed", "no reply at all")}
+    assert expected.checks == {
+        "udp_server.listening": CheckVerdict("passed"),
+        "udp_server.basic": CheckVerdict("failed", "no reply at all"),
+    }
 
 
-@pytest.mark.parametrize("line", [
-    "# expected: score=1 udp_server.basic=failed",
-    "# @EXPECTED_RESULTS@: udp_server.basic=failed",
-    "# @EXPECTED_RESULTS@: score=1",
-    "# @EXPECTED_RESULTS@: score=1 udp_server.basic=broken",
-    "# @EXPECTED_RESULTS@: score=1 udp_server.basic=failed tcp_server.basic=failed",
-    "# @EXPECTED_RESULTS@: score=1 udp_server.basic",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "# expected: score=1 udp_server.basic=failed",
+        "# @EXPECTED_RESULTS@: udp_server.basic=failed",
+        "# @EXPECTED_RESULTS@: score=1",
+        "# @EXPECTED_RESULTS@: score=1 udp_server.basic=broken",
+        "# @EXPECTED_RESULTS@: score=1 udp_server.basic=failed tcp_server.basic=failed",
+        "# @EXPECTED_RESULTS@: score=1 udp_server.basic",
+    ],
+)
 def test_a_broken_verdict_line_is_refused(line):
     with pytest.raises(VerdictLineError):
         parse_verdict_line("broken", line)
@@ -40,9 +45,23 @@ def test_every_corpus_program_carries_a_readable_verdict(path):
 
 def test_the_corpus_has_every_kind_of_hostile_program_the_issue_names():
     names = {p.stem for p in CORPUS}
-    assert {"fork_bomb", "memory_bomb", "cpu_spin", "sleeps_before_bind", "output_flood", "disk_fill", "daemon",
-            "fake_reports", "many_sockets", "datagram_flood", "reply_from_other_socket", "accept_never_read",
-            "never_close", "sends_endlessly", "probe_neighbours"} <= names
+    assert {
+        "fork_bomb",
+        "memory_bomb",
+        "cpu_spin",
+        "sleeps_before_bind",
+        "output_flood",
+        "disk_fill",
+        "daemon",
+        "fake_reports",
+        "many_sockets",
+        "datagram_flood",
+        "reply_from_other_socket",
+        "accept_never_read",
+        "never_close",
+        "sends_endlessly",
+        "probe_neighbours",
+    } <= names
 
 
 def test_a_grading_that_matches_has_no_mismatch():

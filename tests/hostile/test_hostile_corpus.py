@@ -71,8 +71,11 @@ def _disk_used(folder: Path) -> int:
 
 def _scratch_left(owners: set[int]) -> list[str]:
     """Scratch folders of the run's processes still on disk (their names carry the owner's PID)."""
-    return [p.name for p in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")
-            if p.name[len(SCRATCH_PREFIX):].partition("-")[0] in {str(o) for o in owners}]
+    return [
+        p.name
+        for p in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")
+        if p.name[len(SCRATCH_PREFIX) :].partition("-")[0] in {str(o) for o in owners}
+    ]
 
 
 def _student_processes_in(containers: set[str]) -> list[str]:
@@ -146,10 +149,19 @@ def victim(docker_client) -> str:
     container = None
     try:
         container = docker_client.containers.run(
-            IMAGE, ["python3", "-u", "/reference/udp_server.py"], detach=True, labels=labels, network=network.name,
+            IMAGE,
+            ["python3", "-u", "/reference/udp_server.py"],
+            detach=True,
+            labels=labels,
+            network=network.name,
             volumes={str(ROOT / "reference"): {"bind": "/reference", "mode": "ro"}},
-            user=f"{STUDENT_UID}:{STUDENT_UID}", cap_drop=["ALL"], security_opt=["no-new-privileges"],
-            read_only=True, pids_limit=16, mem_limit="64m")
+            user=f"{STUDENT_UID}:{STUDENT_UID}",
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            read_only=True,
+            pids_limit=16,
+            mem_limit="64m",
+        )
         container.reload()
         host = container.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
         _assert_answers((host, 12000))  # reachable from the host, so a probe that fails met isolation
@@ -198,17 +210,24 @@ def _owned(labels: dict, owners: set[int]) -> bool:
 
 
 def _left_behind(client: docker.DockerClient, owners: set[int]) -> list[str]:
-    containers = [c["Names"][0] for c in client.api.containers(all=True, filters={"label": LABEL})
-                  if _owned(c.get("Labels"), owners)]
+    containers = [
+        c["Names"][0]
+        for c in client.api.containers(all=True, filters={"label": LABEL})
+        if _owned(c.get("Labels"), owners)
+    ]
     networks = [n["Name"] for n in client.api.networks(filters={"label": LABEL}) if _owned(n.get("Labels"), owners)]
-    volumes = [v["Name"] for v in client.api.volumes(filters={"label": LABEL}).get("Volumes") or []
-               if _owned(v.get("Labels"), owners)]
+    volumes = [
+        v["Name"]
+        for v in client.api.volumes(filters={"label": LABEL}).get("Volumes") or []
+        if _owned(v.get("Labels"), owners)
+    ]
     return containers + networks + volumes
 
 
 def _container_events(client: docker.DockerClient, since: float, until: float, owners: set[int]) -> list[dict]:
-    events = client.events(since=int(since), until=int(until) + 1, decode=True,
-                           filters={"type": "container", "label": LABEL})
+    events = client.events(
+        since=int(since), until=int(until) + 1, decode=True, filters={"type": "container", "label": LABEL}
+    )
     return [e for e in events if e["timeNano"] / 1e9 >= since and _owned(e["Actor"]["Attributes"], owners)]
 
 
@@ -230,13 +249,18 @@ def _limit_to_gone(events: list[dict]) -> tuple[float, str]:
 
 @pytest.mark.parametrize("round_no", range(1, ROUNDS + 1))
 def test_every_hostile_program_gets_its_verdict_beside_a_reference_that_keeps_full_marks(
-        round_no, hostile_class, expected, victim, docker_client, tmp_path, capsys):
+    round_no, hostile_class, expected, victim, docker_client, tmp_path, capsys
+):
     before = MachineState.now()
     started = time.time()
     out = tmp_path / "reports"
-    process = subprocess.Popen([str(GRADER), "grade", str(hostile_class), "--out", str(out), "--jobs", "4",
-                                "--sandbox", "docker"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [str(GRADER), "grade", str(hostile_class), "--out", str(out), "--jobs", "4", "--sandbox", "docker"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     memory = PeakMemory(process.pid)
     output, _ = process.communicate(timeout=1200)
     memory.stop()
@@ -252,14 +276,22 @@ def test_every_hostile_program_gets_its_verdict_beside_a_reference_that_keeps_fu
             continue
         checks = {c.check_id: (c.status, c.summary) for c in report.checks}
         problems += [f"{verdict.program}: {p}" for p in mismatches(verdict, report.score, checks)]
-        problems += [f"{verdict.program}: {c.check_id} could not be run: {c.summary}"
-                     for c in report.checks if c.status == "error"]
-        problems += [f"{verdict.program}: {c.check_id} report is {len(format_result(c))} characters"
-                     for c in report.checks if len(format_result(c)) > MAX_CHECK_TEXT]
+        problems += [
+            f"{verdict.program}: {c.check_id} could not be run: {c.summary}"
+            for c in report.checks
+            if c.status == "error"
+        ]
+        problems += [
+            f"{verdict.program}: {c.check_id} report is {len(format_result(c))} characters"
+            for c in report.checks
+            if len(format_result(c)) > MAX_CHECK_TEXT
+        ]
     reference = reports["reference"]
     if reference.score != reference.max_score:
-        problems.append(f"reference: {reference.score:g}/{reference.max_score:g}: "
-                        + "; ".join(f"{c.check_id}: {c.summary}" for c in reference.failures))
+        problems.append(
+            f"reference: {reference.score:g}/{reference.max_score:g}: "
+            + "; ".join(f"{c.check_id}: {c.summary}" for c in reference.failures)
+        )
     assert not problems, "\n".join(problems)
 
     finished = time.time()
@@ -277,6 +309,9 @@ def test_every_hostile_program_gets_its_verdict_beside_a_reference_that_keeps_fu
     gap, what = _limit_to_gone(events)
     with capsys.disabled():  # the figures belong in every run's log, not only in a failure's
         print()
-        print(f"round {round_no}: {len(expected)} hostile programs and the reference in {took:.1f} s; "
-              f"grader peak RSS {memory.grader / 2**20:.0f} MiB (with its pytest children {memory.tree / 2**20:.0f} MiB); "
-              f"worst limit-to-gone {gap:.2f} s ({what})")
+        print(
+            f"round {round_no}: {len(expected)} hostile programs and the reference in {took:.1f} s; "
+            f"grader peak RSS {memory.grader / 2**20:.0f} MiB "
+            f"(with its pytest children {memory.tree / 2**20:.0f} MiB); "
+            f"worst limit-to-gone {gap:.2f} s ({what})"
+        )

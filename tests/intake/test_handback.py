@@ -19,8 +19,15 @@ def _rows(text: str) -> list[list[str]]:
 
 
 def test_canvas_leaves_out_students_without_a_canvas_id_and_says_who():
-    result = handback.canvas_csv([_report("anon_x", lms="canvas", lms_name="anon_x"), _report("bob"),
-                                  _report("lee_7", lms="canvas", lms_id="7", lms_name="lee")], "Lab", "12")
+    result = handback.canvas_csv(
+        [
+            _report("anon_x", lms="canvas", lms_name="anon_x"),
+            _report("bob"),
+            _report("lee_7", lms="canvas", lms_id="7", lms_name="lee"),
+        ],
+        "Lab",
+        "12",
+    )
     assert _rows(result.text)[2:] == [["lee", "7", "", "", "", "3"]]
     assert [line.split(":")[0] for line in result.missing] == ["anon_x", "bob"]
 
@@ -33,15 +40,27 @@ def test_a_student_the_grader_could_not_grade_gets_no_cell_but_a_line_for_the_in
 
 def test_a_name_that_would_run_as_a_formula_is_quoted_in_every_format():
     hostile = _report("x", lms="moodle", lms_id="5", lms_name="=HYPERLINK(1)", lms_login="@x")
-    cells = [cell for text in (handback.moodle_worksheet([hostile]).text, handback.plain_csv([hostile]).text)
-             for row in _rows(text) for cell in row]
+    cells = [
+        cell
+        for text in (handback.moodle_worksheet([hostile]).text, handback.plain_csv([hostile]).text)
+        for row in _rows(text)
+        for cell in row
+    ]
     assert "'=HYPERLINK(1)" in cells and "'@x" in cells
     assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@"))]
 
 
 def test_the_comment_gives_the_score_and_each_cause_once():
-    report = StudentReport("s", 1, 4, {}, (CheckResult("a.one", Status.FAILED, 0, 1, "x", hint="same fix"),
-                                           CheckResult("a.two", Status.FAILED, 0, 2, "no reply")))
+    report = StudentReport(
+        "s",
+        1,
+        4,
+        {},
+        (
+            CheckResult("a.one", Status.FAILED, 0, 1, "x", hint="same fix"),
+            CheckResult("a.two", Status.FAILED, 0, 2, "no reply"),
+        ),
+    )
     assert handback.comment(report) == "Score 1/4 (25 %). Failed: a.one: same fix; a.two: no reply."
 
 

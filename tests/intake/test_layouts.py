@@ -30,8 +30,7 @@ def _originals(student) -> dict[str, str]:
     return {str(m.original): str(m.source) for m in student.members}
 
 
-@pytest.mark.parametrize("layout", ["canvas", "moodle", "blackboard", "brightspace", "gradescope",
-                                    "github-classroom"])
+@pytest.mark.parametrize("layout", ["canvas", "moodle", "blackboard", "brightspace", "gradescope", "github-classroom"])
 def test_each_shipped_download_is_recognised_as_its_own_layout(layout):
     assert layouts.detect(_paths(layout), layout, _read(layout))[0] == layout
 
@@ -45,8 +44,10 @@ def test_canvas_keeps_the_user_id_and_takes_the_latest_resubmission_under_its_or
     assert set(students) == {"smithjane_1234", "doejohn_99", "anon_Qx7pL"}
     john = students["doejohn_99"]
     assert (john.identity.id, john.identity.name) == ("99", "doejohn")
-    assert _originals(john) == {"UDPServer.py": "doejohn_late_99_77_UDPServer-1.py",
-                                "text.html": "doejohn_late_99_text.html"}
+    assert _originals(john) == {
+        "UDPServer.py": "doejohn_late_99_77_UDPServer-1.py",
+        "text.html": "doejohn_late_99_text.html",
+    }
     assert any("graded the latest (doejohn_late_99_77_UDPServer-1.py)" in note for note in john.notes)
     assert "Canvas marked this submission late" in john.notes
 
@@ -97,8 +98,11 @@ def test_github_classroom_is_recognised_from_the_downloads_own_name_too():
 
 def test_gradescope_names_each_submission_folder_from_its_metadata():
     jane = _students("gradescope")["Jane Smith_submission_301"]
-    assert (jane.identity.id, jane.identity.name, jane.identity.login) == ("1001", "Jane Smith",
-                                                                            "jane.smith@example.edu")
+    assert (jane.identity.id, jane.identity.name, jane.identity.login) == (
+        "1001",
+        "Jane Smith",
+        "jane.smith@example.edu",
+    )
     assert set(_originals(jane)) == {"lab/UDPServer.py", "lab/TCPServer.py"}
 
 

@@ -30,44 +30,65 @@ MINI = HERE / "mini.toml"
 # layout -> student key -> (score of 4, properties the reports carry, programs found)
 EXPECTED = {
     "canvas": {
-        "smithjane_1234": (4, {"lms": "canvas", "lms_id": "1234", "lms_name": "smithjane"},
-                           "udp_server=UDPServer.py, tcp_server=TCPServer.py"),
+        "smithjane_1234": (
+            4,
+            {"lms": "canvas", "lms_id": "1234", "lms_name": "smithjane"},
+            "udp_server=UDPServer.py, tcp_server=TCPServer.py",
+        ),
         "doejohn_99": (2, {"lms_id": "99", "lms_name": "doejohn"}, "udp_server=UDPServer.py"),
         "anon_Qx7pL": (2, {"lms": "canvas", "lms_name": "anon_Qx7pL"}, "udp_server=UDPServer.py"),
     },
     "moodle": {
-        "Jane Smith_5001": (4, {"lms": "moodle", "lms_id": "5001", "lms_name": "Jane Smith"},
-                            "udp_server=lab/UDPServer.py, tcp_server=lab/TCPServer.py"),
+        "Jane Smith_5001": (
+            4,
+            {"lms": "moodle", "lms_id": "5001", "lms_name": "Jane Smith"},
+            "udp_server=lab/UDPServer.py, tcp_server=lab/TCPServer.py",
+        ),
         "Ana Müller_5002": (2, {"lms_id": "5002", "lms_name": "Ana Müller"}, "udp_server=UDPServer.py"),
     },
     "blackboard": {
-        "jsmith": (2, {"lms": "blackboard", "lms_login": "jsmith", "lms_name": "Jane Smith"},
-                   "udp_server=UDPServer.py"),
+        "jsmith": (
+            2,
+            {"lms": "blackboard", "lms_login": "jsmith", "lms_name": "Jane Smith"},
+            "udp_server=UDPServer.py",
+        ),
         "bdoe": (2, {"lms_login": "bdoe", "lms_name": "Bo Doe"}, "tcp_server=TCPServer.py"),
     },
     "brightspace": {
-        "Jane Smith_152-7001": (2, {"lms": "brightspace", "lms_id": "152-7001", "lms_name": "Jane Smith"},
-                                "udp_server=UDPServer.py"),
+        "Jane Smith_152-7001": (
+            2,
+            {"lms": "brightspace", "lms_id": "152-7001", "lms_name": "Jane Smith"},
+            "udp_server=UDPServer.py",
+        ),
         "Bo Doe_153-7002": (2, {"lms_name": "Bo Doe"}, "tcp_server=TCPServer.py"),
     },
     "gradescope": {
-        "Jane Smith_submission_301": (4, {"lms": "gradescope", "lms_id": "1001", "lms_name": "Jane Smith",
-                                          "lms_login": "jane.smith@example.edu"},
-                                      "udp_server=lab/UDPServer.py, tcp_server=lab/TCPServer.py"),
+        "Jane Smith_submission_301": (
+            4,
+            {"lms": "gradescope", "lms_id": "1001", "lms_name": "Jane Smith", "lms_login": "jane.smith@example.edu"},
+            "udp_server=lab/UDPServer.py, tcp_server=lab/TCPServer.py",
+        ),
         "Bo Doe_submission_302": (2, {"lms_id": "1002", "lms_name": "Bo Doe"}, "udp_server=UDPServer.py"),
     },
     "github-classroom": {
-        "octocat": (4, {"lms": "github-classroom", "lms_login": "octocat"},
-                    "udp_server=UDPServer.py, tcp_server=TCPServer.py"),
+        "octocat": (
+            4,
+            {"lms": "github-classroom", "lms_login": "octocat"},
+            "udp_server=UDPServer.py, tcp_server=TCPServer.py",
+        ),
         "hubot": (2, {"lms_login": "hubot"}, "tcp_server=server.py"),
     },
 }
 
 
 def grade(download: Path, out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(GRADER), "grade", str(download), "--out", str(out), "--sandbox", "docker",
-                           "--assignment", str(MINI)], capture_output=True, text=True, timeout=600,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [str(GRADER), "grade", str(download), "--out", str(out), "--sandbox", "docker", "--assignment", str(MINI)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def zipped(folder: Path, target: Path, top: str = "") -> Path:
@@ -114,12 +135,15 @@ def test_every_report_of_a_download_is_valid_junit(layout, graded, schema):
         schema.validate(str(file))
 
 
-@pytest.mark.parametrize(("layout", "student", "note"), [
-    ("canvas", "doejohn_99", "UDPServer.py: 2 versions in the download; graded the latest"),
-    ("blackboard", "jsmith", "2 attempts in the download; graded the latest (2026-11-02-09-30-00)"),
-    ("brightspace", "Jane Smith_152-7001", "2 submissions in the download; graded the latest"),
-    ("gradescope", "Bo Doe_submission_302", "a group submission of 2; graded once, under its first submitter"),
-])
+@pytest.mark.parametrize(
+    ("layout", "student", "note"),
+    [
+        ("canvas", "doejohn_99", "UDPServer.py: 2 versions in the download; graded the latest"),
+        ("blackboard", "jsmith", "2 attempts in the download; graded the latest (2026-11-02-09-30-00)"),
+        ("brightspace", "Jane Smith_152-7001", "2 submissions in the download; graded the latest"),
+        ("gradescope", "Bo Doe_submission_302", "a group submission of 2; graded once, under its first submitter"),
+    ],
+)
 def test_the_feedback_says_which_resubmission_was_graded(layout, student, note, graded):
     out, _ = graded[layout]
     assert note in (out / "feedback" / f"{student}.md").read_text()
@@ -133,8 +157,22 @@ def test_a_folder_download_grades_as_its_zip_does(graded, tmp_path):
 
 
 def test_a_layout_forced_on_a_download_that_is_not_one_is_refused_in_one_line(tmp_path):
-    run = subprocess.run([str(GRADER), "grade", str(DOWNLOADS / "moodle"), "--layout", "canvas", "--out",
-                          str(tmp_path / "out"), "--sandbox", "local"], capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [
+            str(GRADER),
+            "grade",
+            str(DOWNLOADS / "moodle"),
+            "--layout",
+            "canvas",
+            "--out",
+            str(tmp_path / "out"),
+            "--sandbox",
+            "local",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and "check --layout" in run.stderr
 
@@ -161,8 +199,14 @@ def test_the_canvas_import_has_canvas_header_points_row_and_one_row_per_known_st
 def test_the_moodle_worksheet_names_each_participant_and_carries_the_comment(graded):
     out, _ = graded["moodle"]
     rows, _ = handback(out, "--format", "moodle")
-    assert rows[0] == ["Identifier", "Full name", "Grade", "Maximum Grade", "Last modified (grade)",
-                       "Feedback comments"]
+    assert rows[0] == [
+        "Identifier",
+        "Full name",
+        "Grade",
+        "Maximum Grade",
+        "Last modified (grade)",
+        "Feedback comments",
+    ]
     by_id = {row[0]: row for row in rows[1:]}
     assert set(by_id) == {"Participant 5001", "Participant 5002"}
     assert by_id["Participant 5002"][1:5] == ["Ana Müller", "2", "4", ""]
@@ -172,9 +216,11 @@ def test_the_moodle_worksheet_names_each_participant_and_carries_the_comment(gra
 def test_the_plain_csv_is_keyed_by_github_login(graded):
     out, _ = graded["github-classroom"]
     rows, _ = handback(out, "--format", "csv")
-    assert [row[:6] for row in rows] == [["login", "name", "lms_id", "score", "max_score", "percent"],
-                                         ["hubot", "", "", "2", "4", "50.0"],
-                                         ["octocat", "", "", "4", "4", "100.0"]]
+    assert [row[:6] for row in rows] == [
+        ["login", "name", "lms_id", "score", "max_score", "percent"],
+        ["hubot", "", "", "2", "4", "50.0"],
+        ["octocat", "", "", "4", "4", "100.0"],
+    ]
     assert rows[2][6] == "Score 4/4 (100 %). Every required check passed."
 
 

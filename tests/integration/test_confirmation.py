@@ -168,14 +168,18 @@ def test_a_check_the_grader_cannot_run_twice_stays_a_grader_error_never_a_zero_f
 CHECK = CheckSpec("udp_server.basic", Role.UDP_SERVER, "udp_exchange", 2, True)
 
 
-@pytest.mark.parametrize(("result", "required", "expected"), [
-    (CheckResult("c", Status.FAILED, 0, 2, "no reply", timed=True), True, True),
-    (CheckResult("c", Status.FAILED, 0, 2, "no reply", timed=True), False, False),
-    (CheckResult("c", Status.FAILED, 0, 2, "wrong reply"), True, False),
-    (CheckResult("c", Status.ERROR, 0, 2, "engine down"), False, True),
-    (CheckResult("c", Status.PASSED, 2, 2, "ok"), True, False),
-    (CheckResult("c", Status.MISSING, 0, 2, "no udp_server found"), True, False),
-], ids=["timed required", "timed advisory", "content", "grader error", "passed", "missing"])
+@pytest.mark.parametrize(
+    ("result", "required", "expected"),
+    [
+        (CheckResult("c", Status.FAILED, 0, 2, "no reply", timed=True), True, True),
+        (CheckResult("c", Status.FAILED, 0, 2, "no reply", timed=True), False, False),
+        (CheckResult("c", Status.FAILED, 0, 2, "wrong reply"), True, False),
+        (CheckResult("c", Status.ERROR, 0, 2, "engine down"), False, True),
+        (CheckResult("c", Status.PASSED, 2, 2, "ok"), True, False),
+        (CheckResult("c", Status.MISSING, 0, 2, "no udp_server found"), True, False),
+    ],
+    ids=["timed required", "timed advisory", "content", "grader error", "passed", "missing"],
+)
 def test_only_timed_failures_that_cost_points_and_grader_errors_need_confirmation(result, required, expected):
     check = CHECK if required else CheckSpec("c", Role.UDP_SERVER, "udp_exchange", 2, False)
     assert needs_confirmation(check, result) is expected
@@ -189,7 +193,7 @@ def test_a_second_failure_that_differs_from_the_first_names_both():
     assert result.evidence[0] == "confirmed: run again alone, it failed too (first run: no reply at all)"
 
 
-ROLE_SPEC = SPEC.replace('required = false\n', '')  # both checks required: both failures cost points
+ROLE_SPEC = SPEC.replace("required = false\n", "")  # both checks required: both failures cost points
 
 
 def test_a_failure_confirmed_for_a_role_confirms_the_same_failure_of_its_later_checks(tmp_path):
@@ -204,6 +208,7 @@ def test_a_failure_confirmed_for_a_role_confirms_the_same_failure_of_its_later_c
         grading.close()
         sandbox.close()
     assert [r.status for r in results] == [Status.FAILED, Status.FAILED]
-    assert results[1].evidence[0] == ("confirmed: udp_server.basic failed the same way when run again alone, "
-                                      "on a fresh udp_server")
+    assert results[1].evidence[0] == (
+        "confirmed: udp_server.basic failed the same way when run again alone, on a fresh udp_server"
+    )
     assert len(sandbox.servers) == 2  # the first pass's, and the one confirmation start for the role

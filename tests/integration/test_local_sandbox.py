@@ -26,13 +26,22 @@ from grader.sandbox import local
 from grader.sandbox.local import LocalSandbox, copy_for_student, not_sandboxed_warning, student_user
 from grader.scratch import scratch_dir
 
-needs_root = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
-                                reason="only root can start a program as another user; run the tests as root "
-                                       "(CI does) to check that local mode does")
+needs_root = pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0,
+    reason="only root can start a program as another user; run the tests as root "
+    "(CI does) to check that local mode does",
+)
 
 PROBE = "probe.py"
-ALLOWED_ENV = {"PATH", "LANG", "HOME", "TMPDIR", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE",
-               "LC_CTYPE"}  # LC_CTYPE: Python sets it itself where it coerces the C locale (PEP 538)
+ALLOWED_ENV = {
+    "PATH",
+    "LANG",
+    "HOME",
+    "TMPDIR",
+    "PYTHONUNBUFFERED",
+    "PYTHONDONTWRITEBYTECODE",
+    "LC_CTYPE",
+}  # LC_CTYPE: Python sets it itself where it coerces the C locale (PEP 538)
 
 
 def _nobody() -> pwd.struct_passwd:
@@ -70,35 +79,41 @@ def run_probe(request, sandbox, submission) -> Callable[[str], object]:
     def run(code: str) -> object:
         role = request.param
         tail = "time.sleep(60)" if role == "server" else ""
-        (submission / PROBE).write_text(f"import json, os, sys, time\n{code}\n"
-                                        f"print('PROBE ' + json.dumps(result), flush=True)\n{tail}\n")
+        (submission / PROBE).write_text(
+            f"import json, os, sys, time\n{code}\nprint('PROBE ' + json.dumps(result), flush=True)\n{tail}\n"
+        )
         if role == "server":
-            server = sandbox.start_server(submission, Program(Role.UDP_SERVER, ("python3", "-u", PROBE), Path(PROBE)),
-                                          12000)
+            server = sandbox.start_server(
+                submission, Program(Role.UDP_SERVER, ("python3", "-u", PROBE), Path(PROBE)), 12000
+            )
             try:
                 deadline = time.monotonic() + 15
-                while "PROBE " not in server.output_tail() and server.exit_info() is None \
-                        and time.monotonic() < deadline:
+                while (
+                    "PROBE " not in server.output_tail() and server.exit_info() is None and time.monotonic() < deadline
+                ):
                     time.sleep(0.02)
                 output = server.output_tail()
             finally:
                 server.stop()
         else:
             with sandbox.peer_network(submission, (), 25.0) as network:
-                run = sandbox.run_program(submission, Program(Role.UDP_CLIENT, ("python3", "-u", PROBE), Path(PROBE)),
-                                          b"", network, 15.0)
+                run = sandbox.run_program(
+                    submission, Program(Role.UDP_CLIENT, ("python3", "-u", PROBE), Path(PROBE)), b"", network, 15.0
+                )
             output = run.stdout + run.stderr
         found = [line for line in output.splitlines() if line.startswith("PROBE ")]
         assert found, f"the probe printed no result:\n{output}"
-        return json.loads(found[-1][len("PROBE "):])
+        return json.loads(found[-1][len("PROBE ") :])
 
     return run
 
 
 def _write_attempt(path: Path) -> str:
     """Probe code: `result` is "written" or the name of the error that stopped it."""
-    return (f"try:\n    open({str(path)!r}, 'x').close()\n    result = 'written'\n"
-            f"except OSError as exc:\n    result = type(exc).__name__")
+    return (
+        f"try:\n    open({str(path)!r}, 'x').close()\n    result = 'written'\n"
+        f"except OSError as exc:\n    result = type(exc).__name__"
+    )
 
 
 # --- as root: who, what environment, which folders ----------------------------------------
@@ -127,7 +142,8 @@ def test_a_student_program_has_a_home_and_a_tmpdir_of_its_own(run_probe):
         "    folder = os.environ[name]\n"
         "    open(os.path.join(folder, 'notes.txt'), 'w').close()\n"
         "    info = os.stat(folder)\n"
-        "    result.append([info.st_uid, oct(info.st_mode & 0o777)])")
+        "    result.append([info.st_uid, oct(info.st_mode & 0o777)])"
+    )
     assert found == [[_nobody().pw_uid, "0o700"]] * 2
 
 
@@ -190,12 +206,13 @@ def test_without_root_programs_run_as_the_graders_user_in_the_original_folder(mo
     monkeypatch.setenv("SOCKETLAB_GRADER_SECRET", "kept")
     box = LocalSandbox()
     try:
-        (submission / PROBE).write_text("import json, os\n"
-                                        "print(json.dumps([os.getuid(), os.getcwd(), 'SOCKETLAB_GRADER_SECRET' in "
-                                        "os.environ]))\n")
+        (submission / PROBE).write_text(
+            "import json, os\nprint(json.dumps([os.getuid(), os.getcwd(), 'SOCKETLAB_GRADER_SECRET' in os.environ]))\n"
+        )
         with box.peer_network(submission, (), 25.0) as network:
-            run = box.run_program(submission, Program(Role.UDP_CLIENT, ("python3", PROBE), Path(PROBE)), b"", network,
-                                  15.0)
+            run = box.run_program(
+                submission, Program(Role.UDP_CLIENT, ("python3", PROBE), Path(PROBE)), b"", network, 15.0
+            )
     finally:
         box.close()
     assert json.loads(run.stdout) == [os.getuid(), str(submission), True], run.stderr
@@ -215,8 +232,10 @@ def test_the_working_copy_has_readable_files_and_listable_folders_whatever_the_o
 
     copy_for_student(original, tmp_path / "copy")
 
-    modes = {path.relative_to(tmp_path / "copy").as_posix(): stat.S_IMODE(path.stat().st_mode)
-             for path in [tmp_path / "copy", *(tmp_path / "copy").rglob("*")]}
+    modes = {
+        path.relative_to(tmp_path / "copy").as_posix(): stat.S_IMODE(path.stat().st_mode)
+        for path in [tmp_path / "copy", *(tmp_path / "copy").rglob("*")]
+    }
     assert modes == {".": 0o755, "src": 0o755, "src/udp_server.py": 0o644, "run.sh": 0o755}
     assert (tmp_path / "copy" / "src" / "udp_server.py").read_text() == "print('hi')"
 
@@ -249,8 +268,7 @@ def restored_umask() -> Iterator[None]:
 
 
 @pytest.mark.parametrize(("before", "after"), [(0o022, 0o027), (0o002, 0o027), (0o077, 0o077)])
-def test_closing_to_others_takes_every_permission_of_other_users_off_new_files(restored_umask, tmp_path, before,
-                                                                                after):
+def test_closing_to_others_takes_every_permission_of_other_users_off_new_files(restored_umask, tmp_path, before, after):
     os.umask(before)
     local.close_to_others()
     (tmp_path / "report.xml").write_text("")
@@ -285,14 +303,16 @@ def test_a_student_program_gets_the_sandboxs_resource_limits(run_probe):
 @needs_root
 def test_a_student_program_cannot_make_a_file_larger_than_the_limit(run_probe):
     chunks = local.LIMITS.file_size // 2**20 + 1  # one MiB more than the limit
-    result = run_probe("import signal, tempfile\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
-                       "kept = tempfile.TemporaryFile(buffering=0)\nfd = kept.fileno()\n"
-                       f"try:\n    for _ in range({chunks}):\n        os.write(fd, bytes(2**20))\n"
-                       "    result = 'written'\nexcept OSError as exc:\n    result = exc.strerror")
+    result = run_probe(
+        "import signal, tempfile\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "kept = tempfile.TemporaryFile(buffering=0)\nfd = kept.fileno()\n"
+        f"try:\n    for _ in range({chunks}):\n        os.write(fd, bytes(2**20))\n"
+        "    result = 'written'\nexcept OSError as exc:\n    result = exc.strerror"
+    )
     assert result == "File too large"
 
 
-DAEMON = '''
+DAEMON = """
 read_end, write_end = os.pipe()
 if os.fork() == 0:
     os.setsid()  # out of the program's session and process group
@@ -301,7 +321,7 @@ if os.fork() == 0:
         time.sleep(120)
     os._exit(0)
 result = int(os.read(read_end, 32))
-'''
+"""
 
 
 @needs_root

@@ -33,9 +33,26 @@ class Scripted:
 
     def __init__(self, transport: str, behaviour: str, *extra: str, lifetime: float = 10.0) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-u", str(SCRIPT), "--transport", transport, "--behaviour", behaviour,
-             "--host", HOST, "--port", "0", "--lifetime", str(lifetime), *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO.parent,
+            [
+                sys.executable,
+                "-u",
+                str(SCRIPT),
+                "--transport",
+                transport,
+                "--behaviour",
+                behaviour,
+                "--host",
+                HOST,
+                "--port",
+                "0",
+                "--lifetime",
+                str(lifetime),
+                *extra,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO.parent,
         )
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -153,9 +170,14 @@ def test_parse_events_ignores_non_json_lines_and_decode_data_reads_base64():
 
 def test_the_script_imports_only_the_standard_library():
     tree = ast.parse(SCRIPT.read_text())
-    modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    modules |= {node.module.split(".")[0] for node in ast.walk(tree)
-                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
+    modules = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    modules |= {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+    }
     assert modules <= set(sys.stdlib_module_names) | {"__future__"}
     assert not any(isinstance(node, ast.ImportFrom) and node.level for node in ast.walk(tree))
 
@@ -173,8 +195,13 @@ def test_udp_normal_replies_uppercase_and_logs_datagram_and_reply(servers):
     assert source == server.addr
     events = server.stop()
     assert [e["event"] for e in events] == ["ready", "datagram", "reply", "end"]
-    assert events[0] == {"event": "ready", "t": events[0]["t"], "transport": "udp", "port": server.port,
-                         "behaviour": "normal"}
+    assert events[0] == {
+        "event": "ready",
+        "t": events[0]["t"],
+        "transport": "udp",
+        "port": server.port,
+        "behaviour": "normal",
+    }
     datagram, answer = events[1], events[2]
     assert datagram["peer"] == answer["peer"] == f"{HOST}:{client_port}"
     assert (datagram["size"], decode_data(datagram)) == (11, b"hello world")
@@ -263,8 +290,14 @@ def test_tcp_normal_answers_a_textbook_client_then_closes(servers):
     assert b"".join(chunks) == b"HELLO TCP"
     assert eof
     events = server.stop()
-    assert [e["event"] for e in events if e["event"] not in ("eof",)] == \
-        ["ready", "connect", "data", "reply", "close", "end"]
+    assert [e["event"] for e in events if e["event"] not in ("eof",)] == [
+        "ready",
+        "connect",
+        "data",
+        "reply",
+        "close",
+        "end",
+    ]
     connect, data, reply = named(events, "connect")[0], named(events, "data")[0], named(events, "reply")[0]
     assert connect["conn"] == data["conn"] == reply["conn"] == 0
     assert (data["size"], data["total"], decode_data(data)) == (9, 9, b"hello tcp")
@@ -396,7 +429,11 @@ def test_a_port_in_use_gives_an_error_and_no_ready(tmp_path):
         port = busy.getsockname()[1]
         done = subprocess.run(
             [sys.executable, "-u", str(SCRIPT), "--transport", "udp", "--host", HOST, "--port", str(port)],
-            check=False, capture_output=True, text=True, timeout=EXIT, cwd=tmp_path,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=EXIT,
+            cwd=tmp_path,
         )
     assert done.returncode == 1
     assert [e["event"] for e in parse_events(done.stdout)] == ["error"]

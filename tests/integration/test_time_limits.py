@@ -114,7 +114,8 @@ def no_time_limit_reached(tmp_path):
 def test_a_server_that_never_binds_fails_on_the_start_up_limit_by_name(tmp_path):
     results = _grade(tmp_path, startup=0.3, binds=False)
     assert results["udp_server.listening"].summary == (
-        "the program did not start listening: no UDP socket bound within the start-up time limit (0.3 s)")
+        "the program did not start listening: no UDP socket bound within the start-up time limit (0.3 s)"
+    )
 
 
 def test_a_silent_server_fails_on_the_exchange_timeout_by_name(no_time_limit_reached):
@@ -140,7 +141,8 @@ def test_the_submission_limit_fails_the_checks_not_reached_and_keeps_the_others(
     results = _grade(tmp_path, time_limit=1.0)
     assert results["udp_server.listening"].passed and results["udp_server.listening"].points == 1
     assert results["udp_server.patient"].summary.startswith(
-        "the submission time limit (1 s) ran out during this check: ")
+        "the submission time limit (1 s) ran out during this check: "
+    )
     assert results["udp_server.basic"].summary == "not run: the submission time limit (1 s) ran out before this check"
     assert results["udp_server.basic"].status is Status.FAILED
 
@@ -150,4 +152,5 @@ def test_the_submission_limit_cuts_a_start_up_short_and_names_itself(tmp_path):
     results = _grade(tmp_path, startup=30.0, time_limit=0.5, binds=False)
     assert time.monotonic() - started < 5
     assert results["udp_server.listening"].summary == (
-        "the program did not start listening: no UDP socket bound within the submission time limit (0.5 s)")
+        "the program did not start listening: no UDP socket bound within the submission time limit (0.5 s)"
+    )

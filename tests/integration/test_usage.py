@@ -49,8 +49,9 @@ def test_a_pid_that_does_not_exist_has_no_cgroup(dead_pid):
 
 def test_a_process_blocked_on_input_is_not_busy_and_one_spinning_is():
     sleeper = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
-    spinner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.monotonic() + 20\n"
-                                                      "while time.monotonic() < end: pass"])
+    spinner = subprocess.Popen(
+        [sys.executable, "-c", "import time\nend = time.monotonic() + 20\nwhile time.monotonic() < end: pass"]
+    )
     try:
         busy, cpu, until = [], 0.0, time.monotonic() + 15  # a busy machine gives the spinner its CPU slowly
         while cpu < 0.3 and time.monotonic() < until:
@@ -84,6 +85,7 @@ def _never_exits(clock: FakeClock):
     def wait(timeout: float):
         clock.now += timeout
         return None
+
     return wait
 
 

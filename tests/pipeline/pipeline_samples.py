@@ -81,27 +81,39 @@ FULL_MARKS: list[Case] = [
 def junit_text(student: str, cases: list[Case], *, score: float | None = None) -> str:
     """The JUnit text pytest writes for one student (`-o junit_suite_name=<student>`)."""
     total = sum(c[2] for c in cases) if score is None else score
-    properties = {"submission": student, "assignment": "uppercase", "seed": "2026", "sandbox": "docker",
-                  "discovered": "udp_server=UDPServer.py", "score": f"{total:g}",
-                  "max_score": f"{sum(c[3] for c in cases):g}"}
+    properties = {
+        "submission": student,
+        "assignment": "uppercase",
+        "seed": "2026",
+        "sandbox": "docker",
+        "discovered": "udp_server=UDPServer.py",
+        "score": f"{total:g}",
+        "max_score": f"{sum(c[3] for c in cases):g}",
+    }
     body = []
     for check_id, status, points, max_points, required, summary, hint in cases:
-        result = CheckResult(check_id, status, points, max_points, summary, ("seed 2026, sandbox docker",), hint,
-                             advisory=not required)
+        result = CheckResult(
+            check_id, status, points, max_points, summary, ("seed 2026, sandbox docker",), hint, advisory=not required
+        )
         text = format_result(result)
         outcome = ""
         if status is not Status.PASSED:
-            outcome = (f"<failure message={quoteattr('Failed: ' + text.splitlines()[0])}>{escape(text)}</failure>"
-                       if required else
-                       f'<skipped type="pytest.xfail" message={quoteattr("advisory, costs no points: " + summary)} />')
-        body.append(f'<testcase classname="grader.test_checks" name="test_check[{check_id}]" time="0.500">{outcome}'
-                    f"<system-out>{HEADER}\n{escape(junit.check_output(result))}\n\n</system-out>"
-                    "</testcase>")
+            outcome = (
+                f"<failure message={quoteattr('Failed: ' + text.splitlines()[0])}>{escape(text)}</failure>"
+                if required
+                else f'<skipped type="pytest.xfail" message={quoteattr("advisory, costs no points: " + summary)} />'
+            )
+        body.append(
+            f'<testcase classname="grader.test_checks" name="test_check[{check_id}]" time="0.500">{outcome}'
+            f"<system-out>{HEADER}\n{escape(junit.check_output(result))}\n\n</system-out>"
+            "</testcase>"
+        )
     props = "".join(f"<property name={quoteattr(k)} value={quoteattr(v)} />" for k, v in properties.items())
-    return ('<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests">'
-            f'<testsuite name={quoteattr(student)} errors="0" failures="0" skipped="0" tests="{len(cases)}" '
-            f'time="2.000"><properties>{props}</properties>'
-            + "".join(body) + "</testsuite></testsuites>")
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests">'
+        f'<testsuite name={quoteattr(student)} errors="0" failures="0" skipped="0" tests="{len(cases)}" '
+        f'time="2.000"><properties>{props}</properties>' + "".join(body) + "</testsuite></testsuites>"
+    )
 
 
 def suite_of(text: str, student: str) -> TestSuite:
@@ -109,5 +121,6 @@ def suite_of(text: str, student: str) -> TestSuite:
 
 
 def run_grader(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(GRADER), *args], cwd=cwd, capture_output=True, text=True, timeout=300,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [str(GRADER), *args], cwd=cwd, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL
+    )

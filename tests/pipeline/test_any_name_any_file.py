@@ -90,9 +90,25 @@ SUBMISSION_ERRORS = {  # student -> what the message must name
 
 
 def grade(submissions: Path, out: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(GRADER), "grade", str(submissions), "--out", str(out), "--sandbox", "docker",
-                           "--assignment", str(MINI), *args], capture_output=True, text=True, timeout=900,
-                          stdin=subprocess.DEVNULL, errors="surrogateescape")
+    return subprocess.run(
+        [
+            str(GRADER),
+            "grade",
+            str(submissions),
+            "--out",
+            str(out),
+            "--sandbox",
+            "docker",
+            "--assignment",
+            str(MINI),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        stdin=subprocess.DEVNULL,
+        errors="surrogateescape",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -155,12 +171,15 @@ def test_a_folder_and_a_zip_of_one_student_are_both_graded_and_say_so(reports):
     assert twin.score == 2 and "keep one of them" in twin.properties["intake_notes"]
 
 
-@pytest.mark.parametrize(("student", "note"), [
-    ("fifo", "UDPServer.py: skipped, not a regular file"),
-    ("big", "UDPServer.py: skipped, larger than 256 KiB"),
-    ("linked", "UDPServer.py: skipped, a symbolic link"),
-    ("many", "read only 200 of 206 .py files"),
-])
+@pytest.mark.parametrize(
+    ("student", "note"),
+    [
+        ("fifo", "UDPServer.py: skipped, not a regular file"),
+        ("big", "UDPServer.py: skipped, larger than 256 KiB"),
+        ("linked", "UDPServer.py: skipped, a symbolic link"),
+        ("many", "read only 200 of 206 .py files"),
+    ],
+)
 def test_what_discovery_left_out_is_in_the_feedback(graded, reports, student, note):
     _, out, _ = graded
     assert note in (out / "feedback" / f"{reports[student].student}.md").read_text()
@@ -172,7 +191,8 @@ def test_past_200_files_the_server_is_still_found(reports):
 
 @pytest.mark.parametrize("student", sorted(SUBMISSION_ERRORS))
 def test_an_invalid_submission_is_the_students_error_naming_the_bound_and_no_grading_machine_path(
-        graded, reports, student):
+    graded, reports, student
+):
     submissions, out, _ = graded
     report = reports[student]
     problem = report.properties["submission_error"]
@@ -193,7 +213,8 @@ def test_a_second_run_grades_the_invalid_submissions_from_the_cache(graded, tmp_
     run = grade(submissions, tmp_path / "out", "--only", *SUBMISSION_ERRORS)
     assert run.returncode == 0, run.stderr
     assert {line.split(":")[0] for line in run.stderr.splitlines() if line.endswith("(cached)")} == set(
-        SUBMISSION_ERRORS)
+        SUBMISSION_ERRORS
+    )
 
 
 def test_only_takes_a_student_whose_name_starts_with_a_dash(graded, tmp_path):
@@ -206,7 +227,8 @@ def test_only_takes_a_student_whose_name_starts_with_a_dash(graded, tmp_path):
 
 def test_merge_takes_the_folder_of_such_a_class(graded, tmp_path):
     _, out, _ = graded
-    run = subprocess.run([str(GRADER), "merge", str(out), "--out", str(tmp_path / "merged")], capture_output=True,
-                         text=True, timeout=120)
+    run = subprocess.run(
+        [str(GRADER), "merge", str(out), "--out", str(tmp_path / "merged")], capture_output=True, text=True, timeout=120
+    )
     assert run.returncode == 0, run.stderr
     assert len(list((tmp_path / "merged" / "junit").glob("*.xml"))) == STUDENTS

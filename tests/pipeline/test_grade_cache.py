@@ -75,10 +75,12 @@ def test_a_comment_in_the_assignment_changes_nothing(setup):
 def test_the_key_changes_with_the_seed_the_environment_and_the_grader(setup):
     submission, spec = setup
     assignment = load_assignment(str(spec))
-    keys = {cache_key(submission, assignment, 7, "docker sha256:1", "grader-1"),
-            cache_key(submission, assignment, 8, "docker sha256:1", "grader-1"),
-            cache_key(submission, assignment, 7, "docker sha256:2", "grader-1"),
-            cache_key(submission, assignment, 7, "docker sha256:1", "grader-2")}
+    keys = {
+        cache_key(submission, assignment, 7, "docker sha256:1", "grader-1"),
+        cache_key(submission, assignment, 8, "docker sha256:1", "grader-1"),
+        cache_key(submission, assignment, 7, "docker sha256:2", "grader-1"),
+        cache_key(submission, assignment, 7, "docker sha256:1", "grader-2"),
+    }
     assert len(keys) == 4
 
 

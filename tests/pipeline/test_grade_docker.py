@@ -78,8 +78,18 @@ def graded(tmp_path_factory, docker_ready):
         for file in (EXAMPLES / "textbook_udp_server").iterdir():
             archive.write(file, f"textbook_udp_server/{file.name}")
     (root / "mini.toml").write_text(SPEC)
-    args = ("grade", "submissions", "--out", "reports", "--assignment", "mini.toml", "--sandbox", "docker",
-            "--jobs", "3")
+    args = (
+        "grade",
+        "submissions",
+        "--out",
+        "reports",
+        "--assignment",
+        "mini.toml",
+        "--sandbox",
+        "docker",
+        "--jobs",
+        "3",
+    )
     first = run_grader(*args, cwd=root)
     junit_times = {p.name: p.stat().st_mtime_ns for p in (root / "reports" / "junit").iterdir()}
     second = run_grader(*args, cwd=root)
@@ -113,16 +123,21 @@ def test_the_gradebook_xml_passes_the_schema_and_reads_back_with_scores(graded, 
     book = JUnitXml.fromfile(str(reports / "gradebook.xml"))
     scores = {s.name: {p.name: p.value for p in s.properties()} for s in book}
     assert {name: (p["score"], p["max_score"]) for name, p in scores.items()} == {
-        "echo": ("1", "4"), "textbook": ("4", "4"), "zipped": ("4", "4")}
+        "echo": ("1", "4"),
+        "textbook": ("4", "4"),
+        "zipped": ("4", "4"),
+    }
     assert {p["seed"] for p in scores.values()} == {"11"}
 
 
 def test_the_csv_has_one_row_per_student_and_one_column_per_check(graded):
     rows = list(csv.reader((graded[0] / "gradebook.csv").open()))
     assert rows[0] == ["student", "score", "max_score", "percent", *CHECKS, "varied"]
-    assert [r[:7] for r in rows[1:]] == [["echo", "1", "4", "25.0", "1", "0", "0"],
-                                         ["textbook", "4", "4", "100.0", "1", "2", "1"],
-                                         ["zipped", "4", "4", "100.0", "1", "2", "1"]]
+    assert [r[:7] for r in rows[1:]] == [
+        ["echo", "1", "4", "25.0", "1", "0", "0"],
+        ["textbook", "4", "4", "100.0", "1", "2", "1"],
+        ["zipped", "4", "4", "100.0", "1", "2", "1"],
+    ]
 
 
 def test_the_gradescope_results_have_their_fields(graded):
@@ -132,8 +147,13 @@ def test_the_gradescope_results_have_their_fields(graded):
         assert all(t["status"] in ("passed", "failed") and "output" in t for t in results["tests"])
         assert results["score"] == sum(t["score"] for t in results["tests"])
     echo = json.loads((graded[0] / "results" / "echo.json").read_text())
-    assert echo["tests"][1] | {"output": ""} == {"name": "udp_server.basic", "score": 0.0, "max_score": 2.0,
-                                                  "status": "failed", "output": ""}
+    assert echo["tests"][1] | {"output": ""} == {
+        "name": "udp_server.basic",
+        "score": 0.0,
+        "max_score": 2.0,
+        "status": "failed",
+        "output": "",
+    }
 
 
 def test_feedback_explains_the_failures(graded):
@@ -141,7 +161,7 @@ def test_feedback_explains_the_failures(graded):
         assert (graded[0] / "feedback" / f"{student}.md").is_file()
     echo = (graded[0] / "feedback" / "echo.md").read_text()
     assert echo.index("Score: 1/4") < echo.index("### udp_server.basic") < echo.index("**Hint:**")
-    assert "upper" in echo[echo.index("**Hint:**"):]
+    assert "upper" in echo[echo.index("**Hint:**") :]
 
 
 def test_running_again_grades_nothing_that_did_not_change(graded):
@@ -156,8 +176,9 @@ def _containers_mounting(folder: Path) -> list[str]:
     selector = {"label": f"{SUBMISSION_LABEL}={folder.name}"}
     try:
         # The low-level API lists without inspecting each object, which races with other gradings removing theirs.
-        return ([c["Id"] for c in client.api.containers(all=True, filters=selector)]
-                + [v["Name"] for v in client.api.volumes(filters=selector).get("Volumes") or []])
+        return [c["Id"] for c in client.api.containers(all=True, filters=selector)] + [
+            v["Name"] for v in client.api.volumes(filters=selector).get("Volumes") or []
+        ]
     finally:
         client.close()
 
@@ -165,17 +186,32 @@ def _containers_mounting(folder: Path) -> list[str]:
 def _silent_class(tmp_path: Path) -> Path:
     (tmp_path / "submissions" / "silent").mkdir(parents=True)
     (tmp_path / "submissions" / "silent" / "UDPServer.py").write_text(SILENT_SERVER)
-    (tmp_path / "mini.toml").write_text(SPEC.replace('seed = 11', 'seed = 11\n[timeouts]\nstartup = 60.0'))
+    (tmp_path / "mini.toml").write_text(SPEC.replace("seed = 11", "seed = 11\n[timeouts]\nstartup = 60.0"))
     return tmp_path / "submissions" / "silent"
 
 
 def _start(tmp_path: Path, *extra: str, sigint_ignored: bool = False) -> subprocess.Popen:
     # sigint_ignored: started as a shell's background job (`grader grade ... &`, nohup) is.
-    return subprocess.Popen([str(GRADER), "grade", "submissions", "--out", "reports", "--assignment", "mini.toml",
-                             "--sandbox", "docker", *extra], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
-                            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored
-                            else None)
+    return subprocess.Popen(
+        [
+            str(GRADER),
+            "grade",
+            "submissions",
+            "--out",
+            "reports",
+            "--assignment",
+            "mini.toml",
+            "--sandbox",
+            "docker",
+            *extra,
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None,
+    )
 
 
 def _await_container(folder: Path, process: subprocess.Popen) -> None:
@@ -211,8 +247,10 @@ def test_a_submission_past_its_time_limit_keeps_the_points_it_earned_before(tmp_
     assert rows[1] == ["once", "3", "4", "75.0", "1", "2", "0", "0", ""]
     suite = JUnitXml.fromfile(str(tmp_path / "reports" / "junit" / "once.xml"))
     failures = {case.name: case.result[0].message for s in suite for case in s if case.result}
-    assert "FAILED (0/1 points): the submission time limit (8 s) ran out during this check" in failures[
-        "udp_server.non_ascii"]
+    assert (
+        "FAILED (0/1 points): the submission time limit (8 s) ran out during this check"
+        in failures["udp_server.non_ascii"]
+    )
     assert "not run: the submission time limit (8 s) ran out before this check" in failures["udp_server.empty_datagram"]
 
 

@@ -82,8 +82,9 @@ def test_a_child_is_interrupted_even_when_the_grader_inherited_sigint_ignored(tm
     started = tmp_path / "started"
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell's background job (`cmd &`) has it
     try:
-        run = runner.run_child([sys.executable, "-c", PLAIN_SLEEPER, str(started)], tmp_path / "log", 3,
-                               threading.Event())
+        run = runner.run_child(
+            [sys.executable, "-c", PLAIN_SLEEPER, str(started)], tmp_path / "log", 3, threading.Event()
+        )
     finally:
         signal.signal(signal.SIGINT, previous)
     assert run == runner.ChildRun(0, timed_out=True)  # it caught KeyboardInterrupt and ended by itself
@@ -109,22 +110,33 @@ def test_cancelling_stops_a_running_child(tmp_path):
 
 
 def test_the_command_is_the_students_own_pytest_run_on_the_graders_own_configuration(tmp_path):
-    argv = runner.pytest_command(tmp_path / "alice", tmp_path / "j.xml", "alice", tmp_path / "a.toml", "docker", 9,
-                                 120.0)
+    argv = runner.pytest_command(
+        tmp_path / "alice", tmp_path / "j.xml", "alice", tmp_path / "a.toml", "docker", 9, 120.0
+    )
     assert argv[:5] == [sys.executable, "-P", "-m", "pytest", str(runner.GRADER_DIR)]
-    for option in (f"--config-file={runner.GRADER_DIR / 'pytest.ini'}", f"--rootdir={runner.GRADER_DIR}",
-                   "--noconftest", f"--submission={tmp_path / 'alice'}", "--sandbox=docker", "--seed=9",
-                   "--time-limit=120"):
+    for option in (
+        f"--config-file={runner.GRADER_DIR / 'pytest.ini'}",
+        f"--rootdir={runner.GRADER_DIR}",
+        "--noconftest",
+        f"--submission={tmp_path / 'alice'}",
+        "--sandbox=docker",
+        "--seed=9",
+        "--time-limit=120",
+    ):
         assert option in argv
-    assert any(argv[i:i + 2] == ["-o", "junit_suite_name=alice"] for i in range(len(argv)))
+    assert any(argv[i : i + 2] == ["-o", "junit_suite_name=alice"] for i in range(len(argv)))
 
 
 def test_no_value_of_the_command_stands_alone_where_pytest_could_take_it_for_a_test_path(tmp_path):
-    argv = runner.pytest_command(tmp_path / "alice", tmp_path / "j.xml", "alice", tmp_path / "a.toml", "docker", 9,
-                                 120.0)
+    argv = runner.pytest_command(
+        tmp_path / "alice", tmp_path / "j.xml", "alice", tmp_path / "a.toml", "docker", 9, 120.0
+    )
     after_options = argv[5:]
-    alone = [arg for i, arg in enumerate(after_options) if not arg.startswith("-")
-             and not (i and after_options[i - 1] in ("-o", "-p"))]
+    alone = [
+        arg
+        for i, arg in enumerate(after_options)
+        if not arg.startswith("-") and not (i and after_options[i - 1] in ("-o", "-p"))
+    ]
     assert alone == []
 
 
@@ -134,15 +146,24 @@ def test_the_graders_ini_file_fixes_the_report_shape_the_gradebook_reads():
     ini = configparser.ConfigParser()
     ini.read(runner.GRADER_DIR / "pytest.ini")
     assert dict(ini["pytest"]) | {"addopts": ""} == {
-        "addopts": "", "junit_family": "xunit2", "junit_logging": "system-out", "junit_log_passing_tests": "true"}
+        "addopts": "",
+        "junit_family": "xunit2",
+        "junit_logging": "system-out",
+        "junit_log_passing_tests": "true",
+    }
     assert "-p grader.plugin" in ini["pytest"]["addopts"]
 
 
-@pytest.mark.parametrize(("log", "message"), [
-    ("\nno tests ran in 0.55s\n! _pytest.outcomes.Exit: grader.toml: roles: must be a table !\n",
-     "grader.toml: roles: must be a table"),
-    ("ERROR: usage: something else\n", None),
-])
+@pytest.mark.parametrize(
+    ("log", "message"),
+    [
+        (
+            "\nno tests ran in 0.55s\n! _pytest.outcomes.Exit: grader.toml: roles: must be a table !\n",
+            "grader.toml: roles: must be a table",
+        ),
+        ("ERROR: usage: something else\n", None),
+    ],
+)
 def test_the_reason_a_child_gave_for_stopping(log, message):
     assert runner.exit_message(log) == message
 

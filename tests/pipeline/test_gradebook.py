@@ -14,16 +14,28 @@ from grader.model import Status
 
 
 def _reports(make_suite):
-    suites = [suite_of(SAMPLE, "erin"), make_suite("Frank"),
-              junit.error_suite("gus", "pytest exited with status 3", {"max_score": "4"}),
-              make_suite("dora", [("udp_server.listening", Status.ERROR, 0, 1, True, "Docker refused", None)])]
+    suites = [
+        suite_of(SAMPLE, "erin"),
+        make_suite("Frank"),
+        junit.error_suite("gus", "pytest exited with status 3", {"max_score": "4"}),
+        make_suite("dora", [("udp_server.listening", Status.ERROR, 0, 1, True, "Docker refused", None)]),
+    ]
     return [junit.report(s) for s in sorted(suites, key=lambda s: gradebook.student_order(s.name))]
 
 
 def test_csv_has_the_totals_then_one_column_per_check_in_assignment_order_then_varied(make_suite):
     rows = list(csv.reader(io.StringIO(gradebook.csv_text(_reports(make_suite)))))
-    assert rows[0] == ["student", "score", "max_score", "percent", "udp_server.listening", "udp_server.basic",
-                       "udp_server.non_utf8", "tcp_server.basic", "varied"]
+    assert rows[0] == [
+        "student",
+        "score",
+        "max_score",
+        "percent",
+        "udp_server.listening",
+        "udp_server.basic",
+        "udp_server.non_utf8",
+        "tcp_server.basic",
+        "varied",
+    ]
     assert [r[0] for r in rows[1:]] == ["dora", "erin", "Frank", "gus"]  # by name, whatever the case
 
 
@@ -52,8 +64,10 @@ def test_feedback_tells_the_student_which_checks_were_graded_twice_and_differed(
 def test_a_grader_error_has_an_error_cell_for_each_check_of_its_assignment():
     suites = [junit.error_suite("gus", "timed out", {"max_score": "3", "checks": "udp_server.basic tcp_server.basic"})]
     rows = list(csv.reader(io.StringIO(gradebook.csv_text([junit.report(s) for s in suites]))))
-    assert rows == [["student", "score", "max_score", "percent", "udp_server.basic", "tcp_server.basic", "varied"],
-                    ["gus", "0", "3", "0.0", "error", "error", ""]]
+    assert rows == [
+        ["student", "score", "max_score", "percent", "udp_server.basic", "tcp_server.basic", "varied"],
+        ["gus", "0", "3", "0.0", "error", "error", ""],
+    ]
 
 
 def test_gradescope_results_have_the_documented_fields(make_suite):
@@ -67,8 +81,13 @@ def test_gradescope_results_have_the_documented_fields(make_suite):
     for test in tests.values():
         assert set(test) == {"name", "score", "max_score", "status", "output"}
         assert test["status"] in ("passed", "failed")
-    assert tests["udp_server.listening"] | {"output": ""} == {"name": "udp_server.listening", "score": 1.0,
-                                                               "max_score": 1.0, "status": "passed", "output": ""}
+    assert tests["udp_server.listening"] | {"output": ""} == {
+        "name": "udp_server.listening",
+        "score": 1.0,
+        "max_score": 1.0,
+        "status": "passed",
+        "output": "",
+    }
     assert tests["udp_server.basic"]["status"] == "failed"
     assert "hint: the server echoes" in tests["udp_server.basic"]["output"]
     json.dumps(results)
@@ -84,10 +103,21 @@ def test_gradescope_results_of_a_grader_error_say_so(make_suite):
 def test_feedback_gives_the_score_then_failures_with_evidence_then_advisories(make_suite):
     erin = next(r for r in _reports(make_suite) if r.student == "erin")
     text = gradebook.feedback(erin)
-    order = [text.index(s) for s in ("Score: 1/4 (25.0 %)", "## Failed checks", "### udp_server.basic",
-                                     "got b'transport stream c0 message 0'", "**Hint:** the server echoes",
-                                     "### tcp_server.basic", "## Advisories", "### udp_server.non_utf8",
-                                     "## Passed", "- udp_server.listening (1/1 points)")]
+    order = [
+        text.index(s)
+        for s in (
+            "Score: 1/4 (25.0 %)",
+            "## Failed checks",
+            "### udp_server.basic",
+            "got b'transport stream c0 message 0'",
+            "**Hint:** the server echoes",
+            "### tcp_server.basic",
+            "## Advisories",
+            "### udp_server.non_utf8",
+            "## Passed",
+            "- udp_server.listening (1/1 points)",
+        )
+    ]
     assert order == sorted(order)
 
 

@@ -19,9 +19,14 @@ def test_clean_removes_the_containers_of_dead_graders_only(docker_ready, capsys,
     started = []
     try:
         for pid in (dead_pid, os.getpid()):
-            started.append(client.containers.run(
-                DEFAULT_IMAGE, ["python3", "-c", "import time; time.sleep(120)"], detach=True,
-                labels={LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{pid}"}))
+            started.append(
+                client.containers.run(
+                    DEFAULT_IMAGE,
+                    ["python3", "-c", "import time; time.sleep(120)"],
+                    detach=True,
+                    labels={LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{pid}"},
+                )
+            )
         orphan, live = started
         assert cli.main(["clean"]) == 0
         with pytest.raises(NotFound):
@@ -78,8 +83,10 @@ def test_clean_all_removes_every_labelled_container_then_volume_then_network():
 @pytest.mark.docker
 def test_clean_removes_the_submission_volumes_of_dead_graders_only(docker_ready, dead_pid):
     client = docker.from_env()
-    made = [client.api.create_volume(labels={LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{pid}"})["Name"]
-            for pid in (dead_pid, os.getpid())]
+    made = [
+        client.api.create_volume(labels={LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{pid}"})["Name"]
+        for pid in (dead_pid, os.getpid())
+    ]
     try:
         assert cli.main(["clean"]) == 0
         left = {v["Name"] for v in client.api.volumes(filters={"label": LABEL}).get("Volumes") or []}

@@ -23,8 +23,10 @@ def _one_line_error(proc: subprocess.CompletedProcess) -> str:
 def test_a_broken_spec_stops_the_grader_with_one_line(tmp_path):
     (tmp_path / "submissions" / "alice").mkdir(parents=True)
     spec = tmp_path / "broken.toml"
-    spec.write_text('name = "x"\n[[checks]]\nid = "udp_server.basic"\nkind = "udp_exchange"\npoints = 1\n'
-                    'params = { clients = "two" }\n')
+    spec.write_text(
+        'name = "x"\n[[checks]]\nid = "udp_server.basic"\nkind = "udp_exchange"\npoints = 1\n'
+        'params = { clients = "two" }\n'
+    )
     line = _one_line_error(run_grader("grade", "submissions", "--assignment", str(spec), cwd=tmp_path))
     assert "checks[0].params.clients" in line and "Fix:" in line
     assert not (tmp_path / "reports").exists()
@@ -85,11 +87,14 @@ def test_merge_refuses_a_missing_folder_or_a_broken_file(tmp_path, make_input, c
     assert capsys.readouterr().err.count("\n") == 1
 
 
-@pytest.mark.parametrize(("argv", "only", "force"), [
-    (["grade", "--only", "-x"], ["-x"], False),
-    (["grade", "--only", "-x", "bob", "--force"], ["-x", "bob"], True),
-    (["grade", "--only=-x", "--only", "@y"], ["-x", "@y"], False),
-])
+@pytest.mark.parametrize(
+    ("argv", "only", "force"),
+    [
+        (["grade", "--only", "-x"], ["-x"], False),
+        (["grade", "--only", "-x", "bob", "--force"], ["-x", "bob"], True),
+        (["grade", "--only=-x", "--only", "@y"], ["-x", "@y"], False),
+    ],
+)
 def test_only_takes_student_names_that_start_with_a_dash(argv, only, force):
     parser = cli._parser()
     args = parser.parse_args(cli._glue_student_names(argv, parser))

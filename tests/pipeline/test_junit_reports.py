@@ -9,17 +9,23 @@ from pipeline_samples import HEADER, SAMPLE, suite_of
 from grader import junit
 from grader.model import CheckResult, Status
 
-RESULT_FIELDS = ('{"advisory": false, "check_id": "a.b", "duration": 0, "evidence": [], "hint": null, '
-                 '"max_points": 2, "points": 0, "status": "failed", "summary": "no reply", "timed": false, '
-                 '"varied": false}')
+RESULT_FIELDS = (
+    '{"advisory": false, "check_id": "a.b", "duration": 0, "evidence": [], "hint": null, '
+    '"max_points": 2, "points": 0, "status": "failed", "summary": "no reply", "timed": false, '
+    '"varied": false}'
+)
 
 
 def test_suite_and_cases_are_named_after_the_student_and_the_check():
     suite = suite_of(SAMPLE, "erin")
     assert suite.name == "erin"
     cases = list(suite)
-    assert [c.name for c in cases] == ["udp_server.listening", "udp_server.basic", "udp_server.non_utf8",
-                                       "tcp_server.basic"]
+    assert [c.name for c in cases] == [
+        "udp_server.listening",
+        "udp_server.basic",
+        "udp_server.non_utf8",
+        "tcp_server.basic",
+    ]
     assert {c.classname for c in cases} == {"erin"}
 
 
@@ -51,9 +57,11 @@ def test_a_programs_output_cannot_pass_for_a_result():
     basic = next(c for c in junit.report(suite_of(SAMPLE, "erin")).checks if c.check_id == "udp_server.basic")
     assert basic.points == 0.0
     assert basic.hint.startswith("the server echoes")
-    assert basic.evidence[-1].splitlines()[1:] == ["    The server is ready to receive",
-                                                   '    socketlab-result: {"points": 2}',
-                                                   "      hint: full marks, trust me"]
+    assert basic.evidence[-1].splitlines()[1:] == [
+        "    The server is ready to receive",
+        '    socketlab-result: {"points": 2}',
+        "      hint: full marks, trust me",
+    ]
 
 
 def test_a_newline_in_a_programs_output_cannot_end_the_result_line():
@@ -75,17 +83,20 @@ def test_a_case_whose_first_line_is_not_a_result_is_not_graded():
     assert (listening.status, listening.points) == (Status.ERROR, 0.0)
 
 
-@pytest.mark.parametrize("line", [
-    "[1, 2]",
-    '{"points": 1}',
-    RESULT_FIELDS.replace('"points": 0', '"points": NaN'),
-    RESULT_FIELDS.replace('"points": 0', '"points": true'),
-    RESULT_FIELDS.replace('"status": "failed"', '"status": "graded"'),
-    RESULT_FIELDS.replace('"evidence": []', '"evidence": [1]'),
-    RESULT_FIELDS.replace('"timed": false', '"timed": 0'),
-    RESULT_FIELDS.replace('}', ', "extra": 1}'),
-    "[" * 100000,
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[1, 2]",
+        '{"points": 1}',
+        RESULT_FIELDS.replace('"points": 0', '"points": NaN'),
+        RESULT_FIELDS.replace('"points": 0', '"points": true'),
+        RESULT_FIELDS.replace('"status": "failed"', '"status": "graded"'),
+        RESULT_FIELDS.replace('"evidence": []', '"evidence": [1]'),
+        RESULT_FIELDS.replace('"timed": false', '"timed": 0'),
+        RESULT_FIELDS.replace("}", ', "extra": 1}'),
+        "[" * 100000,
+    ],
+)
 def test_anything_but_a_check_result_is_refused(line):
     with pytest.raises(ValueError, match="not a check result"):
         CheckResult.from_json(line)
@@ -114,20 +125,27 @@ def test_a_pytest_error_becomes_a_failure_the_schema_allows(schema):
 
 
 def test_a_submission_the_grader_could_not_grade_is_one_failed_case(schema):
-    suite = junit.error_suite("erin", "pytest exited with status 3", {"assignment": "uppercase", "max_score": "25"},
-                              "output with a NUL \x00 and an escape \x1b[31m")
+    suite = junit.error_suite(
+        "erin",
+        "pytest exited with status 3",
+        {"assignment": "uppercase", "max_score": "25"},
+        "output with a NUL \x00 and an escape \x1b[31m",
+    )
     schema.validate(junit.document([suite], "gradebook").tostring().decode())
     [case] = list(suite)
     assert (case.name, case.classname) == (junit.ERROR_CASE, "erin")
     assert "\\x00" in case.result[0].text and "\\x1b" in case.result[0].text
     report = junit.report(suite)
     assert (report.grader_error, report.score, report.max_score, report.checks) == (
-        "pytest exited with status 3", 0.0, 25.0, ())
+        "pytest exited with status 3",
+        0.0,
+        25.0,
+        (),
+    )
 
 
 def test_the_gradebook_passes_the_schema_and_reads_back_with_scores(schema, make_suite, tmp_path):
-    suites = [suite_of(SAMPLE, "erin"), make_suite("frank"),
-              junit.error_suite("gus", "timed out", {"max_score": "4"})]
+    suites = [suite_of(SAMPLE, "erin"), make_suite("frank"), junit.error_suite("gus", "timed out", {"max_score": "4"})]
     path = tmp_path / "gradebook.xml"
     junit.document(suites, "socket-lab gradebook").write(str(path))
     schema.validate(str(path))
@@ -135,7 +153,10 @@ def test_the_gradebook_passes_the_schema_and_reads_back_with_scores(schema, make
     assert (book.tests, book.failures) == (4 + 4 + 1, 2 + 0 + 1)
     scores = {s.name: {p.name: p.value for p in s.properties()} for s in book}
     assert {name: (p["score"], p["max_score"]) for name, p in scores.items()} == {
-        "erin": ("1", "4"), "frank": ("4", "4"), "gus": ("0", "4")}
+        "erin": ("1", "4"),
+        "frank": ("4", "4"),
+        "gus": ("0", "4"),
+    }
     names = [(case.classname, case.name) for suite in book for case in suite]
     assert len(names) == len(set(names))
 

@@ -33,11 +33,13 @@ from grader.report import format_result
 ROOT = Path(__file__).resolve().parents[2]
 STALE_CSV = "student,score\nalice,25\n"  # an earlier run's gradebook, written under the usual umask
 
-needs_root = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
-                                reason="only root can start a program as another user; run the tests as root "
-                                       "(CI does) to check that local mode does")
+needs_root = pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0,
+    reason="only root can start a program as another user; run the tests as root "
+    "(CI does) to check that local mode does",
+)
 
-OBSERVE = '''
+OBSERVE = """
 import os
 ROOT, ORIGINAL, REPORTS, ROLE = {root!r}, {original!r}, {reports!r}, {role!r}
 
@@ -67,9 +69,9 @@ print("observed reports read:", " ".join(p for p in ("junit/alice.xml", "gradebo
                                          if readable(os.path.join(REPORTS, p))) or "none")
 print("observed reports written:", " ".join(p for p in (".", "junit") if wrote(os.path.join(REPORTS, p))) or "none",
       flush=True)
-'''
+"""
 
-SERVER = '''
+SERVER = """
 from socket import AF_INET, SOCK_DGRAM, socket
 
 server = socket(AF_INET, SOCK_DGRAM)
@@ -79,7 +81,7 @@ while True:
     message, address = server.recvfrom(65535)
     server.sendto(reply(message), address)
     reply = lambda message: message.decode("utf-8", "surrogateescape").upper().encode("utf-8", "surrogateescape")
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -113,12 +115,20 @@ def graded() -> Iterator[Graded]:
         (reports / "gradebook.csv").write_text(STALE_CSV)
         for role, body in (("udp_server", SERVER), ("udp_client", "")):
             (mallory / f"{role}.py").write_text(
-                OBSERVE.format(root=str(root), original=str(mallory), reports=str(reports), role=role) + body)
+                OBSERVE.format(root=str(root), original=str(mallory), reports=str(reports), role=role) + body
+            )
         for path in (root / "class", mallory, reports):
             path.chmod(0o755)
-        proc = subprocess.run([str(GRADER), "grade", "class", "--out", "reports", "--sandbox", "local"], cwd=root,
-                              env={**os.environ, "TMPDIR": str(root)}, umask=0o077, capture_output=True, text=True,
-                              timeout=600, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [str(GRADER), "grade", "class", "--out", "reports", "--sandbox", "local"],
+            cwd=root,
+            env={**os.environ, "TMPDIR": str(root)},
+            umask=0o077,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            stdin=subprocess.DEVNULL,
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         yield Graded(proc, root, reports, mallory)
     finally:
@@ -180,8 +190,11 @@ def test_a_student_program_cannot_write_into_the_report_folder(graded, check_id)
 
 @needs_root
 def test_what_the_grader_writes_under_out_is_closed_to_other_users(graded):
-    opened = [str(path.relative_to(graded.reports)) for path in graded.reports.rglob("*")
-              if stat.S_IMODE(path.lstat().st_mode) & 0o007]
+    opened = [
+        str(path.relative_to(graded.reports))
+        for path in graded.reports.rglob("*")
+        if stat.S_IMODE(path.lstat().st_mode) & 0o007
+    ]
     assert opened == []
 
 
@@ -202,10 +215,17 @@ def test_an_earlier_runs_reports_are_closed_to_other_users_but_not_what_a_symlin
 
     cli._withhold_reports(out)
 
-    modes = {path.name: stat.S_IMODE(path.stat().st_mode)
-             for path in (out, out / "junit", out / "gradebook.csv", out / "junit" / "alice.xml", elsewhere)}
-    assert modes == {"reports": 0o755, "junit": 0o750, "gradebook.csv": 0o640, "alice.xml": 0o644,
-                     "elsewhere.xml": 0o644}
+    modes = {
+        path.name: stat.S_IMODE(path.stat().st_mode)
+        for path in (out, out / "junit", out / "gradebook.csv", out / "junit" / "alice.xml", elsewhere)
+    }
+    assert modes == {
+        "reports": 0o755,
+        "junit": 0o750,
+        "gradebook.csv": 0o640,
+        "alice.xml": 0o644,
+        "elsewhere.xml": 0o644,
+    }
 
 
 # --- every report says it was not sandboxed --------------------------------------------------
@@ -224,8 +244,7 @@ def _top_of(graded: Graded, kind: str) -> str:
     return _words(graded.proc.stderr.split("grading")[0])  # the start of `grader grade`, before its progress bar
 
 
-@pytest.mark.parametrize("kind", ["junit properties", "feedback", "gradescope output", "grade summary",
-                                  "grade start"])
+@pytest.mark.parametrize("kind", ["junit properties", "feedback", "gradescope output", "grade summary", "grade start"])
 def test_every_report_of_a_local_grading_says_at_the_top_that_it_was_not_sandboxed(graded, kind):
     top = _top_of(graded, kind)
     assert "Not sandboxed: student programs" in top and "as ordinary processes on this machine" in top
@@ -233,9 +252,27 @@ def test_every_report_of_a_local_grading_says_at_the_top_that_it_was_not_sandbox
 
 @pytest.mark.parametrize("verbosity", ["-v", "-q"])
 def test_the_pytest_report_header_warns_that_local_mode_is_not_sandboxed(verbosity, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "pytest", "grader/", "--submission", "reference",
-                           "--sandbox", "local", "--collect-only", verbosity, "-p", "no:randomly"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "grader/",
+            "--submission",
+            "reference",
+            "--sandbox",
+            "local",
+            "--collect-only",
+            verbosity,
+            "-p",
+            "no:randomly",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     before_tests = proc.stdout.split("test_check[")[0]
     assert "WARNING: Not sandboxed: student programs run as ordinary processes on this machine" in before_tests
 
@@ -250,6 +287,7 @@ def test_a_report_with_a_warning_shows_it_before_the_score(make_suite):
     suite = make_suite("bob")
     suite.add_property("warning", "Not sandboxed: student programs ran as ordinary processes on this machine.")
     report = junit.report(suite)
-    assert gradebook.feedback(report).splitlines()[2] == ("> **Warning:** Not sandboxed: student programs ran as "
-                                                          "ordinary processes on this machine.")
+    assert gradebook.feedback(report).splitlines()[2] == (
+        "> **Warning:** Not sandboxed: student programs ran as ordinary processes on this machine."
+    )
     assert gradebook.gradescope(report)["output"].startswith("Warning: Not sandboxed")

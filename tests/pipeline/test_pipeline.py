@@ -30,16 +30,20 @@ def _option(argv: list[str], name: str) -> str:
 class StubRunner:
     """Stands in for run_child: writes what pytest would have written, or breaks as told."""
 
-    def __init__(self, cases=FULL_MARKS, returncode: int = 1, write: bool = True, log: str = "",
-                 result: ChildRun | None = None):
+    def __init__(
+        self, cases=FULL_MARKS, returncode: int = 1, write: bool = True, log: str = "", result: ChildRun | None = None
+    ):
         self.cases, self.returncode, self.write, self.log, self.result = cases, returncode, write, log, result
         self.calls: list[dict[str, str]] = []
         self.lock = threading.Lock()
 
     def __call__(self, argv: list[str], log: Path, timeout: float, cancel: threading.Event) -> ChildRun:
-        args = {"junit": next(a.split("=", 1)[1] for a in argv if a.startswith("--junitxml=")),
-                "student": next(a.split("=", 1)[1] for a in argv if a.startswith("junit_suite_name=")),
-                "submission": _option(argv, "--submission"), "seed": _option(argv, "--seed")}
+        args = {
+            "junit": next(a.split("=", 1)[1] for a in argv if a.startswith("--junitxml=")),
+            "student": next(a.split("=", 1)[1] for a in argv if a.startswith("junit_suite_name=")),
+            "submission": _option(argv, "--submission"),
+            "seed": _option(argv, "--seed"),
+        }
         with self.lock:
             self.calls.append(args)
         log.write_text(self.log)
@@ -62,8 +66,9 @@ def settings(tmp_path) -> pipeline.Settings:
     spec = tmp_path / "mini.toml"
     spec.write_text(SPEC)
     # Stand-in runners load nothing: the machine's pressure, whatever it is, must not hold them back.
-    return pipeline.Settings(load_assignment(str(spec)), "docker", 7, jobs=2, timeout=60, environment="test",
-                             headroom=None)
+    return pipeline.Settings(
+        load_assignment(str(spec)), "docker", 7, jobs=2, timeout=60, environment="test", headroom=None
+    )
 
 
 def _grade(entries, settings, out, runner, on_done=lambda graded: None) -> pipeline.Outcome:
@@ -120,11 +125,16 @@ def test_a_broken_pytest_run_is_a_grader_error_for_that_student_only(submissions
 
 
 def test_the_reason_a_child_gave_is_in_the_grader_error(submissions, settings, tmp_path):
-    stub = StubRunner(returncode=4, write=False,
-                      log="! _pytest.outcomes.Exit: grader.toml: roles: must be a table; write [roles.udp_server] !\n")
+    stub = StubRunner(
+        returncode=4,
+        write=False,
+        log="! _pytest.outcomes.Exit: grader.toml: roles: must be a table; write [roles.udp_server] !\n",
+    )
     report = _grade(submissions[:1], settings, tmp_path / "out", stub).graded[0].report
-    assert report.grader_error == "pytest exited with status 4: grader.toml: roles: must be a table; write " \
-                                  "[roles.udp_server]"
+    assert (
+        report.grader_error == "pytest exited with status 4: grader.toml: roles: must be a table; write "
+        "[roles.udp_server]"
+    )
 
 
 def test_a_run_without_a_junit_report_is_a_grader_error(submissions, settings, tmp_path):
@@ -152,15 +162,18 @@ def test_a_child_stopped_from_outside_without_a_report_is_a_grader_error(submiss
 
 def test_a_child_stopped_from_outside_keeps_what_it_graded_and_the_rest_are_errors(submissions, tmp_path):
     spec = tmp_path / "two.toml"
-    spec.write_text(SPEC + SPEC[SPEC.index("[[checks]]"):].replace("udp_server.basic", "udp_server.lossy"))
-    two = pipeline.Settings(load_assignment(str(spec)), "docker", 7, jobs=1, timeout=60, environment="test",
-                            headroom=None)
+    spec.write_text(SPEC + SPEC[SPEC.index("[[checks]]") :].replace("udp_server.basic", "udp_server.lossy"))
+    two = pipeline.Settings(
+        load_assignment(str(spec)), "docker", 7, jobs=1, timeout=60, environment="test", headroom=None
+    )
     graded_first = [("udp_server.basic", Status.PASSED, 4, 4, True, "every request got its reply", None)]
     stub = StubRunner(graded_first, result=ChildRun(None, timed_out=True))
     report = _grade(submissions[:1], two, tmp_path / "out", stub).graded[0].report
     assert report.grader_error is None
-    assert [(c.check_id, c.status) for c in report.checks] == [("udp_server.basic", "passed"),
-                                                               ("udp_server.lossy", "error")]
+    assert [(c.check_id, c.status) for c in report.checks] == [
+        ("udp_server.basic", "passed"),
+        ("udp_server.lossy", "error"),
+    ]
     assert report.score == 4
     assert "not run: grading took longer than" in report.checks[1].summary
 
@@ -268,7 +281,8 @@ def test_the_gradebook_covers_the_students_in_scope_that_have_a_report(submissio
 
 
 def test_a_submission_the_grader_fails_on_is_that_students_error_and_the_others_are_graded(
-        submissions, settings, tmp_path, monkeypatch):
+    submissions, settings, tmp_path, monkeypatch
+):
     real_key = pipeline.cache_key
 
     def key(path, *args):

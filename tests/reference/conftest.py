@@ -111,7 +111,9 @@ def start_server() -> Iterator[StartServer]:
             chosen = port if port is not None else free_port(kind)
             proc = subprocess.Popen(
                 [sys.executable, "-u", script(name), "--host", LOCALHOST, "--port", str(chosen), *extra],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             )
             server = ServerProcess(proc, chosen)
             started.append(server)
@@ -163,7 +165,9 @@ def run_script() -> RunScript:
     def run(name: str, *args: str, input: bytes = b"") -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
             [sys.executable, "-u", script(name), *args],
-            input=input, capture_output=True, timeout=CLIENT_TIMEOUT,
+            input=input,
+            capture_output=True,
+            timeout=CLIENT_TIMEOUT,
         )
 
     return run
@@ -178,7 +182,9 @@ def run_script_in_terminal() -> RunScript:
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-u", script(name), *args],
-                stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                stdin=terminal,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             )
         finally:
             os.close(terminal)

@@ -77,24 +77,29 @@ def reply_after_half_close(conn: socket.socket, fake: FakeTcpServer) -> None:
 
 
 def test_tcp_client_prints_the_reply_to_each_line(tcp_server: ServerProcess, run_script: RunScript) -> None:
-    result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", str(tcp_server.port), *PATIENT,
-                        input="hello\nstraße\n\nMixed Case 42\n".encode())
+    result = run_script(
+        "tcp_client.py",
+        "--host",
+        LOCALHOST,
+        "--port",
+        str(tcp_server.port),
+        *PATIENT,
+        input="hello\nstraße\n\nMixed Case 42\n".encode(),
+    )
     assert (result.returncode, result.stderr) == (0, b"")
     assert result.stdout == b"HELLO\nSTRASSE\n\nMIXED CASE 42\n"
 
 
-def test_tcp_client_passes_bytes_that_are_not_utf8_through(
-    tcp_server: ServerProcess, run_script: RunScript
-) -> None:
-    result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", str(tcp_server.port), *PATIENT,
-                        input=b"\xff\xfeabc\n")
+def test_tcp_client_passes_bytes_that_are_not_utf8_through(tcp_server: ServerProcess, run_script: RunScript) -> None:
+    result = run_script(
+        "tcp_client.py", "--host", LOCALHOST, "--port", str(tcp_server.port), *PATIENT, input=b"\xff\xfeabc\n"
+    )
     assert (result.returncode, result.stdout, result.stderr) == (0, b"\xff\xfeABC\n", b"")
 
 
 def test_tcp_client_sends_each_line_without_its_newline_and_half_closes(run_script: RunScript) -> None:
     with FakeTcpServer(reply_after_half_close) as fake:
-        result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", fake.port, *PATIENT,
-                            input=b"one\ntwo\n")
+        result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", fake.port, *PATIENT, input=b"one\ntwo\n")
     assert (result.returncode, result.stdout) == (0, b"ONE\nTWO\n")
     assert fake.requests == [b"one", b"two"]
 
@@ -108,8 +113,9 @@ def test_tcp_client_reads_a_reply_that_arrives_in_pieces(run_script: RunScript) 
             time.sleep(0.05)
 
     with FakeTcpServer(reply_in_pieces) as fake:
-        result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", fake.port, *PATIENT,
-                            input=b"hello, world\n")
+        result = run_script(
+            "tcp_client.py", "--host", LOCALHOST, "--port", fake.port, *PATIENT, input=b"hello, world\n"
+        )
     assert (result.returncode, result.stdout) == (0, b"HELLO, WORLD\n")
 
 
@@ -117,8 +123,7 @@ def test_tcp_client_without_a_server_exits_1_with_a_one_line_message(run_script:
     with socket.socket() as probe:
         probe.bind((LOCALHOST, 0))
         port = probe.getsockname()[1]  # bound but not listening: connections are refused
-        result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", str(port), *FAST,
-                            input=b"hello\n")
+        result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", str(port), *FAST, input=b"hello\n")
     assert (result.returncode, result.stdout) == (1, b"")
     assert result.stderr.decode() == f"tcp_client: cannot connect to {LOCALHOST}:{port}: Connection refused\n"
 
@@ -129,8 +134,7 @@ def test_tcp_client_gives_up_when_the_server_never_replies(run_script: RunScript
 
     with FakeTcpServer(hold_without_reply) as fake:
         started = time.monotonic()
-        result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", fake.port, *FAST,
-                            input=b"hello\n")
+        result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", fake.port, *FAST, input=b"hello\n")
         elapsed = time.monotonic() - started
     assert (result.returncode, result.stdout) == (1, b"")
     assert result.stderr.decode() == f"tcp_client: no reply from {LOCALHOST}:{fake.port} within 0.3 s\n"
@@ -140,14 +144,16 @@ def test_tcp_client_gives_up_when_the_server_never_replies(run_script: RunScript
 def test_tcp_client_prints_no_prompt_when_stdin_is_not_a_terminal(
     tcp_server: ServerProcess, run_script: RunScript
 ) -> None:
-    result = run_script("tcp_client.py", "--host", LOCALHOST, "--port", str(tcp_server.port), *PATIENT,
-                        input=b"hello\n")
+    result = run_script(
+        "tcp_client.py", "--host", LOCALHOST, "--port", str(tcp_server.port), *PATIENT, input=b"hello\n"
+    )
     assert PROMPT.strip() not in result.stdout
 
 
 def test_tcp_client_prompts_when_stdin_is_a_terminal(
     tcp_server: ServerProcess, run_script_in_terminal: RunScript
 ) -> None:
-    result = run_script_in_terminal("tcp_client.py", "--host", LOCALHOST, "--port", str(tcp_server.port),
-                                    *PATIENT, input=b"hello\n")
+    result = run_script_in_terminal(
+        "tcp_client.py", "--host", LOCALHOST, "--port", str(tcp_server.port), *PATIENT, input=b"hello\n"
+    )
     assert (result.returncode, result.stdout) == (0, PROMPT + b"HELLO\n" + PROMPT)

@@ -155,9 +155,7 @@ def test_tcp_server_replies_once_a_request_reaches_one_mebibyte(start_server: St
 
 
 @pytest.mark.parametrize("sent_first", [b"", b"half a sentence"], ids=["at-once", "mid-request"])
-def test_tcp_server_survives_a_client_that_resets_the_connection(
-    tcp_server: ServerProcess, sent_first: bytes
-) -> None:
+def test_tcp_server_survives_a_client_that_resets_the_connection(tcp_server: ServerProcess, sent_first: bytes) -> None:
     sock = connect(tcp_server)
     sock.sendall(sent_first)
     reset(sock)

@@ -71,24 +71,29 @@ def never_reply(sock: socket.socket, datagram: bytes, sender: tuple[str, int], n
 
 
 def test_udp_client_prints_the_reply_to_each_line(udp_server: ServerProcess, run_script: RunScript) -> None:
-    result = run_script("udp_client.py", "--host", LOCALHOST, "--port", str(udp_server.port), *PATIENT,
-                        input="hello\nstraße\n\nMixed Case 42\n".encode())
+    result = run_script(
+        "udp_client.py",
+        "--host",
+        LOCALHOST,
+        "--port",
+        str(udp_server.port),
+        *PATIENT,
+        input="hello\nstraße\n\nMixed Case 42\n".encode(),
+    )
     assert (result.returncode, result.stderr) == (0, b"")
     assert result.stdout == b"HELLO\nSTRASSE\n\nMIXED CASE 42\n"
 
 
-def test_udp_client_passes_bytes_that_are_not_utf8_through(
-    udp_server: ServerProcess, run_script: RunScript
-) -> None:
-    result = run_script("udp_client.py", "--host", LOCALHOST, "--port", str(udp_server.port), *PATIENT,
-                        input=b"\xff\xfeabc\n")
+def test_udp_client_passes_bytes_that_are_not_utf8_through(udp_server: ServerProcess, run_script: RunScript) -> None:
+    result = run_script(
+        "udp_client.py", "--host", LOCALHOST, "--port", str(udp_server.port), *PATIENT, input=b"\xff\xfeabc\n"
+    )
     assert (result.returncode, result.stdout, result.stderr) == (0, b"\xff\xfeABC\n", b"")
 
 
 def test_udp_client_sends_each_line_without_its_newline(run_script: RunScript) -> None:
     with FakeUdpServer(uppercase_reply) as fake:
-        result = run_script("udp_client.py", "--host", LOCALHOST, "--port", fake.port, *PATIENT,
-                            input=b"one\ntwo\n")
+        result = run_script("udp_client.py", "--host", LOCALHOST, "--port", fake.port, *PATIENT, input=b"one\ntwo\n")
     assert result.returncode == 0
     assert fake.received == [b"one", b"two"]
 
@@ -99,8 +104,7 @@ def test_udp_client_retransmits_when_the_first_datagram_is_lost(run_script: RunS
             sock.sendto(datagram.upper(), sender)
 
     with FakeUdpServer(drop_first) as fake:
-        result = run_script("udp_client.py", "--host", LOCALHOST, "--port", fake.port, *FAST,
-                            input=b"hello\n")
+        result = run_script("udp_client.py", "--host", LOCALHOST, "--port", fake.port, *FAST, input=b"hello\n")
     assert (result.returncode, result.stdout, result.stderr) == (0, b"HELLO\n", b"")
     assert len(fake.received) >= 2 and set(fake.received) == {b"hello"}
 
@@ -116,7 +120,9 @@ def test_udp_client_does_not_take_a_duplicate_reply_for_the_next_lines_answer() 
     with FakeUdpServer(reply_twice) as fake:
         client = subprocess.Popen(
             [sys.executable, "-u", str(CLIENT), "--host", LOCALHOST, "--port", fake.port, *PATIENT],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         try:
             assert client.stdin is not None
@@ -140,15 +146,23 @@ def test_udp_client_ignores_datagrams_from_other_addresses(run_script: RunScript
         sock.sendto(datagram.upper(), sender)
 
     with FakeUdpServer(impostor_first) as fake:
-        result = run_script("udp_client.py", "--host", LOCALHOST, "--port", fake.port, *PATIENT,
-                            input=b"hello\n")
+        result = run_script("udp_client.py", "--host", LOCALHOST, "--port", fake.port, *PATIENT, input=b"hello\n")
     assert (result.returncode, result.stdout) == (0, b"HELLO\n")
 
 
 def test_udp_client_gives_up_after_the_configured_number_of_retries(run_script: RunScript) -> None:
     with FakeUdpServer(never_reply) as fake:
-        result = run_script("udp_client.py", "--host", LOCALHOST, "--port", fake.port, *FAST,
-                            "--retries", "2", input=b"hello\nnever sent\n")
+        result = run_script(
+            "udp_client.py",
+            "--host",
+            LOCALHOST,
+            "--port",
+            fake.port,
+            *FAST,
+            "--retries",
+            "2",
+            input=b"hello\nnever sent\n",
+        )
     assert result.returncode == 1
     assert fake.received == [b"hello"] * 3
     assert result.stderr.decode() == f"udp_client: no reply from {LOCALHOST}:{fake.port} after 3 attempts\n"
@@ -170,14 +184,16 @@ def test_udp_client_without_a_server_exits_1_with_a_one_line_message(run_script:
 def test_udp_client_prints_no_prompt_when_stdin_is_not_a_terminal(
     udp_server: ServerProcess, run_script: RunScript
 ) -> None:
-    result = run_script("udp_client.py", "--host", LOCALHOST, "--port", str(udp_server.port), *PATIENT,
-                        input=b"hello\n")
+    result = run_script(
+        "udp_client.py", "--host", LOCALHOST, "--port", str(udp_server.port), *PATIENT, input=b"hello\n"
+    )
     assert PROMPT.strip() not in result.stdout
 
 
 def test_udp_client_prompts_when_stdin_is_a_terminal(
     udp_server: ServerProcess, run_script_in_terminal: RunScript
 ) -> None:
-    result = run_script_in_terminal("udp_client.py", "--host", LOCALHOST, "--port", str(udp_server.port),
-                                    *PATIENT, input=b"hello\n")
+    result = run_script_in_terminal(
+        "udp_client.py", "--host", LOCALHOST, "--port", str(udp_server.port), *PATIENT, input=b"hello\n"
+    )
     assert (result.returncode, result.stdout) == (0, PROMPT + b"HELLO\n" + PROMPT)

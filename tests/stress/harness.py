@@ -33,12 +33,27 @@ EXAMPLES = ROOT / "tests" / "examples"
 CORPUS = ROOT / "tests" / "hostile" / "corpus"
 GRADER = Path(sys.executable).with_name("grader")
 TEXTBOOK_COPIES = 4
-TIMING_EXAMPLES = ("slow_udp_server", "retry_udp_client", "hanging_tcp_client", "threaded_tcp_server",
-                   "socketserver_udp_server", "asyncio_tcp_server")
+TIMING_EXAMPLES = (
+    "slow_udp_server",
+    "retry_udp_client",
+    "hanging_tcp_client",
+    "threaded_tcp_server",
+    "socketserver_udp_server",
+    "asyncio_tcp_server",
+)
 # The load's grading is of programs that only make a machine busy; one that probes the
 # network has nothing to probe here.
-LOAD_PROGRAMS = ("output_flood", "fork_bomb", "memory_bomb", "cpu_spin", "datagram_flood", "disk_fill",
-                 "many_sockets", "sends_endlessly", "daemon")
+LOAD_PROGRAMS = (
+    "output_flood",
+    "fork_bomb",
+    "memory_bomb",
+    "cpu_spin",
+    "datagram_flood",
+    "disk_fill",
+    "many_sockets",
+    "sends_endlessly",
+    "daemon",
+)
 ROUND_LIMIT = 900.0  # seconds for the subjects' grading, under any load
 DISK_CHUNK = 8 << 20
 DISK_FILE_LIMIT = 256 << 20
@@ -116,12 +131,16 @@ def flips(subjects: list[Subject], gradebook: Path) -> tuple[list[str], list[str
             if check is not None and check.status == "error":
                 continue
             if check is None or check.passed != passes:
-                found.append(f"{subject.name}: {check_id} {check.status if check else 'not graded'}, expected "
-                             f"{'pass' if passes else 'fail'}" + (f" ({check.summary})" if check else ""))
+                found.append(
+                    f"{subject.name}: {check_id} {check.status if check else 'not graded'}, expected "
+                    f"{'pass' if passes else 'fail'}" + (f" ({check.summary})" if check else "")
+                )
         lost = [c for c in report.failures if c.status != "error"]
         if subject.full_marks and lost:
-            found.append(f"{subject.name}: {report.score:g}/{report.max_score:g}: "
-                         + "; ".join(f"{c.check_id}: {c.summary}" for c in lost))
+            found.append(
+                f"{subject.name}: {report.score:g}/{report.max_score:g}: "
+                + "; ".join(f"{c.check_id}: {c.summary}" for c in lost)
+            )
     return found, errors
 
 
@@ -147,10 +166,13 @@ class Load:
             return
         self.gradings += 1
         out = self.workdir / f"load-reports-{self.gradings}"
-        self.hostile = subprocess.Popen([*self.grader, "grade", str(self.hostile_class), "--out", str(out),
-                                         "--force", "--sandbox", "docker"], env=self.env,
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+        self.hostile = subprocess.Popen(
+            [*self.grader, "grade", str(self.hostile_class), "--out", str(out), "--force", "--sandbox", "docker"],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def stop(self) -> None:
         for process in [*self.hogs, self.disk]:
@@ -167,15 +189,18 @@ class Load:
 
 
 def _disk_writer(path: Path, seconds: float) -> str:
-    return (f"import os, time\nend = time.monotonic() + {seconds}\nchunk = os.urandom({DISK_CHUNK})\n"
-            f"while time.monotonic() < end:\n"
-            f"    with open({str(path)!r}, 'wb') as f:\n"
-            f"        while f.tell() < {DISK_FILE_LIMIT} and time.monotonic() < end:\n"
-            f"            f.write(chunk); f.flush(); os.fsync(f.fileno())\n")
+    return (
+        f"import os, time\nend = time.monotonic() + {seconds}\nchunk = os.urandom({DISK_CHUNK})\n"
+        f"while time.monotonic() < end:\n"
+        f"    with open({str(path)!r}, 'wb') as f:\n"
+        f"        while f.tell() < {DISK_FILE_LIMIT} and time.monotonic() < end:\n"
+        f"            f.write(chunk); f.flush(); os.fsync(f.fileno())\n"
+    )
 
 
-def run_round(workdir: Path, subjects: list[Subject], classroom: Path, grader: list[str], env: dict[str, str],
-              loaded: bool = True) -> RoundResult:
+def run_round(
+    workdir: Path, subjects: list[Subject], classroom: Path, grader: list[str], env: dict[str, str], loaded: bool = True
+) -> RoundResult:
     out = workdir / "reports"
     shutil.rmtree(out, ignore_errors=True)
     load = Load(workdir, grader, env, ROUND_LIMIT) if loaded else None
@@ -183,9 +208,14 @@ def run_round(workdir: Path, subjects: list[Subject], classroom: Path, grader: l
     try:
         if load is not None:
             time.sleep(5)  # the load gets going before the first subject starts
-        process = subprocess.Popen([*grader, "grade", str(classroom), "--out", str(out), "--force", "--sandbox",
-                                    "docker"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(
+            [*grader, "grade", str(classroom), "--out", str(out), "--force", "--sandbox", "docker"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         output = ""
         while process.poll() is None and time.monotonic() - started < ROUND_LIMIT:
             if load is not None:
@@ -202,16 +232,19 @@ def run_round(workdir: Path, subjects: list[Subject], classroom: Path, grader: l
     found, errors = flips(subjects, out / "gradebook.xml") if (out / "gradebook.xml").is_file() else ([], [])
     if not (out / "gradebook.xml").is_file():
         problems.append("no gradebook")
-    return RoundResult(took, found, load.gradings if load else 0, errors, "\n".join(output.splitlines()[-4:]),
-                       problems)
+    return RoundResult(took, found, load.gradings if load else 0, errors, "\n".join(output.splitlines()[-4:]), problems)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=None)
-    parser.add_argument("--grader-path", type=Path, default=None,
-                        help="a folder holding another `grader` package to grade with (e.g. an older commit)")
+    parser.add_argument(
+        "--grader-path",
+        type=Path,
+        default=None,
+        help="a folder holding another `grader` package to grade with (e.g. an older commit)",
+    )
     parser.add_argument("--no-load", action="store_true", help="the same rounds on a quiet machine")
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(os.environ.get("TMPDIR", "/tmp")) / f"stress-{os.getpid()}"
@@ -229,14 +262,19 @@ def main(argv: list[str] | None = None) -> int:
         total_flips += len(result.flips)
         total_errors += len(result.errors)
         rounds_with_flips += bool(result.flips)
-        print(f"round {number}: {result.took:.0f} s, {len(result.flips)} flip(s), {len(result.errors)} grader "
-              f"error(s), {result.load_gradings} hostile grading(s) beside it", flush=True)
+        print(
+            f"round {number}: {result.took:.0f} s, {len(result.flips)} flip(s), {len(result.errors)} grader "
+            f"error(s), {result.load_gradings} hostile grading(s) beside it",
+            flush=True,
+        )
         for line in result.flips + [f"grader error: {e}" for e in result.errors] + result.problems:
             print(f"    {line}", flush=True)
         for line in result.summary.splitlines():
             print(f"    | {line}", flush=True)
-    print(f"{args.rounds} round(s), {len(subjects)} subjects each: {total_flips} flip(s) "
-          f"in {rounds_with_flips} round(s), {total_errors} grader error(s)")
+    print(
+        f"{args.rounds} round(s), {len(subjects)} subjects each: {total_flips} flip(s) "
+        f"in {rounds_with_flips} round(s), {total_errors} grader error(s)"
+    )
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

@@ -33,8 +33,10 @@ def test_the_load_ran_beside_the_grading(loaded_round):
 
 def test_no_verdict_flips_while_the_machine_is_loaded(loaded_round, capsys):
     with capsys.disabled():
-        print(f"\nloaded round: {loaded_round.took:.0f} s, {loaded_round.load_gradings} hostile grading(s) beside it, "
-              f"{len(loaded_round.errors)} grader error(s): {loaded_round.errors}")
+        print(
+            f"\nloaded round: {loaded_round.took:.0f} s, {loaded_round.load_gradings} hostile grading(s) beside it, "
+            f"{len(loaded_round.errors)} grader error(s): {loaded_round.errors}"
+        )
         for line in loaded_round.summary.splitlines():
             print(f"    | {line}")
     assert loaded_round.flips == [], "\n".join(loaded_round.flips)

@@ -36,7 +36,7 @@ TEXTBOOK_FILES = ("UDPServer.py", "UDPClient.py", "TCPServer.py", "TCPClient.py"
 
 # No socket calls, no socket words in file names: discovery must never mistake one of
 # these files for a student's program.
-_PAYLOAD = Template('''\
+_PAYLOAD = Template("""\
 # socket-lab trust test: a hostile student file (student $case_name, file $file_name).
 # Wherever it runs it leaves a marker naming the process; in a pytest process it also
 # patches the grader to hand out full marks. In a grading container it reaches nothing
@@ -112,42 +112,72 @@ try:
     _socketlab_trust_mark()
 except Exception:
     pass  # a hostile file that crashes its host proves less than one that runs quietly
-''')
+""")
 
 
 def payload(case: str, file: str, token: str, shadows: str | None = None, levels: int = 1) -> str:
     """The source of one hostile file; `shadows`: the module it stands in for, `levels` up to its sys.path entry."""
-    return _PAYLOAD.substitute(case_name=case, file_name=file, case=repr(case), file=repr(file), token=repr(token),
-                               shadows=repr(shadows), levels=levels, env=repr(MARKER_ENV),
-                               fallback=repr(str(FALLBACK_MARKERS)))
+    return _PAYLOAD.substitute(
+        case_name=case,
+        file_name=file,
+        case=repr(case),
+        file=repr(file),
+        token=repr(token),
+        shadows=repr(shadows),
+        levels=levels,
+        env=repr(MARKER_ENV),
+        fallback=repr(str(FALLBACK_MARKERS)),
+    )
 
 
 def _ini(section: str) -> str:
-    return (f"# socket-lab trust test: makes pytest load {PLUGIN}.py from this folder.\n"
-            f"{section}\naddopts = -p {PLUGIN}\npythonpath = .\n")
+    return (
+        f"# socket-lab trust test: makes pytest load {PLUGIN}.py from this folder.\n"
+        f"{section}\naddopts = -p {PLUGIN}\npythonpath = .\n"
+    )
 
 
 def _toml(table: str) -> str:
-    return (f"# socket-lab trust test: makes pytest load {PLUGIN}.py from this folder.\n"
-            f'{table}\naddopts = ["-p", "{PLUGIN}"]\npythonpath = ["."]\n')
+    return (
+        f"# socket-lab trust test: makes pytest load {PLUGIN}.py from this folder.\n"
+        f'{table}\naddopts = ["-p", "{PLUGIN}"]\npythonpath = ["."]\n'
+    )
 
 
 def _pyproject() -> str:
-    return (f"# socket-lab trust test: makes pytest load {PLUGIN}.py from this folder.\n"
-            f'[tool.pytest.ini_options]\naddopts = "-p {PLUGIN}"\npythonpath = ["."]\n')
+    return (
+        f"# socket-lab trust test: makes pytest load {PLUGIN}.py from this folder.\n"
+        f'[tool.pytest.ini_options]\naddopts = "-p {PLUGIN}"\npythonpath = ["."]\n'
+    )
 
 
 # path in the submission -> the test id
-CONFTESTS = {"conftest.py": "a conftest.py at the submission's top",
-             "tests/conftest.py": "a conftest.py in the submission's tests/",
-             "testing/conftest.py": "a conftest.py in the submission's testing/"}
-CONFIG_FILES = {"pytest.ini": _ini("[pytest]"), ".pytest.ini": _ini("[pytest]"), "tox.ini": _ini("[pytest]"),
-                "setup.cfg": _ini("[tool:pytest]"), "pyproject.toml": _pyproject(), "pytest.toml": _toml("[pytest]")}
+CONFTESTS = {
+    "conftest.py": "a conftest.py at the submission's top",
+    "tests/conftest.py": "a conftest.py in the submission's tests/",
+    "testing/conftest.py": "a conftest.py in the submission's testing/",
+}
+CONFIG_FILES = {
+    "pytest.ini": _ini("[pytest]"),
+    ".pytest.ini": _ini("[pytest]"),
+    "tox.ini": _ini("[pytest]"),
+    "setup.cfg": _ini("[tool:pytest]"),
+    "pyproject.toml": _pyproject(),
+    "pytest.toml": _toml("[pytest]"),
+}
 STARTUP_HOOKS = ("sitecustomize.py", "usercustomize.py", "socketlab_trust.pth")
 # Modules the grader, pytest or the CLI import (and a student program's socket): file -> (module, levels)
-SHADOWS = {"socket.py": ("socket", 1), "grader.py": ("grader", 1), "grader/__init__.py": ("grader", 2),
-           "pytest.py": ("pytest", 1), "_pytest/__init__.py": ("_pytest", 2), "docker.py": ("docker", 1),
-           "junitparser.py": ("junitparser", 1), "rich.py": ("rich", 1), "psutil.py": ("psutil", 1)}
+SHADOWS = {
+    "socket.py": ("socket", 1),
+    "grader.py": ("grader", 1),
+    "grader/__init__.py": ("grader", 2),
+    "pytest.py": ("pytest", 1),
+    "_pytest/__init__.py": ("_pytest", 2),
+    "docker.py": ("docker", 1),
+    "junitparser.py": ("junitparser", 1),
+    "rich.py": ("rich", 1),
+    "psutil.py": ("psutil", 1),
+}
 
 
 @dataclass(frozen=True)
@@ -175,8 +205,7 @@ def _hostile_files(case: str, token: str, kinds: set[str]) -> dict[str, str]:
         files["socketlab_trust.pth"] = f"import {PTH_HOOK}\n"
         files[f"{PTH_HOOK}.py"] = payload(case, "socketlab_trust.pth", token)
     if "shadow" in kinds:
-        files.update({path: payload(case, path, token, module, levels)
-                      for path, (module, levels) in SHADOWS.items()})
+        files.update({path: payload(case, path, token, module, levels) for path, (module, levels) in SHADOWS.items()})
     return files
 
 
@@ -192,13 +221,28 @@ def cases(token: str) -> list[Case]:
         name = f"conftest_{Path(path).parent.name or 'top'}"
         found.append(Case(name, sentence, "conftest", files={path: payload(name, path, token)}))
     name = "conftest_in_zip"
-    found.append(Case(name, "a conftest.py inside a zipped submission", "conftest", zipped=True,
-                      files={"conftest.py": payload(name, "conftest.py", token),
-                             "tests/conftest.py": payload(name, "tests/conftest.py", token)}))
+    found.append(
+        Case(
+            name,
+            "a conftest.py inside a zipped submission",
+            "conftest",
+            zipped=True,
+            files={
+                "conftest.py": payload(name, "conftest.py", token),
+                "tests/conftest.py": payload(name, "tests/conftest.py", token),
+            },
+        )
+    )
     for path, text in CONFIG_FILES.items():
         name = f"config_{_slug(path)}"
-        found.append(Case(name, f"a {path} with addopts = -p {PLUGIN} and pythonpath = .", "config",
-                          files={path: text, f"{PLUGIN}.py": payload(name, f"{PLUGIN}.py", token)}))
+        found.append(
+            Case(
+                name,
+                f"a {path} with addopts = -p {PLUGIN} and pythonpath = .",
+                "config",
+                files={path: text, f"{PLUGIN}.py": payload(name, f"{PLUGIN}.py", token)},
+            )
+        )
     for path in STARTUP_HOOKS:
         name = f"startup_{_slug(path)}"
         if path.endswith(".pth"):
@@ -211,12 +255,24 @@ def cases(token: str) -> list[Case]:
     for path, (module, levels) in SHADOWS.items():
         what = "package" if path.endswith("__init__.py") else "module"
         name = f"shadow_{_slug(path.replace('/__init__.py', '_package'))}"
-        found.append(Case(name, f"a {what} named like {module} ({path})", "shadow",
-                          files={path: payload(name, path, token, module, levels)}))
+        found.append(
+            Case(
+                name,
+                f"a {what} named like {module} ({path})",
+                "shadow",
+                files={path: payload(name, path, token, module, levels)},
+            )
+        )
     name = "everything_with_textbook_programs"
-    found.append(Case(name, "the four textbook programs with every hostile file at once", "everything",
-                      baseline="control_textbook",
-                      files=_hostile_files(name, token, {"conftest", "config", "startup", "shadow"})))
+    found.append(
+        Case(
+            name,
+            "the four textbook programs with every hostile file at once",
+            "everything",
+            baseline="control_textbook",
+            files=_hostile_files(name, token, {"conftest", "config", "startup", "shadow"}),
+        )
+    )
     return found
 
 

@@ -60,8 +60,14 @@ def main() -> int:
                 proto, port = key.data
                 if proto == "udp":
                     data, ancillary, _, (src, sport) = key.fileobj.recvmsg(512, socket.CMSG_SPACE(12))
-                    dst = next((socket.inet_ntoa(c[2][8:12]) for c in ancillary
-                                if c[0] == socket.IPPROTO_IP and c[1] == IP_PKTINFO), "?")
+                    dst = next(
+                        (
+                            socket.inet_ntoa(c[2][8:12])
+                            for c in ancillary
+                            if c[0] == socket.IPPROTO_IP and c[1] == IP_PKTINFO
+                        ),
+                        "?",
+                    )
                     payload = data[:64].decode("utf-8", "replace")
                 else:
                     connection, (src, sport) = key.fileobj.accept()
@@ -70,8 +76,20 @@ def main() -> int:
                     connection.close()
                 if records < MAX_RECORDS:
                     records += 1
-                    log.write(json.dumps({"proto": proto, "port": port, "src": src, "sport": sport,
-                                          "dst": dst, "payload": payload, "at": time.time()}) + "\n")
+                    log.write(
+                        json.dumps(
+                            {
+                                "proto": proto,
+                                "port": port,
+                                "src": src,
+                                "sport": sport,
+                                "dst": dst,
+                                "payload": payload,
+                                "at": time.time(),
+                            }
+                        )
+                        + "\n"
+                    )
     return 0
 
 

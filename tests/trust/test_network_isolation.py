@@ -123,15 +123,27 @@ class OutsideHost:
     def check_route(self) -> None:
         device = _route_device(OUTSIDE)
         if device != self.device:
-            pytest.fail(f"the route to {OUTSIDE} goes over {device}, not the test's veth {self.device}; "
-                        "nothing was sent there")
+            pytest.fail(
+                f"the route to {OUTSIDE} goes over {device}, not the test's veth {self.device}; nothing was sent there"
+            )
 
 
 def _start_listener(name: str, folder: Path, ports: tuple[int, ...], prefix: list[str]) -> Listener:
     log = folder / f"{name}.jsonl"
     errors = (folder / f"{name}.stderr").open("w")
-    command = [*prefix, sys.executable, str(RECORDER), "--log", str(log), "--ports", ",".join(map(str, ports)),
-               "--lifetime", str(RECORDER_LIFETIME), "--parent", str(os.getpid())]
+    command = [
+        *prefix,
+        sys.executable,
+        str(RECORDER),
+        "--log",
+        str(log),
+        "--ports",
+        ",".join(map(str, ports)),
+        "--lifetime",
+        str(RECORDER_LIFETIME),
+        "--parent",
+        str(os.getpid()),
+    ]
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors)
     errors.close()
     listener = Listener(name, log, process)
@@ -235,15 +247,24 @@ def graded(docker_ready, outside_host, tmp_path_factory) -> Graded:
     root = tmp_path_factory.mktemp("class")
     student = root / STUDENT
     shutil.copytree(PROBES, student, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    (student / "targets.json").write_text(json.dumps({
-        "hosts": [[OUTSIDE, list(OUTSIDE_PORTS)], [HOST_END, list(HOST_PORTS)]],
-        "gateway_ports": list(HOST_PORTS),
-    }))
+    (student / "targets.json").write_text(
+        json.dumps(
+            {
+                "hosts": [[OUTSIDE, list(OUTSIDE_PORTS)], [HOST_END, list(HOST_PORTS)]],
+                "gateway_ports": list(HOST_PORTS),
+            }
+        )
+    )
     out = root / "reports"
     outside_host.check_route()  # the programs are about to aim at it
     started = time.monotonic()
-    process = subprocess.run([str(GRADER), "grade", str(root), "--out", str(out), "--sandbox", "docker"],
-                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=GRADING_TIMEOUT)
+    process = subprocess.run(
+        [str(GRADER), "grade", str(root), "--out", str(out), "--sandbox", "docker"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=GRADING_TIMEOUT,
+    )
     seconds = time.monotonic() - started
     time.sleep(0.5)  # the containers are gone; let the listeners write what they got last
     gradebook = out / "gradebook.xml"
@@ -269,19 +290,25 @@ def _summary(arrivals: list[dict]) -> str:
 
 def _lines_with(graded: Graded, word: str) -> list[str]:
     """Lines of the checks' reports that hold `word` (the programs' output is in them)."""
-    return sorted({line.strip() for check in graded.checks.values()
-                   for line in format_result(check).splitlines() if word in line})
+    return sorted(
+        {line.strip() for check in graded.checks.values() for line in format_result(check).splitlines() if word in line}
+    )
 
 
 def _not_passed(graded: Graded, check_ids: tuple[str, ...]) -> dict[str, str]:
-    return {c: (graded.checks[c].summary if c in graded.checks else "missing from the report")
-            for c in check_ids if c not in graded.checks or not graded.checks[c].passed}
+    return {
+        c: (graded.checks[c].summary if c in graded.checks else "missing from the report")
+        for c in check_ids
+        if c not in graded.checks or not graded.checks[c].passed
+    }
 
 
 def test_the_hostile_class_is_graded_to_the_end(graded, capsys):
     with capsys.disabled():
-        print(f"\ngraded {STUDENT} in {graded.seconds:.1f} s (exit {graded.process.returncode}); "
-              f"{len(graded.checks)} checks, {sum(c.passed for c in graded.checks.values())} passed")
+        print(
+            f"\ngraded {STUDENT} in {graded.seconds:.1f} s (exit {graded.process.returncode}); "
+            f"{len(graded.checks)} checks, {sum(c.passed for c in graded.checks.values())} passed"
+        )
     assert graded.process.returncode == 0, graded.process.stdout + graded.process.stderr
     assert graded.checks, f"no report for {STUDENT} in {graded.out}"
     errors = {c.check_id: c.summary for c in graded.checks.values() if c.status == "error"}
@@ -292,8 +319,10 @@ def test_the_hostile_class_is_graded_to_the_end(graded, capsys):
 
 def test_nothing_from_a_student_container_arrives_at_a_host_outside_the_grading_machine(graded, capsys):
     with capsys.disabled():
-        print(f"\nprobed {OUTSIDE} (udp+tcp {', '.join(map(str, OUTSIDE_PORTS))}) from every student container; "
-              f"arrived there: {_summary(graded.outside)}")
+        print(
+            f"\nprobed {OUTSIDE} (udp+tcp {', '.join(map(str, OUTSIDE_PORTS))}) from every student container; "
+            f"arrived there: {_summary(graded.outside)}"
+        )
         for line in _lines_with(graded, "netprobe ")[:4]:
             print(f"  e.g. {line}")
     assert graded.outside == [], f"the outside host {OUTSIDE} got {_summary(graded.outside)}"
@@ -301,8 +330,10 @@ def test_nothing_from_a_student_container_arrives_at_a_host_outside_the_grading_
 
 def test_nothing_from_a_student_container_arrives_at_the_grading_machine_itself(graded, capsys):
     with capsys.disabled():
-        print(f"\nprobed {HOST_END} and each container's default gateway (udp+tcp "
-              f"{', '.join(map(str, HOST_PORTS))}); arrived at the grading machine: {_summary(graded.machine)}")
+        print(
+            f"\nprobed {HOST_END} and each container's default gateway (udp+tcp "
+            f"{', '.join(map(str, HOST_PORTS))}); arrived at the grading machine: {_summary(graded.machine)}"
+        )
     assert graded.machine == [], f"the grading machine got {_summary(graded.machine)}"
 
 

@@ -102,8 +102,13 @@ ROUTES = (
     Route("pytest grader/ --submission DIR, from the checkout", "checkout", "two-word", "docker", EVERY_KIND),
     Route("pytest grader/ --submission=DIR, from the checkout", "checkout", "glued", "docker", EVERY_KIND),
     Route("grader grade --sandbox docker, pip-installed", "regular", "grade", "docker", EVERY_KIND),
-    Route("python -m pytest site-packages/grader --submission DIR, pip-installed", "regular", "two-word", "docker",
-          EVERY_KIND),
+    Route(
+        "python -m pytest site-packages/grader --submission DIR, pip-installed",
+        "regular",
+        "two-word",
+        "docker",
+        EVERY_KIND,
+    ),
     Route("grader grade --sandbox local, from the checkout", "checkout", "grade", "local", NO_PROGRAM_KINDS),
 )
 CASES = cases(token="")  # names and sentences only; each route run writes its own files, with its own token
@@ -116,9 +121,17 @@ def _grades(route: Route, case: Case) -> bool:
 
 # The first test of a route grades the whole class (and may build the regular install first).
 _ONE_ROUTE = pytest.mark.timeout(INSTALL_TIMEOUT + ROUTE_TIMEOUT + 60)
-PAIRS = [pytest.param(route, case, id=f"{route.id} - {case.sentence}",
-                      marks=[_ONE_ROUTE, *([pytest.mark.docker] if route.sandbox == "docker" else [])])
-         for route in ROUTES for case in CASES if _grades(route, case)]
+PAIRS = [
+    pytest.param(
+        route,
+        case,
+        id=f"{route.id} - {case.sentence}",
+        marks=[_ONE_ROUTE, *([pytest.mark.docker] if route.sandbox == "docker" else [])],
+    )
+    for route in ROUTES
+    for case in CASES
+    if _grades(route, case)
+]
 
 
 @dataclass(frozen=True)
@@ -171,8 +184,12 @@ class RouteRun:
             if wanted(best):
                 break
             again = self.regrade(student)
-            best = Outcome(max(best.earned, again.earned), best.passed | again.passed,
-                           f"{best.detail}; graded again: {again.detail}", best.graded or again.graded)
+            best = Outcome(
+                max(best.earned, again.earned),
+                best.passed | again.passed,
+                f"{best.detail}; graded again: {again.detail}",
+                best.graded or again.graded,
+            )
         return best
 
 
@@ -205,9 +222,12 @@ def _outcome(junit: Path, how: str) -> Outcome:
         points += sum(_points_of(line) for line in _RESULT_LINE.findall(out))
         if not any(case.find(tag) is not None for tag in ("failure", "error", "skipped")):
             passed.add(check_id)
-    return Outcome(max(score, points), frozenset(passed),
-                   f"score property {score:g}, result lines {points:g}, {len(passed)} of {len(checks)} passed; {how}",
-                   graded=bool(checks))
+    return Outcome(
+        max(score, points),
+        frozenset(passed),
+        f"score property {score:g}, result lines {points:g}, {len(passed)} of {len(checks)} passed; {how}",
+        graded=bool(checks),
+    )
 
 
 def _points_of(line: str) -> float:
@@ -234,11 +254,13 @@ def _markers(folders: list[Path], token: str) -> list[dict]:
 
 
 def _describe(marker: dict) -> str:
-    return (f"  {marker.get('file')} ran in pid {marker.get('pid')} (parent {marker.get('ppid')}, uid "
-            f"{marker.get('uid')}), argv {marker.get('argv')}, cwd {marker.get('cwd')}, pytest loaded: "
-            f"{marker.get('pytest_loaded')}, forged: {marker.get('forged')}"
-            + (f", {marker['shadowing']}" if marker.get("shadowing") else "")
-            + f" [{marker.get('marker_file')}]")
+    return (
+        f"  {marker.get('file')} ran in pid {marker.get('pid')} (parent {marker.get('ppid')}, uid "
+        f"{marker.get('uid')}), argv {marker.get('argv')}, cwd {marker.get('cwd')}, pytest loaded: "
+        f"{marker.get('pytest_loaded')}, forged: {marker.get('forged')}"
+        + (f", {marker['shadowing']}" if marker.get("shadowing") else "")
+        + f" [{marker.get('marker_file')}]"
+    )
 
 
 def _tail(text: str, lines: int = 8) -> str:
@@ -251,8 +273,17 @@ def _tail(text: str, lines: int = 8) -> str:
 
 def _run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[int | None, str]:
     try:
-        done = subprocess.run(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, errors="replace", timeout=timeout)
+        done = subprocess.run(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         return None, out + f"\n(stopped after {timeout:g} s)"
@@ -262,15 +293,41 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tup
 def _typed(route: Route, install: Install, folder: Path, junit: Path) -> list[str]:
     submission = {"two-word": ["--submission", str(folder)], "glued": [f"--submission={folder}"]}[route.command]
     # -p no:cacheprovider: no .pytest_cache written into the checkout other engineers share.
-    return [*install.pytest, install.typed_package, *submission, "--sandbox", route.sandbox, f"--junitxml={junit}",
-            "-q", "-p", "no:cacheprovider"]
+    return [
+        *install.pytest,
+        install.typed_package,
+        *submission,
+        "--sandbox",
+        route.sandbox,
+        f"--junitxml={junit}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
 
 
-def _grade_class(route: Route, install: Install, students: list[str], class_dir: Path, work: Path,
-                 env: dict[str, str], only: str | None = None) -> dict[str, Outcome]:
+def _grade_class(
+    route: Route,
+    install: Install,
+    students: list[str],
+    class_dir: Path,
+    work: Path,
+    env: dict[str, str],
+    only: str | None = None,
+) -> dict[str, Outcome]:
     out = work / "reports"
-    argv = [str(install.bin / "grader"), "grade", str(class_dir), "--out", str(out), "--sandbox", route.sandbox,
-            "--jobs", str(JOBS), *(["--only", only, "--force"] if only else [])]
+    argv = [
+        str(install.bin / "grader"),
+        "grade",
+        str(class_dir),
+        "--out",
+        str(out),
+        "--sandbox",
+        route.sandbox,
+        "--jobs",
+        str(JOBS),
+        *(["--only", only, "--force"] if only else []),
+    ]
     code, log = _run(argv, install.cwd, env, ROUTE_TIMEOUT)
 
     def how(name: str) -> str:
@@ -280,8 +337,9 @@ def _grade_class(route: Route, install: Install, students: list[str], class_dir:
     return {name: _outcome(out / "junit" / f"{name}.xml", how(name)) for name in students}
 
 
-def _grade_each(route: Route, install: Install, students: list[str], class_dir: Path, work: Path,
-                env: dict[str, str]) -> dict[str, Outcome]:
+def _grade_each(
+    route: Route, install: Install, students: list[str], class_dir: Path, work: Path, env: dict[str, str]
+) -> dict[str, Outcome]:
     deadline = time.monotonic() + ROUTE_TIMEOUT
 
     def one(name: str) -> Outcome:
@@ -318,8 +376,9 @@ class RouteRuns:
         markers = work / "markers"
         markers.mkdir(parents=True)
         hostile = [c for c in cases(token) if _grades(route, c)]
-        controls = ["control_empty"] + (["control_textbook"] if any(c.baseline == "control_textbook"
-                                                                      for c in hostile) else [])
+        controls = ["control_empty"] + (
+            ["control_textbook"] if any(c.baseline == "control_textbook" for c in hostile) else []
+        )
         class_dir = write_class(work / "class", hostile, TEXTBOOK, controls)
         students = controls + [c.name for c in hostile]
         env = install.environment(markers)
@@ -339,8 +398,10 @@ class RouteRuns:
 
         run = RouteRun(route, outcomes, _markers([markers, FALLBACK_MARKERS], token), seconds, regrade)
         ran = sorted({m.get("case") for m in run.markers})
-        self.say(f"[trust] {route.id}: {len(students)} students ({len(hostile)} hostile) in {run.seconds:.1f} s; "
-                 f"markers from {len(ran)} student(s){': ' + ', '.join(ran) if ran else ''}")
+        self.say(
+            f"[trust] {route.id}: {len(students)} students ({len(hostile)} hostile) in {run.seconds:.1f} s; "
+            f"markers from {len(ran)} student(s){': ' + ', '.join(ran) if ran else ''}"
+        )
         return run
 
     def forget_fallback_markers(self) -> None:
@@ -378,8 +439,13 @@ def say(request):
 
 
 def _grader_package(python: Path, cwd: Path) -> Path:
-    found = subprocess.run([str(python), "-c", "import grader, pathlib; print(pathlib.Path(grader.__file__).parent)"],
-                           cwd=cwd, capture_output=True, text=True, timeout=60)
+    found = subprocess.run(
+        [str(python), "-c", "import grader, pathlib; print(pathlib.Path(grader.__file__).parent)"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert found.returncode == 0, f"{python} cannot import grader: {found.stderr}"
     return Path(found.stdout.strip()).resolve()
 
@@ -415,16 +481,29 @@ def regular_install(tmp_path_factory, say) -> Install:
     venv = base / "venv"
     made = subprocess.run([sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True, timeout=300)
     assert made.returncode == 0, made.stderr
-    installed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                                "--disable-pip-version-check", str(base / "source")],
-                               capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+    installed = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            str(base / "source"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT,
+    )
     assert installed.returncode == 0, f"pip install failed:\n{installed.stdout}\n{installed.stderr}"
     work = base / "work"  # typed from here: not the repository, nothing of the grader's
     work.mkdir()
     package = _grader_package(venv / "bin" / "python", work)
     assert venv in package.parents, f"the fresh virtualenv imports grader from {package}, not from its site-packages"
-    say(f"[trust] regular install: venv and pip install of the working tree in {time.monotonic() - started:.1f} s "
-        f"({package})")
+    say(
+        f"[trust] regular install: venv and pip install of the working tree in {time.monotonic() - started:.1f} s "
+        f"({package})"
+    )
     return Install("regular", venv / "bin", str(package), work, (str(venv / "bin" / "python"), "-m", "pytest"))
 
 
@@ -434,8 +513,10 @@ def route_runs(tmp_path_factory, say):
     started = time.monotonic()
     yield runs
     runs.forget_fallback_markers()
-    say(f"[trust] {len(runs.done)} route(s), {sum(len(r.outcomes) for r in runs.done.values())} gradings, "
-        f"{sum(len(r.markers) for r in runs.done.values())} marker(s), {time.monotonic() - started:.0f} s in all")
+    say(
+        f"[trust] {len(runs.done)} route(s), {sum(len(r.outcomes) for r in runs.done.values())} gradings, "
+        f"{sum(len(r.markers) for r in runs.done.values())} marker(s), {time.monotonic() - started:.0f} s in all"
+    )
 
 
 @pytest.fixture
@@ -453,8 +534,10 @@ def route_run(request, route_runs) -> RouteRun:
 @pytest.mark.parametrize(("route_run", "case"), PAIRS, indirect=["route_run"])
 def test_no_file_of_the_submission_runs_in_a_grader_process(route_run: RouteRun, case: Case):
     ran = route_run.markers_of(case.name)
-    assert not ran, (f"{case.sentence} ran outside any sandbox, {len(ran)} time(s), when graded by "
-                     f"`{route_run.route.id}`:\n" + "\n".join(map(_describe, ran)))
+    assert not ran, (
+        f"{case.sentence} ran outside any sandbox, {len(ran)} time(s), when graded by "
+        f"`{route_run.route.id}`:\n" + "\n".join(map(_describe, ran))
+    )
 
 
 def _within(got: Outcome, control: Outcome) -> bool:
@@ -472,11 +555,13 @@ def test_the_submission_earns_no_more_than_its_real_programs(route_run: RouteRun
     assert within, (
         f"{case.sentence}: {got.earned:g} points, {case.baseline} {control.earned:g} in the same run of "
         f"`{route_run.route.id}`\n  checks passed only by it: {_some(got.passed - control.passed)}"
-        f"\n  it: {got.detail}\n  {case.baseline}: {control.detail}")
+        f"\n  it: {got.detail}\n  {case.baseline}: {control.detail}"
+    )
 
 
-@pytest.mark.parametrize(("route_run", "case"), [p for p in PAIRS if p.values[1].kind == "everything"],
-                         indirect=["route_run"])
+@pytest.mark.parametrize(
+    ("route_run", "case"), [p for p in PAIRS if p.values[1].kind == "everything"], indirect=["route_run"]
+)
 def test_the_textbook_programs_earn_the_same_beside_every_hostile_file(route_run: RouteRun, case: Case):
     control = route_run.outcomes[case.baseline]
     got = route_run.best_of(case.name, route_run.outcomes[case.name], lambda g: g.earned >= control.earned)
@@ -486,7 +571,8 @@ def test_the_textbook_programs_earn_the_same_beside_every_hostile_file(route_run
         f"{case.sentence}: {got.earned:g} points, {case.baseline} {control.earned:g} in the same run of "
         f"`{route_run.route.id}`\n  checks passed only by it: {_some(got.passed - control.passed)}"
         f"\n  checks passed only by {case.baseline}: {_some(control.passed - got.passed)}"
-        f"\n  it: {got.detail}\n  {case.baseline}: {control.detail}")
+        f"\n  it: {got.detail}\n  {case.baseline}: {control.detail}"
+    )
 
 
 def _some(checks: frozenset[str], shown: int = 4) -> str:

@@ -104,7 +104,8 @@ def test_copies_are_numbered_students_without_the_examples_expectations(tmp_path
     assert [c.name for c in copies] == ["student001", "student002", "student003"]
     for copy in copies:
         assert sorted(p.name for p in copy.iterdir()) == sorted(
-            p.name for p in TEXTBOOK.iterdir() if p.name != "expected.toml")
+            p.name for p in TEXTBOOK.iterdir() if p.name != "expected.toml"
+        )
 
 
 def test_full_marks_only_when_every_student_scored_100_percent(tmp_path):
@@ -117,9 +118,19 @@ def test_full_marks_only_when_every_student_scored_100_percent(tmp_path):
 
 
 def grading(submissions: int, jobs: int, seconds: float, tree_mib: float = 200.0) -> ClassTiming:
-    return ClassTiming(submissions, jobs, seconds, submissions / seconds * 60, seconds / submissions, 5.0, 1.5, 20.0, True,
-                   MemoryPeak(40.0, tree_mib, jobs + 1, 100),
-                   (CheckTime("udp_client.first_request_lost", 6.5), CheckTime("udp_server.basic", 0.1)))
+    return ClassTiming(
+        submissions,
+        jobs,
+        seconds,
+        submissions / seconds * 60,
+        seconds / submissions,
+        5.0,
+        1.5,
+        20.0,
+        True,
+        MemoryPeak(40.0, tree_mib, jobs + 1, 100),
+        (CheckTime("udp_client.first_request_lost", 6.5), CheckTime("udp_server.basic", 0.1)),
+    )
 
 
 def test_scaling_compares_seconds_per_submission_of_the_largest_and_smallest_size_at_each_job_count():
@@ -147,12 +158,23 @@ def test_a_job_count_is_a_positive_number_or_the_graders_default():
 
 def results(gradings: list[ClassTiming], median_ratio: float = 1.2) -> run.Results:
     bare = Summary(500, 20e-6, 80e-6, 200e-6)
-    exchange = ExchangeFigures(500, 20, (
-        Variant("bare socket", bare, 1.0, 1.0),
-        Variant("grader", Summary(500, 20e-6 * median_ratio, 90e-6, 300e-6), median_ratio, 90 / 80),
-        Variant("grader + impairment", Summary(500, 26e-6, 95e-6, 300e-6), 1.3, 95 / 80)))
-    startup = StartupFigures(20, Summary(20, 0.25, 0.3, 0.3), Summary(20, 0.03, 0.04, 0.04), 0.25 / 0.03,
-                             Summary(20, 0.6, 0.7, 0.8), Summary(20, 0.03, 0.04, 0.04))
+    exchange = ExchangeFigures(
+        500,
+        20,
+        (
+            Variant("bare socket", bare, 1.0, 1.0),
+            Variant("grader", Summary(500, 20e-6 * median_ratio, 90e-6, 300e-6), median_ratio, 90 / 80),
+            Variant("grader + impairment", Summary(500, 26e-6, 95e-6, 300e-6), 1.3, 95 / 80),
+        ),
+    )
+    startup = StartupFigures(
+        20,
+        Summary(20, 0.25, 0.3, 0.3),
+        Summary(20, 0.03, 0.04, 0.04),
+        0.25 / 0.03,
+        Summary(20, 0.6, 0.7, 0.8),
+        Summary(20, 0.03, 0.04, 0.04),
+    )
     return run.Results(exchange, startup, gradings, scaling(gradings), default_jobs=4, cores=2)
 
 
@@ -186,8 +208,9 @@ def test_the_table_shows_every_figure_with_its_baseline():
 
 
 def test_results_are_written_with_a_timestamp_and_as_latest(tmp_path):
-    document = run.to_json(results([grading(10, 4, 100.0)]), {"sizes": [10]}, started=0.0, seconds=12.0,
-                           load_before=0.5)
+    document = run.to_json(
+        results([grading(10, 4, 100.0)]), {"sizes": [10]}, started=0.0, seconds=12.0, load_before=0.5
+    )
     path = run.write_results(document, tmp_path)
     assert path.name == "19700101T000000Z.json"
     assert json.loads(path.read_text()) == json.loads((tmp_path / "latest.json").read_text())

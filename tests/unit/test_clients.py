@@ -11,19 +11,28 @@ from grader.scenarios.client_exchange import ClientParams, ClientRun, _evidence,
 
 LINE = "hello network"
 REPLY = "HELLO NETWORK"
-PY2 = 'File "UDPClient.py", line 5\n    print modifiedMessage\n    ^\nSyntaxError: Missing parentheses in call to \'print\'\n'
+PY2 = (
+    'File "UDPClient.py", line 5\n    print modifiedMessage\n    ^\n'
+    "SyntaxError: Missing parentheses in call to 'print'\n"
+)
 
 
 def run(stdout: str = "", stderr: str = "", code: int | None = 0, sent: bytes | None = LINE.encode()) -> ClientRun:
     """A client's run; the scripted server answered whatever it was sent, as in `normal`."""
-    events = [] if sent is None else [
-        {"event": "datagram", "t": 0.01, "size": len(sent), "data": base64.b64encode(sent).decode()},
-        {"event": "reply", "t": 0.02, "size": len(sent), "data": base64.b64encode(sent.upper()).decode()}]
+    events = (
+        []
+        if sent is None
+        else [
+            {"event": "datagram", "t": 0.01, "size": len(sent), "data": base64.b64encode(sent).decode()},
+            {"event": "reply", "t": 0.02, "size": len(sent), "data": base64.b64encode(sent.upper()).decode()},
+        ]
+    )
     return ClientRun(stdout, stderr, None if code is None else ExitInfo(code), 0.2, 6.0, events=events)
 
 
-@pytest.mark.parametrize("stdout", [f"{REPLY}\n", f"Input lowercase sentence:From Server:  {REPLY}\n",
-                                    f"reply: {REPLY}!\n"])
+@pytest.mark.parametrize(
+    "stdout", [f"{REPLY}\n", f"Input lowercase sentence:From Server:  {REPLY}\n", f"reply: {REPLY}!\n"]
+)
 def test_the_reply_counts_as_printed_behind_prompts_and_prefixes(stdout):
     assert judge("prints_reply", run(stdout), LINE, REPLY, "").passed
 
@@ -59,8 +68,13 @@ def test_the_typed_line_must_reach_the_server():
 
 
 def test_no_server_with_a_traceback_is_not_a_clear_failure():
-    verdict = judge("clear_failure", run(stderr="Traceback (most recent call last):\nConnectionRefusedError\n",
-                                         code=1, sent=None), LINE, REPLY, "")
+    verdict = judge(
+        "clear_failure",
+        run(stderr="Traceback (most recent call last):\nConnectionRefusedError\n", code=1, sent=None),
+        LINE,
+        REPLY,
+        "",
+    )
     assert not verdict.passed
 
 
@@ -80,15 +94,15 @@ def test_an_unknown_behaviour_is_rejected():
 def test_a_client_that_prints_the_reply_without_the_server_sending_one_earns_nothing():
     line = typed_line(1)
     reply = line.upper()  # computable from the typed line alone: print(input().upper())
-    run = ClientRun(stdout=f"From Server: {reply}\n", stderr="", exit=ExitInfo(0), duration=0.1,
-                            budget=6.0, events=[])
+    run = ClientRun(stdout=f"From Server: {reply}\n", stderr="", exit=ExitInfo(0), duration=0.1, budget=6.0, events=[])
     verdict = judge("prints_reply", run, line, reply, source="")
     assert not verdict.passed and "never sent" in verdict.summary
 
 
 def test_the_client_output_quoted_in_a_report_is_bounded_however_long_its_lines():
-    run = ClientRun(stdout=("X" * 120_000 + "\n") * 8, stderr=("Y" * 120_000 + "\n") * 8,
-                            exit=ExitInfo(0), duration=0.1, budget=6.0)
+    run = ClientRun(
+        stdout=("X" * 120_000 + "\n") * 8, stderr=("Y" * 120_000 + "\n") * 8, exit=ExitInfo(0), duration=0.1, budget=6.0
+    )
     assert sum(map(len, _evidence(run, "a", "A"))) < 32_000
 
 

@@ -235,24 +235,24 @@ def test_only_unrelated_sockets_bound_lists_them():
     assert hint is None
 
 
-ARGV_CRASH = '''Traceback (most recent call last):
+ARGV_CRASH = """Traceback (most recent call last):
   File "/submission/UDPServer.py", line 5, in <module>
     serverPort = int(sys.argv[1])
                      ~~~~~~~~^^^
 IndexError: list index out of range
-'''
-EOF_CRASH = '''Traceback (most recent call last):
+"""
+EOF_CRASH = """Traceback (most recent call last):
   File "/tmp/socketlab-7-student-x/submission-1/lab/client.py", line 9, in <module>
     again = input("more? ")
 EOFError: EOF when reading a line
-'''
-INT_INPUT_CRASH = '''Traceback (most recent call last):
+"""
+INT_INPUT_CRASH = """Traceback (most recent call last):
   File "<frozen runpy>", line 88, in _run_code
   File "TCPClient.py", line 5, in <module>
     serverPort = int(input("Server port: "))
 ValueError: invalid literal for int() with base 10: 'socket layer from the grader 1234'
-'''
-DEEP_CRASH = '''Traceback (most recent call last):
+"""
+DEEP_CRASH = """Traceback (most recent call last):
   File "/submission/s.py", line 4, in <module>
     main()
   File "/submission/s.py", line 2, in main
@@ -260,15 +260,19 @@ DEEP_CRASH = '''Traceback (most recent call last):
   File "/usr/lib/python3.11/fractions.py", line 99, in f
     raise ZeroDivisionError
 ZeroDivisionError: division by zero
-'''
+"""
 
 
-@pytest.mark.parametrize(("output", "where"), [
-    (ARGV_CRASH, "UDPServer.py line 5: serverPort = int(sys.argv[1])"),
-    (EOF_CRASH, 'lab/client.py line 9: again = input("more? ")'),
-    (INT_INPUT_CRASH, 'TCPClient.py line 5: serverPort = int(input("Server port: "))'),
-    (DEEP_CRASH, "s.py line 2: x = 1/0"),
-], ids=["in a container", "in a local copy", "relative, after a frozen frame", "the last frame of the student's own"])
+@pytest.mark.parametrize(
+    ("output", "where"),
+    [
+        (ARGV_CRASH, "UDPServer.py line 5: serverPort = int(sys.argv[1])"),
+        (EOF_CRASH, 'lab/client.py line 9: again = input("more? ")'),
+        (INT_INPUT_CRASH, 'TCPClient.py line 5: serverPort = int(input("Server port: "))'),
+        (DEEP_CRASH, "s.py line 2: x = 1/0"),
+    ],
+    ids=["in a container", "in a local copy", "relative, after a frozen frame", "the last frame of the student's own"],
+)
 def test_a_crash_names_the_students_own_line_that_raised(output, where):
     assert student_line(output) == where
 
@@ -277,11 +281,15 @@ def test_a_traceback_only_in_library_code_names_no_line():
     assert student_line('  File "/usr/lib/python3.11/socket.py", line 1, in f\n    x\nOSError: x\n') is None
 
 
-@pytest.mark.parametrize(("output", "words"), [
-    (ARGV_CRASH, "the grader starts it with no arguments"),
-    (EOF_CRASH, "the grader types one line"),
-    (INT_INPUT_CRASH, "reads a number (a port?) with input()"),
-], ids=["port from sys.argv", "input() after the reply", "int(input())"])
+@pytest.mark.parametrize(
+    ("output", "words"),
+    [
+        (ARGV_CRASH, "the grader starts it with no arguments"),
+        (EOF_CRASH, "the grader types one line"),
+        (INT_INPUT_CRASH, "reads a number (a port?) with input()"),
+    ],
+    ids=["port from sys.argv", "input() after the reply", "int(input())"],
+)
 def test_a_crash_from_real_student_code_gets_its_cause_and_its_line(output, words):
     hint = program_error_hint(output)
     assert words in hint and f"(at {student_line(output)})" in hint

@@ -394,7 +394,8 @@ def test_socket_code_that_matches_no_role_gets_a_note(tmp_path: Path) -> None:
 
     assert submission.programs == {}
     assert submission.notes == (
-        "net_helpers.py: looks like socket code but matched no role; name it like UDPServer.py or list it in grader.toml",
+        "net_helpers.py: looks like socket code but matched no role; "
+        "name it like UDPServer.py or list it in grader.toml",
     )
 
 
@@ -426,8 +427,9 @@ def test_past_200_files_the_ones_named_like_a_role_are_still_read_with_a_note(tm
     submission = discover(write(tmp_path, files))
 
     assert submission.programs[Role.UDP_SERVER].source == Path("zz/UDPServer.py")
-    assert submission.notes == ("read only 200 of 201 .py files (those named like a role first); "
-                                "remove unrelated files or use grader.toml",)
+    assert submission.notes == (
+        "read only 200 of 201 .py files (those named like a role first); remove unrelated files or use grader.toml",
+    )
 
 
 def test_the_reference_solutions_are_each_found_in_their_role() -> None:
@@ -647,8 +649,26 @@ def _zip_with_raw_name(path: Path, raw: bytes, data: bytes = b"print(1)\n") -> N
     """One stored entry whose name is `raw`, flagged as UTF-8 (general purpose bit 11)."""
     crc = zlib.crc32(data)
     local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0x800, 0, 0, 0, crc, len(data), len(data), len(raw), 0)
-    central = struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0x800, 0, 0, 0, crc, len(data), len(data),
-                          len(raw), 0, 0, 0, 0, 0, 0)
+    central = struct.pack(
+        "<4sHHHHHHIIIHHHHHII",
+        b"PK\x01\x02",
+        20,
+        20,
+        0x800,
+        0,
+        0,
+        0,
+        crc,
+        len(data),
+        len(data),
+        len(raw),
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    )
     body = local + raw + data
     cd = central + raw
     path.write_bytes(body + cd + struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, len(cd), len(body), 0))
@@ -667,7 +687,7 @@ def test_zip_with_corrupt_deflate_data_is_a_discovery_error(tmp_path):
         archive.writestr("UDPServer.py", b"x" * 5000)
     raw = bytearray(bad.read_bytes())
     start = 30 + len("UDPServer.py")
-    raw[start:start + 8] = bytes(b ^ 0xFF for b in raw[start:start + 8])
+    raw[start : start + 8] = bytes(b ^ 0xFF for b in raw[start : start + 8])
     bad.write_bytes(bytes(raw))
     with pytest.raises(DiscoveryError):
         unpack_zip(bad, tmp_path / "out")

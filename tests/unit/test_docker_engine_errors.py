@@ -61,6 +61,7 @@ class RacingEnvironment(dict):
 def test_a_lane_talking_to_the_engine_never_reads_the_environment_pytest_is_changing(monkeypatch):
     client = without_proxies(docker.DockerClient(base_url="unix:///nonexistent/docker.sock", version="1.41"))
     monkeypatch.setattr(os, "environ", RacingEnvironment(PATH="/usr/bin"))
-    settings = client.api.merge_environment_settings("http+docker://localhost/v1.41/containers/json", {}, None,
-                                                     None, None)
+    settings = client.api.merge_environment_settings(
+        "http+docker://localhost/v1.41/containers/json", {}, None, None, None
+    )
     assert settings["proxies"] == {}

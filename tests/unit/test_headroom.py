@@ -12,20 +12,25 @@ QUIET = Pressure(cpu=5.0, io=1.0, load_per_cpu=0.3)
 BUSY = Pressure(cpu=90.0, io=1.0, load_per_cpu=3.0)
 
 
-@pytest.mark.parametrize(("pressure", "room"), [
-    (QUIET, True),
-    (BUSY, False),
-    (Pressure(cpu=10.0, io=75.0, load_per_cpu=0.5), False),
-    (Pressure(cpu=None, io=None, load_per_cpu=1.5), True),
-    (Pressure(cpu=None, io=None, load_per_cpu=2.5), False),
-], ids=["quiet", "cpu pressure", "io pressure", "no psi, light load", "no psi, heavy load"])
+@pytest.mark.parametrize(
+    ("pressure", "room"),
+    [
+        (QUIET, True),
+        (BUSY, False),
+        (Pressure(cpu=10.0, io=75.0, load_per_cpu=0.5), False),
+        (Pressure(cpu=None, io=None, load_per_cpu=1.5), True),
+        (Pressure(cpu=None, io=None, load_per_cpu=2.5), False),
+    ],
+    ids=["quiet", "cpu pressure", "io pressure", "no psi, light load", "no psi, heavy load"],
+)
 def test_the_rule_reads_pressure_where_the_kernel_has_it_and_the_load_otherwise(pressure, room):
     assert HeadroomRule().has_headroom(pressure) is room
 
 
 def test_pressure_files_are_read_as_the_kernel_writes_them(tmp_path):
-    (tmp_path / "cpu").write_text("some avg10=42.50 avg60=10.00 avg300=3.00 total=123\n"
-                                  "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+    (tmp_path / "cpu").write_text(
+        "some avg10=42.50 avg60=10.00 avg300=3.00 total=123\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+    )
     (tmp_path / "io").write_text("some avg10=7.25 avg60=1.00 avg300=0.50 total=9\n")
     pressure = read_pressure(tmp_path)
     assert (pressure.cpu, pressure.io) == (42.5, 7.25)

@@ -41,6 +41,8 @@ def release_order(fates) -> list[Emission]:
     """Wire order of a whole sequence of sends: push each, then flush."""
     pipe = DatagramPipe()
     return [e for f in fates for e in pipe.push(f)] + pipe.flush()
+
+
 LOSSY = DatagramProfile(drop=0.3, duplicate=0.1, delay=0.1, reorder=0.1)
 
 probabilities = st.floats(min_value=0.0, max_value=0.25)
@@ -57,9 +59,7 @@ seeds = st.integers(min_value=-(2**63), max_value=2**63)
 
 def sends(*actions: Action) -> list[Fate]:
     """Message i, first attempt, with the i-th action (DELAY gets 100 ms)."""
-    return [
-        Fate(i, 0, a, 0.1 if a is Action.DELAY else 0.0) for i, a in enumerate(actions)
-    ]
+    return [Fate(i, 0, a, 0.1 if a is Action.DELAY else 0.0) for i, a in enumerate(actions)]
 
 
 def wire(emissions: list[Emission]) -> list[int]:
@@ -128,9 +128,7 @@ def test_the_same_seed_gives_the_same_fate(seed, message, attempt):
 def test_a_fate_does_not_depend_on_the_order_sends_are_asked_about():
     schedule = DatagramSchedule(LOSSY, seed=7)
     forward = {(f.message, f.attempt): f for f in preview(schedule, 50, 3)}
-    backward = {
-        (m, a): schedule.fate(m, a) for m in reversed(range(50)) for a in (2, 1, 0)
-    }
+    backward = {(m, a): schedule.fate(m, a) for m in reversed(range(50)) for a in (2, 1, 0)}
     assert forward == backward
 
 
@@ -167,9 +165,7 @@ def test_delays_fall_within_the_profile_delay_range(seed, message):
 
 
 @given(profile=profiles, seed=seeds, message=st.integers(0, 10_000))
-def test_a_message_is_never_impaired_more_than_the_cap_across_attempts(
-    profile, seed, message
-):
+def test_a_message_is_never_impaired_more_than_the_cap_across_attempts(profile, seed, message):
     attempts = [fate(profile, seed, message, a) for a in range(8)]
     impaired = sum(f.action is not Action.DELIVER for f in attempts)
     assert impaired <= profile.max_impairments_per_datagram
@@ -209,9 +205,7 @@ def test_fates_are_stable_across_processes_with_different_hash_seeds():
 
 
 def test_an_explicit_schedule_does_exactly_what_it_lists_and_delivers_the_rest():
-    schedule = DatagramSchedule.explicit(
-        {(0, 0): Action.DROP, (2, 1): Action.DUPLICATE}
-    )
+    schedule = DatagramSchedule.explicit({(0, 0): Action.DROP, (2, 1): Action.DUPLICATE})
     assert schedule.fate(0, 0).action is Action.DROP
     assert schedule.fate(2, 1).action is Action.DUPLICATE
     assert schedule.fate(0, 1).action is Action.DELIVER
@@ -240,9 +234,7 @@ def test_explicit_impairments_count_towards_the_cap_of_later_attempts():
 
 def test_a_schedule_without_overrides_agrees_with_the_fate_function():
     schedule = DatagramSchedule(LOSSY, seed=3)
-    assert preview(schedule, 30, 3) == tuple(
-        fate(LOSSY, 3, m, a) for m in range(30) for a in range(3)
-    )
+    assert preview(schedule, 30, 3) == tuple(fate(LOSSY, 3, m, a) for m in range(30) for a in range(3))
 
 
 def test_overrides_that_name_the_same_send_twice_are_rejected():
@@ -332,9 +324,7 @@ def test_sliced_writes_concatenate_to_the_data(data, pieces, seed):
     pieces=st.integers(1, 50),
     seed=seeds,
 )
-def test_slicing_gives_the_asked_number_of_nonempty_pieces_or_one_per_byte(
-    data, pieces, seed
-):
+def test_slicing_gives_the_asked_number_of_nonempty_pieces_or_one_per_byte(data, pieces, seed):
     writes = slice_stream(data, pieces, 0.05, seed)
     assert len(writes) == min(pieces, len(data))
     assert all(w.data for w in writes)

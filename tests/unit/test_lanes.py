@@ -17,8 +17,14 @@ def server_check(name: str, role: Role = Role.UDP_SERVER) -> CheckSpec:
 
 
 def client_check(name: str, behaviour: str, role: Role = Role.UDP_CLIENT) -> CheckSpec:
-    return CheckSpec(f"{role.value}.{name}", role, "client_exchange", 1.0, True,
-                     params=ClientParams(behaviour=behaviour, expect=name))
+    return CheckSpec(
+        f"{role.value}.{name}",
+        role,
+        "client_exchange",
+        1.0,
+        True,
+        params=ClientParams(behaviour=behaviour, expect=name),
+    )
 
 
 def ids(grouped: list[list[CheckSpec]]) -> list[list[str]]:
@@ -36,10 +42,12 @@ def test_each_server_role_has_a_lane_of_its_own():
 
 
 def test_client_checks_that_judge_one_run_share_a_lane_and_other_runs_get_their_own():
-    checks = [client_check("sends_line", "normal"), client_check("exits", "silent"),
-              client_check("prints_reply", "normal")]
-    assert ids(lanes(checks, ALL_ROLES)) == [["udp_client.sends_line", "udp_client.prints_reply"],
-                                             ["udp_client.exits"]]
+    checks = [
+        client_check("sends_line", "normal"),
+        client_check("exits", "silent"),
+        client_check("prints_reply", "normal"),
+    ]
+    assert ids(lanes(checks, ALL_ROLES)) == [["udp_client.sends_line", "udp_client.prints_reply"], ["udp_client.exits"]]
 
 
 def test_the_checks_of_a_role_the_submission_lacks_are_one_lane():

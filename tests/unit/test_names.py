@@ -12,7 +12,7 @@ HOSTILE = [
     os.fsdecode(b"caf\xe9-latin1"),  # a folder name that is not UTF-8
     "x" * 252,
     "eve\x1b[2Jclear",
-    "=HYPERLINK(\"http://x\")",
+    '=HYPERLINK("http://x")',
     "+1",
     "-x",
     "@SUM(A1)",

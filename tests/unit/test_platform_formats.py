@@ -10,12 +10,18 @@ from grader.model import CheckResult, Status, StudentReport
 
 CATALOG = Catalog({"udp_server.basic": "answers one line in upper case"}, frozenset({"udp_server.burst"}))
 PASSED = CheckResult("udp_client.prints_reply", Status.PASSED, 2.0, 2.0, "printed the reply")
-FAILED = CheckResult("udp_server.basic", Status.FAILED, 0.0, 2.0, "replied [click](http://evil.example) <b>x</b>",
-                     hint="call upper()")
+FAILED = CheckResult(
+    "udp_server.basic", Status.FAILED, 0.0, 2.0, "replied [click](http://evil.example) <b>x</b>", hint="call upper()"
+)
 ADVISORY_PASSED = CheckResult("udp_server.burst", Status.PASSED, 0.0, 0.0, "all answered")  # an xpass: not flagged
 REPORT = StudentReport("alice", 2.0, 4.0, {"assignment": "uppercase"}, (PASSED, FAILED, ADVISORY_PASSED))
-BROKEN = StudentReport("alice", 0.0, 4.0, {"checks": "udp_server.basic udp_client.prints_reply"},
-                       grader_error="pytest exited with status 3")
+BROKEN = StudentReport(
+    "alice",
+    0.0,
+    4.0,
+    {"checks": "udp_server.basic udp_client.prints_reply"},
+    grader_error="pytest exited with status 3",
+)
 
 
 def test_gradescope_output_shows_a_students_markdown_as_text():
@@ -43,17 +49,24 @@ def test_prairielearn_score_is_the_fraction_of_the_points():
     assert results["tests"][1]["description"] == "answers one line in upper case"
 
 
-@pytest.mark.parametrize(("platform", "expected"), [
-    ("prairielearn", {"gradable": False}),
-    ("classroom", {"status": "error"}),
-    ("gradescope", {"score": 0.0, "tests": []}),
-])
+@pytest.mark.parametrize(
+    ("platform", "expected"),
+    [
+        ("prairielearn", {"gradable": False}),
+        ("classroom", {"status": "error"}),
+        ("gradescope", {"score": 0.0, "tests": []}),
+    ],
+)
 def test_a_grader_error_says_so_in_each_platforms_own_terms(platform, expected):
-    results = (formats.gradescope(BROKEN, 1, CATALOG) if platform == "gradescope"
-               else getattr(formats, platform)(BROKEN, CATALOG))
+    results = (
+        formats.gradescope(BROKEN, 1, CATALOG)
+        if platform == "gradescope"
+        else getattr(formats, platform)(BROKEN, CATALOG)
+    )
     assert expected.items() <= results.items()
-    assert "pytest exited with status 3" in (results.get("message") or results.get("output")
-                                             or results["tests"][0]["message"])
+    assert "pytest exited with status 3" in (
+        results.get("message") or results.get("output") or results["tests"][0]["message"]
+    )
 
 
 def test_autolab_names_every_group_of_the_assignment_even_after_a_grader_error():

@@ -273,7 +273,7 @@ def test_a_reply_on_the_wrong_clients_socket_does_not_count():
 
 def test_a_correct_reply_from_another_address_does_not_count():
     m = machine()
-    first, = m.poll(0.0)
+    (first,) = m.poll(0.0)
 
     m.receive(0, first.request.expected, 0.1, foreign_source=("172.18.0.2", 40123))
 
@@ -472,7 +472,8 @@ def test_the_same_seed_gives_the_same_plan():
 
     assert first == second
     assert [first.schedule.fate(m, a) for m in range(20) for a in range(4)] == [
-        second.schedule.fate(m, a) for m in range(20) for a in range(4)]
+        second.schedule.fate(m, a) for m in range(20) for a in range(4)
+    ]
 
 
 def test_another_seed_gives_other_payloads():
@@ -538,8 +539,9 @@ def test_expected_replies_are_the_transformed_payloads():
 
 
 def test_a_survive_only_request_expects_no_reply_and_the_probe_does():
-    requests = plan(UdpExchangeParams(payload="non_utf8", expect_reply=False, probe_after=True),
-                    uppercase, SEED).requests
+    requests = plan(
+        UdpExchangeParams(payload="non_utf8", expect_reply=False, probe_after=True), uppercase, SEED
+    ).requests
 
     assert [r.expected is None for r in requests] == [True, False]
     assert requests[-1].client == 0
@@ -595,8 +597,13 @@ def test_an_unknown_payload_kind_is_rejected():
 
 @pytest.mark.parametrize(
     ("got", "expected", "same"),
-    [(b"ABC", b"ABC", True), (b"ABC\n", b"ABC", True), (b"ABC", b"ABC\r\n", True), (b"AB", b"ABC", False),
-     (b" ABC", b"ABC", False)],
+    [
+        (b"ABC", b"ABC", True),
+        (b"ABC\n", b"ABC", True),
+        (b"ABC", b"ABC\r\n", True),
+        (b"AB", b"ABC", False),
+        (b" ABC", b"ABC", False),
+    ],
 )
 def test_same_reply_ignores_only_a_trailing_newline(got, expected, same):
     assert same_reply(got, expected) is same
@@ -728,7 +735,7 @@ def test_tcp_judge_of_an_echo_hints_at_upper_casing():
 
 def test_tcp_judge_of_a_truncated_reply_hints_at_the_buffer():
     tcp, (record,) = tcp_records(TcpExchangeParams(length=1000))
-    record.reply = record.plan.expected[:1024 // 2]
+    record.reply = record.plan.expected[: 1024 // 2]
 
     verdict = tcp_judge(tcp, [record])
 

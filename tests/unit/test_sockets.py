@@ -9,18 +9,23 @@ from grader.sandbox.sockets import BoundSocket, parse_proc_net, parse_unread
 STUDENT = 1000
 ROOT = 0
 
-UDP_HEADER = ("   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
-              "inode ref pointer drops")
-TCP_HEADER = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
-              "inode")
-TCP6_HEADER = ("  sl  local_address                         remote_address                        st tx_queue "
-               "rx_queue tr tm->when retrnsmt   uid  timeout inode")
+UDP_HEADER = (
+    "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
+    "inode ref pointer drops"
+)
+TCP_HEADER = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"
+TCP6_HEADER = (
+    "  sl  local_address                         remote_address                        st tx_queue "
+    "rx_queue tr tm->when retrnsmt   uid  timeout inode"
+)
 
 
 def row(sl: int, local: str, remote: str, state: str, uid: int, inode: int = 4242) -> str:
     """One /proc/net line in the kernel's layout: uid is the 8th column."""
-    return (f"  {sl:>3}: {local} {remote} {state} 00000000:00000000 00:00000000 00000000 "
-            f"{uid:>5}        0 {inode} 2 0000000000000000 0")
+    return (
+        f"  {sl:>3}: {local} {remote} {state} 00000000:00000000 00:00000000 00000000 "
+        f"{uid:>5}        0 {inode} 2 0000000000000000 0"
+    )
 
 
 def table(header: str, *rows: str) -> str:

@@ -192,7 +192,8 @@ BROKEN = {
         ["65535"],
     ),
     "a scripted-server behaviour of the other transport": (
-        '[[checks]]\nid = "tcp_client.x"\nkind = "client_exchange"\npoints = 1\nparams = { behaviour = "wrong_port" }\n',
+        '[[checks]]\nid = "tcp_client.x"\nkind = "client_exchange"\npoints = 1\n'
+        'params = { behaviour = "wrong_port" }\n',
         "checks[0].params",
         ["slices", "close_without_reply"],
     ),
@@ -216,8 +217,7 @@ def test_a_broken_spec_raises_spec_error_naming_file_key_and_fix(tmp_path, text,
 
 @pytest.mark.parametrize("points", ["-0.5", "nan", "-inf"])
 def test_points_that_are_not_a_non_negative_number_are_rejected(tmp_path, points):
-    path = write_spec(tmp_path, '[[checks]]\nid = "udp_server.basic"\nkind = "udp_exchange"\n'
-                                f"points = {points}\n")
+    path = write_spec(tmp_path, f'[[checks]]\nid = "udp_server.basic"\nkind = "udp_exchange"\npoints = {points}\n')
 
     error = spec_error(path)
 

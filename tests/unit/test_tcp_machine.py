@@ -6,6 +6,7 @@ clock only where a real wait would take time (a pause, a read that waits for dat
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -119,12 +120,16 @@ class FakeServer:
 
     def steps(self) -> list[tuple[str, int | None]]:
         """The log as (action, connection), pauses and polls left out: the order of what was done."""
-        return [(type(a).__name__, getattr(a, "conn", None)) for _, a in self.log
-                if not isinstance(a, Pause | AskUnread | Done)]
+        return [
+            (type(a).__name__, getattr(a, "conn", None))
+            for _, a in self.log
+            if not isinstance(a, Pause | AskUnread | Done)
+        ]
 
 
-def play(params: TcpExchangeParams, server: FakeServer | None = None, stop_at: float | None = None,
-         watch_reads: bool = True) -> tuple[list[ConnectionRecord], FakeServer]:
+def play(
+    params: TcpExchangeParams, server: FakeServer | None = None, stop_at: float | None = None, watch_reads: bool = True
+) -> tuple[list[ConnectionRecord], FakeServer]:
     server = server or FakeServer()
     machine = TcpClientMachine(plan(params, uppercase, SEED), stop_at, watch_reads)
     action = machine.start(server.now)
@@ -142,7 +147,7 @@ def verdict(params: TcpExchangeParams, records: list[ConnectionRecord]):
 
 def halves(request: bytes) -> list[bytes]:
     reply = uppercase(request)
-    return [reply[: len(reply) // 2], reply[len(reply) // 2:]]
+    return [reply[: len(reply) // 2], reply[len(reply) // 2 :]]
 
 
 # ------------------------------------------------------------------ connection order
@@ -151,8 +156,9 @@ def halves(request: bytes) -> list[bytes]:
 def test_connections_are_played_one_after_the_other():
     _, server = play(TcpExchangeParams(clients=3))
 
-    assert server.steps() == [step for conn in range(3)
-                              for step in [("Connect", conn), ("Send", conn), ("Read", conn), ("Close", conn)]]
+    assert server.steps() == [
+        step for conn in range(3) for step in [("Connect", conn), ("Send", conn), ("Read", conn), ("Close", conn)]
+    ]
 
 
 def test_overlapping_connections_are_all_opened_before_the_first_request():
@@ -193,11 +199,14 @@ def test_each_slice_waits_until_the_server_has_read_the_one_before():
 
     sends = [t for t, a in server.log if isinstance(a, Send)]
     assert len(sends) == 3
-    assert all(later - earlier >= 0.2 + 0.05 for earlier, later in zip(sends, sends[1:]))
+    assert all(later - earlier >= 0.2 + 0.05 for earlier, later in itertools.pairwise(sends))
 
 
-@pytest.mark.parametrize("server", [FakeServer(unread_for=None), FakeServer(unread_for=5.0),
-                                    FakeServer(reads_seen=False)], ids=["never-read", "read-too-late", "unseen"])
+@pytest.mark.parametrize(
+    "server",
+    [FakeServer(unread_for=None), FakeServer(unread_for=5.0), FakeServer(reads_seen=False)],
+    ids=["never-read", "read-too-late", "unseen"],
+)
 def test_a_slice_that_stays_unread_is_waited_for_only_read_wait(server):
     _, server = play(TcpExchangeParams(pieces=2, pause=0.05), server)
 
@@ -264,7 +273,7 @@ def test_a_silent_server_runs_out_the_reply_timeout():
 
 
 def test_each_connection_gets_its_own_reply_timeout():
-    records, server = play(TcpExchangeParams(clients=2, reply_timeout=1.0), FakeServer(reply=lambda _: []))
+    _, server = play(TcpExchangeParams(clients=2, reply_timeout=1.0), FakeServer(reply=lambda _: []))
 
     assert [r.timeout for r in server.actions(Read)] == [1.0, 1.0]
     assert server.now == pytest.approx(2.0)
@@ -275,7 +284,8 @@ def test_a_server_that_closes_without_replying_is_told_apart_from_a_timeout():
 
     assert records[0].closed_at == 0.0 and records[0].error is None
     assert verdict(TcpExchangeParams(), records).summary == (
-        "no reply on connection 0: the server closed the connection without replying")
+        "no reply on connection 0: the server closed the connection without replying"
+    )
 
 
 def test_an_endless_reply_is_cut_off_at_max_reply():
@@ -326,12 +336,16 @@ def test_a_half_close_ending_shuts_the_write_side_before_reading():
     assert server.steps() == [("Connect", 0), ("Send", 0), ("HalfClose", 0), ("Read", 0), ("Close", 0)]
 
 
-@pytest.mark.parametrize(("params", "server", "rst"), [
-    (TcpExchangeParams(expect_close=True), FakeServer(closes=True), True),
-    (TcpExchangeParams(), FakeServer(reply=lambda _: [], closes=True), True),
-    (TcpExchangeParams(), FakeServer(closes=False), False),
-    (TcpExchangeParams(), FakeServer(reply=lambda _: []), False),
-], ids=["server-closed-after-reply", "server-closed-without-reply", "server-kept-it-open", "timed-out"])
+@pytest.mark.parametrize(
+    ("params", "server", "rst"),
+    [
+        (TcpExchangeParams(expect_close=True), FakeServer(closes=True), True),
+        (TcpExchangeParams(), FakeServer(reply=lambda _: [], closes=True), True),
+        (TcpExchangeParams(), FakeServer(closes=False), False),
+        (TcpExchangeParams(), FakeServer(reply=lambda _: []), False),
+    ],
+    ids=["server-closed-after-reply", "server-closed-without-reply", "server-kept-it-open", "timed-out"],
+)
 def test_a_connection_closes_with_rst_exactly_when_the_server_closed_first(params, server, rst):
     _, server = play(params, server)
 
@@ -365,8 +379,9 @@ def test_past_the_stop_time_no_connection_is_attempted():
 
 def test_no_wait_the_machine_asks_for_outlasts_the_stop_time():
     stop_at = 0.3
-    _, server = play(TcpExchangeParams(pieces=4, pause=0.05, reply_timeout=2.0), FakeServer(unread_for=None),
-                     stop_at=stop_at)
+    _, server = play(
+        TcpExchangeParams(pieces=4, pause=0.05, reply_timeout=2.0), FakeServer(unread_for=None), stop_at=stop_at
+    )
 
     waits = [(t, getattr(a, "timeout", getattr(a, "seconds", 0.0))) for t, a in server.log]
     assert all(t + wait <= stop_at + 1e-9 for t, wait in waits)

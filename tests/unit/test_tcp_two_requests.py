@@ -62,7 +62,7 @@ def fresh_servers():
 def test_the_second_request_is_sent_only_once_the_first_is_answered():
     _, actions = play(looping_server)
     sends = [i for i, a in enumerate(actions) if isinstance(a, Send)]
-    assert len(sends) == 2 and any(isinstance(a, Read) for a in actions[sends[0]:sends[1]])
+    assert len(sends) == 2 and any(isinstance(a, Read) for a in actions[sends[0] : sends[1]])
 
 
 def test_a_server_that_loops_on_the_connection_passes():

@@ -1,4 +1,4 @@
-"""Requests and replies read as text in every report, and a reply that upper-cased bytes says which letters it missed."""
+"""Requests and replies read as text in every report; a reply that upper-cased bytes says which letters it missed."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ from grader.scenarios.common import explain_wrong_reply, show
 from grader.scripted_server import uppercase
 
 
-@pytest.mark.parametrize(("data", "shown"), [
-    ("ñandú".encode(), '"ñandú" (7 bytes)'),
-    (b"hello world", '"hello world" (11 bytes)'),
-    (b"a\x00b\x1b[2J", '"a\\x00b\\x1b[2J" (7 bytes)'),
-    (b"line\r\n", '"line\\r\\n" (6 bytes)'),
-    (b"caf\xe9", '"caf\\xe9" (4 bytes)'),
-    (b'say "hi" \\ bye', '"say \\"hi\\" \\\\ bye" (14 bytes)'),
-], ids=["non-ASCII text", "ASCII", "controls", "line break", "a byte that is not UTF-8", "quotes and backslash"])
+@pytest.mark.parametrize(
+    ("data", "shown"),
+    [
+        ("ñandú".encode(), '"ñandú" (7 bytes)'),
+        (b"hello world", '"hello world" (11 bytes)'),
+        (b"a\x00b\x1b[2J", '"a\\x00b\\x1b[2J" (7 bytes)'),
+        (b"line\r\n", '"line\\r\\n" (6 bytes)'),
+        (b"caf\xe9", '"caf\\xe9" (4 bytes)'),
+        (b'say "hi" \\ bye', '"say \\"hi\\" \\\\ bye" (14 bytes)'),
+    ],
+    ids=["non-ASCII text", "ASCII", "controls", "line break", "a byte that is not UTF-8", "quotes and backslash"],
+)
 def test_bytes_show_as_the_text_they_hold_with_only_the_unprintable_escaped(data, shown):
     assert show(data) == shown
 
