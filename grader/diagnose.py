@@ -1,14 +1,15 @@
 """Recognise common causes of failure from what the grader observed. Pure functions.
 
-Each returns a hint a student can act on, or None when nothing is recognised: a wrong
-hint is worse than none.
+Each returns a Cause a student can act on, or None when nothing is recognised: a wrong
+cause is worse than none. A cause's key is stable (class pages count students by it); its
+`where` is the student's own line, from a traceback or from a look at the source.
 """
 
 from __future__ import annotations
 
 import re
 
-from grader.model import ExitInfo
+from grader.model import NO_SOURCE, Cause, ExitInfo, Source
 from grader.sandbox.sockets import BoundSocket
 
 _PY2 = (
@@ -19,10 +20,23 @@ _PY2 = (
 )
 
 
-def exit_hint(exit_info: ExitInfo) -> str | None:
+def exit_cause(exit_info: ExitInfo, source: Source = NO_SOURCE) -> Cause | None:
     """Why a server that stopped on its own, with no error, stopped."""
     if exit_info.code == 0:
-        return "the server exited after serving: keep it serving in a `while True:` loop around recvfrom / accept"
+        return Cause(
+            "exits-after-serving",
+            "the server exited after serving: keep it serving in a `while True:` loop around recvfrom / accept",
+            source_line(source, r"\.(recvfrom|accept)\("),
+        )
+    return None
+
+
+def source_line(source: Source, pattern: str) -> str | None:
+    """`FILE line N: code` for the first line of the student's source that matches, outside comments."""
+    found = re.compile(pattern)
+    for number, line in enumerate(source.text.splitlines(), 1):
+        if found.search(line.split("#", 1)[0]):
+            return f"{source.name} line {number}: {line.strip()[:120]}"
     return None
 
 
@@ -55,87 +69,114 @@ def student_line(output: str) -> str | None:
     return f"{name} line {frame['line']}" + (f": {code}" if code else "")
 
 
-def program_error_hint(output: str) -> str | None:
+def program_error_cause(output: str) -> Cause | None:
     """Why a program died, from its own output (traceback), with the student's line that raised when it names one."""
-    hint = _program_error_cause(output)
-    where = student_line(output)
-    return f"{hint} (at {where})" if hint and where else hint
+    found = _program_error(output)
+    if found is None:
+        return None
+    key, text = found
+    return Cause(key, text, student_line(output))
 
 
-def _program_error_cause(output: str) -> str | None:
+def _program_error(output: str) -> tuple[str, str] | None:
     if "SyntaxError" in output or "raw_input" in output:
         if any(p.search(output) for p in _PY2):
             return (
+                "python2",
                 "this is Python 2 syntax (print statement / raw_input); the grader runs Python 3: "
-                "use print(...) and input()"
+                "use print(...) and input()",
             )
     if "attribute 'bind' is read-only" in output or ("'tuple' object is not callable" in output and "bind" in output):
-        return "`bind` is assigned instead of called: write serverSocket.bind(('', serverPort))"
+        return "bind-assigned", "`bind` is assigned instead of called: write serverSocket.bind(('', serverPort))"
     if "Address already in use" in output:
-        return "the port is already in use: another program (or an earlier run) still holds it"
+        return "port-in-use", "the port is already in use: another program (or an earlier run) still holds it"
     if "UnicodeDecodeError" in output:
         return (
+            "crash-non-utf8",
             "crashed on bytes that are not valid UTF-8: decode with errors='replace' "
-            "or catch UnicodeDecodeError, so one bad datagram cannot stop the server"
+            "or catch UnicodeDecodeError, so one bad datagram cannot stop the server",
         )
     if "ConnectionResetError" in output or "BrokenPipeError" in output:
-        return "crashed when a client went away: catch ConnectionResetError / BrokenPipeError per connection"
+        return (
+            "crash-client-gone",
+            "crashed when a client went away: catch ConnectionResetError / BrokenPipeError per connection",
+        )
     if (
         "gaierror" in output
         or "Name or service not known" in output
         or "Temporary failure in name resolution" in output
     ):
-        return "the host name could not be resolved: use 'localhost' for the server's address"
+        return "unresolved-host", "the host name could not be resolved: use 'localhost' for the server's address"
     error = last_error_line(output)
     if error and error.startswith("IndexError") and "sys.argv" in output:
         return (
+            "argv-no-default",
             "it reads sys.argv, and the grader starts it with no arguments: give each argument a default, "
-            "e.g. serverPort = int(sys.argv[1]) if len(sys.argv) > 1 else 12000"
+            "e.g. serverPort = int(sys.argv[1]) if len(sys.argv) > 1 else 12000",
         )
     if error and error.startswith("EOFError"):
         return (
+            "input-eof",
             "input() found no more lines: the grader types one line, so read one line, send it, print the reply "
-            "and exit"
+            "and exit",
         )
     if error and error.startswith("ValueError") and re.search(r"int\(\s*input\(", output):
         return (
+            "port-from-input",
             "it reads a number (a port?) with input(), and the grader types only the sentence: "
-            "write the server's name and port in the program"
+            "write the server's name and port in the program",
         )
     if error:
-        return f"the program stopped with {error}"
+        return "program-error", f"the program stopped with {error}"
     return None
 
 
-def listening_problem(sockets: list[BoundSocket], transport: str, port: int) -> tuple[str, str | None] | None:
-    """(problem, hint or None) when the server is not listening where clients expect it; None if it is."""
+def listening_problem(
+    sockets: list[BoundSocket], transport: str, port: int, source: Source = NO_SOURCE
+) -> tuple[str, Cause | None] | None:
+    """(what the grader saw, cause or None) when the server is not listening where clients expect it; None if it is."""
     right = [s for s in sockets if s.transport == transport and s.port == port]
     if any(s.all_interfaces for s in right):
         return None
     name = transport.upper()
+    bind_line = source_line(source, r"\.bind\(")
     if right:
         host = right[0].host
-        reach = (
-            "127.0.0.1 is loopback: nothing outside the machine can reach it"
-            if right[0].loopback_only
-            else f"only traffic addressed to {host} reaches it"
-        )
+        # The student's line, when found, already shows the address: it is named once.
+        shown = bool(bind_line and host in bind_line)
+        if right[0].loopback_only:
+            address = "loopback" if shown else f"{host} (loopback)"
+            text = f"bound to {address} only, which nothing outside the machine can reach"
+            key = "loopback-bind"
+        else:
+            address = "one address" if shown else host
+            text = f"bound to {address} only, and only traffic addressed to it reaches it"
+            key = "one-address-bind"
         return (
             f"the {name} socket listens on {host}:{port} only",
-            f"bound to {host}, and {reach}: bind to '' (all interfaces), as in serverSocket.bind(('', {port}))",
+            Cause(key, f"{text}: bind to '' (all interfaces), as in serverSocket.bind(('', {port}))", bind_line),
         )
     elsewhere = [s for s in sockets if s.transport == transport]
     if elsewhere:
         ports = ", ".join(str(s.port) for s in elsewhere)
         return (
             f"the {name} socket listens on port {ports}, not {port}",
-            f"listening on port {ports}; the assignment uses port {port}: set serverPort = {port}",
+            Cause(
+                "wrong-port",
+                f"listening on port {ports}; the assignment uses port {port}: set serverPort = {port}",
+                source_line(source, rf"\b({'|'.join(str(s.port) for s in elsewhere)})\b") or bind_line,
+            ),
         )
     other = "TCP" if transport == "udp" else "UDP"
     if any(s.port == port for s in sockets):
+        wanted = "SOCK_DGRAM" if transport == "udp" else "SOCK_STREAM"
         return (
             f"port {port} is open for {other}, not {name}",
-            f"the socket type is wrong: a {name} server needs {'SOCK_DGRAM' if transport == 'udp' else 'SOCK_STREAM'}",
+            Cause(
+                "wrong-socket-type",
+                f"the socket type is wrong: a {name} server needs {wanted}",
+                source_line(source, r"SOCK_(DGRAM|STREAM)"),
+            ),
         )
     return (
         (f"no {name} socket is bound", None)

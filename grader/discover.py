@@ -18,7 +18,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from grader.model import Program, Role, Submission
+from grader.model import NO_SOURCE, Program, Role, Source, Submission
 from grader.names import shown
 
 TOML_NAME = "grader.toml"
@@ -125,6 +125,22 @@ def discover(path: Path, name: str | None = None) -> Submission:
         programs=programs,
         notes=(*notes, *choice_notes, *_unmatched_notes(candidates)),
     )
+
+
+def source_of(submission: Path, program: Program) -> Source:
+    """The program's own file, for a look at the student's code; NO_SOURCE when it has none or cannot be read."""
+    if program.source is None:
+        return NO_SOURCE
+    path = submission / program.source
+    try:
+        if _skip_reason(path) is not None:
+            return NO_SOURCE
+        # No link, no FIFO, even one swapped in since the check: a local run's program can write its folder.
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb") as file:
+            text = file.read(MAX_SOURCE_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return NO_SOURCE
+    return Source(program.source.as_posix(), text)
 
 
 def how_roles_are_found(role: Role) -> str:

@@ -15,8 +15,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
 from grader import diagnose
-from grader.discover import how_roles_are_found
-from grader.model import CheckResult, CheckSpec, Deadline, ExitInfo, Role, Status, Submission
+from grader.discover import how_roles_are_found, source_of
+from grader.model import NO_SOURCE, CheckResult, CheckSpec, Deadline, ExitInfo, Role, Source, Status, Submission
 from grader.sandbox import RunningServer, Sandbox, SandboxError
 from grader.scenarios import KINDS
 from grader.scenarios.common import Verdict, quoted_output
@@ -117,10 +117,12 @@ class Grading:
     _second: _Pass = field(init=False)  # confirmations, each alone, on servers of their own
     _confirmed: dict[tuple[Role, str], str] = field(default_factory=dict)  # (role, failure) -> check that confirmed it
     results: list[CheckResult] = field(default_factory=list)  # every check run so far, in order
+    _sources: dict[Role, Source] = field(init=False)  # read before any program runs, for causes' `where`
 
     def __post_init__(self) -> None:
         limit = self.assignment.timeouts.submission if self.time_limit is None else self.time_limit
         self._deadline = Deadline.after("submission", limit)
+        self._sources = {role: source_of(self.submission.path, p) for role, p in self.submission.programs.items()}
         self._first, self._second = self._new_pass(), self._new_pass()
 
     def _new_pass(self) -> _Pass:
@@ -226,7 +228,7 @@ class Grading:
             check.points,
             verdict.summary,
             tuple(verdict.evidence),
-            verdict.hint,
+            verdict.cause,
             time.monotonic() - started,
             timed=verdict.timed and not verdict.passed,
             advisory=advisory,
@@ -239,6 +241,9 @@ class Grading:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
         self._stop_servers()  # any a lane restarted meanwhile
+
+    def _source(self, role: Role) -> Source:
+        return self._sources.get(role, NO_SOURCE)
 
     def _stop_servers(self) -> None:
         for current in (self._first, self._second):
@@ -261,6 +266,7 @@ class Grading:
                     derive_seed(self.seed, check.role.value, kind.lane(check.params) if kind.lane else check.id),
                     deadline,
                     self.assignment.timeouts.client_budget,
+                    self._source(check.role),
                     current.runs.setdefault(check.role, {}),
                 )
             )
@@ -268,7 +274,7 @@ class Grading:
             return verdict
         server = current.servers.server(check.role, deadline)
         if isinstance(server, StartFailure):
-            return Verdict(False, server.summary, list(server.evidence), server.hint, server.timed)
+            return Verdict(False, server.summary, list(server.evidence), server.cause, server.timed)
         seed = check_seed(self.seed, check)
         verdict = self._play(kind, check, server, seed, deadline)
         verdict.evidence.append(f"seed {self.seed} (check seed {seed}), sandbox {self.sandbox.name}")
@@ -282,7 +288,11 @@ class Grading:
                 f"the server crashed during this check ({exit_info.reason}); it is restarted for the next check"
             )
             verdict.evidence.append(quoted_output("program output", output, OUTPUT_LINES))
-            verdict.hint = diagnose.program_error_hint(output) or diagnose.exit_hint(exit_info) or verdict.hint
+            verdict.cause = (
+                diagnose.program_error_cause(output)
+                or diagnose.exit_cause(exit_info, self._source(check.role))
+                or verdict.cause
+            )
         elif not verdict.passed:
             verdict.evidence.append(quoted_output("program output", server.output_tail(OUTPUT_LINES), OUTPUT_LINES))
         return verdict
@@ -292,11 +302,13 @@ class Grading:
         verdict = kind.run(
             ServerCheck(check, server, sockets, self.assignment.port, self.assignment.transform, seed, deadline)
         )
-        if not verdict.passed and verdict.hint is None:
-            problem = diagnose.listening_problem(sockets, check.role.transport, self.assignment.port)
+        if not verdict.passed and verdict.cause is None:
+            problem = diagnose.listening_problem(
+                sockets, check.role.transport, self.assignment.port, self._source(check.role)
+            )
             if problem is not None:
                 verdict.evidence.insert(0, problem[0])
-                verdict.hint = problem[1]
+                verdict.cause = problem[1]
                 verdict.timed = False  # where it listens decided it, not how long it took
         return verdict
 

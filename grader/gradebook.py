@@ -19,8 +19,8 @@ from junitparser import TestSuite
 
 from grader import junit, report_notes
 from grader.model import CheckResult, Status, StudentReport
-from grader.names import csv_cell
-from grader.report import format_result, points_text, score_line
+from grader.names import csv_cell, markdown_code, markdown_text
+from grader.report import RootCause, format_result, points_text, root_causes, score_line
 
 GRADEBOOK_NAME = "socket-lab gradebook"
 GRADEBOOK_XML, GRADEBOOK_CSV = "gradebook.xml", "gradebook.csv"
@@ -103,7 +103,7 @@ def gradescope(report: StudentReport) -> dict[str, Any]:
 
 
 def feedback(report: StudentReport) -> str:
-    """The score, then each failed check with its evidence and hint, then the advisories, then what passed."""
+    """The score, then what cost points (each cause once, with its fix), then each failed check's evidence."""
     lines = [f"# {report.student}", ""]
     if report.properties.get("warning"):
         lines += [f"> **Warning:** {report.properties['warning']}", ""]
@@ -125,14 +125,17 @@ def feedback(report: StudentReport) -> str:
             "",
         ]
     lines += report_notes.markdown_section(report)
-    lines += ["## Failed checks", ""]
-    lines += [line for check in report.failures for line in _check_section(check)] or [
-        "None: every required check passed.",
-        "",
-    ]
-    if report.advisories:
+    causes = root_causes(report.failures)
+    advisories = root_causes(report.advisories)
+    numbers = {id(c): n for n, cause in enumerate(causes + advisories, 1) for c in cause.checks}
+    lines += ["## What cost points", ""]
+    lines += _cause_list(causes, 1, points=True) or ["Nothing: every required check passed.", ""]
+    if advisories:
         lines += ["## Advisories (cost no points)", ""]
-        lines += [line for check in report.advisories for line in _check_section(check)]
+        lines += _cause_list(advisories, len(causes) + 1, points=False)
+    if report.failures or report.advisories:
+        lines += ["## What each failed check saw", ""]
+        lines += [line for check in report.failures + report.advisories for line in _check_section(check, numbers)]
     passed = [c for c in report.checks if c.passed]
     if passed:
         lines += ["## Passed", ""] + [f"- {c.check_id} ({points_text(c)})" for c in passed] + [""]
@@ -160,12 +163,33 @@ def _run_line(report: StudentReport) -> str:
     return ", ".join(parts) + "." if parts else ""
 
 
-def _check_section(check: CheckResult) -> list[str]:
-    lines = [f"### {check.check_id} ({points_text(check)}, {check.status.value})", "", check.summary, ""]
+def _cause_list(causes: list[RootCause], first: int, points: bool) -> list[str]:
+    """Numbered causes, each once: what is wrong and the fix, the student's line, the checks it covers."""
+    lines = []
+    for number, cause in enumerate(causes, first):
+        cost = f"{cause.lost:g} points, " if points else ""
+        checks = f"{cost}{_plural(len(cause.checks), 'check')}: {', '.join(cause.check_ids)}"
+        lines.append(f"{number}. {markdown_text(cause.text)} ({markdown_text(checks)})")
+        if cause.where:
+            lines.append(f"   - in your code: {markdown_code(cause.where)}")
+    return [*lines, ""] if lines else []
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _check_section(check: CheckResult, numbers: dict[int, int]) -> list[str]:
+    number = numbers.get(id(check))
+    why = f" (cause {number} above)" if number is not None and check.cause else ""
+    lines = [
+        f"### {check.check_id} ({points_text(check)}, {check.status.value})",
+        "",
+        markdown_text(check.summary) + why,
+        "",
+    ]
     if check.evidence:
         lines += [*_fenced("\n".join(check.evidence)), ""]
-    if check.hint:
-        lines += [f"**Hint:** {check.hint}", ""]
     return lines
 
 

@@ -37,6 +37,17 @@ class Program:
 
 
 @dataclass(frozen=True)
+class Source:
+    """A program's source file as the grader read it (bounded, never through a link): its name and its text."""
+
+    name: str
+    text: str
+
+
+NO_SOURCE = Source("", "")
+
+
+@dataclass(frozen=True)
 class Submission:
     name: str
     path: Path
@@ -98,6 +109,34 @@ class CheckSpec:
 
 
 @dataclass(frozen=True)
+class Cause:
+    """Why a check failed, in words a student acts on; one cause behind many checks is told once."""
+
+    key: str  # the kind of cause, stable across students ("loopback-bind"): what a class page counts
+    text: str  # what is wrong and the fix, in plain words
+    where: str | None = None  # the student's line it points at: "UDPServer.py line 7: serverSocket.bind(...)"
+
+
+class Sender(str, enum.Enum):
+    GRADER = "grader"  # the grader's scripted client or server
+    PROGRAM = "program"  # the student's program
+
+
+@dataclass(frozen=True)
+class Step:
+    """One arrow of an exchange's sequence diagram: a datagram, a piece of a stream, a connection event."""
+
+    at: float  # seconds from the exchange's start
+    sender: Sender
+    text: str  # what it carried, as text (scenarios.common.show), or the event ("connect", "close")
+    fate: str = "delivered"  # what the impairment did to it: delivered, dropped, duplicated, held, delayed
+    note: str = ""  # what the grader made of it: "attempt 2", "wrong reply", "no reply in 1 s"
+
+
+MAX_STEPS = 200  # a diagram's arrows; a check of 1000 messages shows its first 200
+
+
+@dataclass(frozen=True)
 class CheckResult:
     """What one check found: made by the engine, carried through JUnit as one JSON line, read by every report."""
 
@@ -107,11 +146,12 @@ class CheckResult:
     max_points: float
     summary: str  # one line a student can act on
     evidence: tuple[str, ...] = ()  # what was sent, what came back, timing, seed, output tail
-    hint: str | None = None
+    cause: Cause | None = None
     duration: float = 0.0
     timed: bool = False  # a failure that a time limit decided (a reply not in time, a start-up too slow)
     varied: bool = False  # run twice to confirm a failure, the second run passed
     advisory: bool = False  # a check the assignment does not require: shown, costs no points
+    steps: tuple[Step, ...] = ()  # the exchange as it happened, for its sequence diagram
 
     @property
     def passed(self) -> bool:
@@ -119,7 +159,10 @@ class CheckResult:
 
     def to_json(self) -> str:
         """One line of ASCII: no byte of a program's output quoted in it can end the line."""
-        return json.dumps({**dataclasses.asdict(self), "status": self.status.value}, ensure_ascii=True, sort_keys=True)
+        fields = dataclasses.asdict(self)
+        fields["status"] = self.status.value
+        fields["steps"] = [{**step, "sender": step["sender"].value} for step in fields["steps"]]
+        return json.dumps(fields, ensure_ascii=True, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> CheckResult:
@@ -128,23 +171,33 @@ class CheckResult:
             fields = json.loads(text, parse_constant=_no_constant)
         except (json.JSONDecodeError, RecursionError) as exc:
             raise ValueError(f"not a check result: {exc}") from None
-        if not isinstance(fields, dict) or set(fields) != _RESULT_FIELDS:
-            raise ValueError("not a check result: wrong fields")
-        for name, kind in _RESULT_TYPES.items():
-            value = fields[name]
-            if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
-                raise ValueError(f"not a check result: {name} is not {kind}")
+        _check_fields("check result", fields, _RESULT_TYPES)
         if not all(isinstance(line, str) for line in fields["evidence"]):
             raise ValueError("not a check result: evidence holds more than text")
         try:
             status = Status(fields["status"])
         except ValueError:
             raise ValueError(f"not a check result: status {fields['status']!r}") from None
+        cause = fields["cause"]
+        if cause is not None:
+            _check_fields("cause", cause, _CAUSE_TYPES)
+        if len(fields["steps"]) > MAX_STEPS:
+            raise ValueError(f"not a check result: more than {MAX_STEPS} steps")
+        steps = []
+        for step in fields["steps"]:
+            _check_fields("step", step, _STEP_TYPES)
+            try:
+                sender = Sender(step["sender"])
+            except ValueError:
+                raise ValueError(f"not a step: sender {step['sender']!r}") from None
+            steps.append(Step(float(step["at"]), sender, step["text"], step["fate"], step["note"]))
         return cls(
             **{
                 **fields,
                 "status": status,
                 "evidence": tuple(fields["evidence"]),
+                "cause": None if cause is None else Cause(**cause),
+                "steps": tuple(steps),
                 **{name: float(fields[name]) for name in ("points", "max_points", "duration")},
             }
         )
@@ -154,7 +207,16 @@ def _no_constant(name: str) -> None:
     raise json.JSONDecodeError(f"{name} is not a number of points", name, 0)
 
 
-_RESULT_FIELDS = {f.name for f in dataclasses.fields(CheckResult)}
+def _check_fields(what: str, fields: object, types: dict[str, type | tuple[type, ...]]) -> None:
+    """Exactly these fields, each of its type; a bool is never taken for a number."""
+    if not isinstance(fields, dict) or set(fields) != set(types):
+        raise ValueError(f"not a {what}: wrong fields")
+    for name, kind in types.items():
+        value = fields[name]
+        if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
+            raise ValueError(f"not a {what}: {name} is not {kind}")
+
+
 _RESULT_TYPES: dict[str, type | tuple[type, ...]] = {
     "check_id": str,
     "status": str,
@@ -162,12 +224,22 @@ _RESULT_TYPES: dict[str, type | tuple[type, ...]] = {
     "max_points": (int, float),
     "summary": str,
     "evidence": list,
-    "hint": (str, type(None)),
+    "cause": (dict, type(None)),
     "duration": (int, float),
     "timed": bool,
     "varied": bool,
     "advisory": bool,
+    "steps": list,
 }
+_CAUSE_TYPES: dict[str, type | tuple[type, ...]] = {"key": str, "text": str, "where": (str, type(None))}
+_STEP_TYPES: dict[str, type | tuple[type, ...]] = {
+    "at": (int, float),
+    "sender": str,
+    "text": str,
+    "fate": str,
+    "note": str,
+}
+assert set(_RESULT_TYPES) == {f.name for f in dataclasses.fields(CheckResult)}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ or 250 characters that leave no room for `.xml`. Three views answer three needs:
   change keeps a short hash of its original bytes, so two students never share a key;
 - `shown`: for the terminal and for text that quotes a name, every control character
   written as an escape, bounded (`terminal_text`: the same for a whole report, lines kept);
-- `csv_cell`: a spreadsheet cell that cannot run as a formula (OWASP's advice).
+- `csv_cell`: a spreadsheet cell that cannot run as a formula (OWASP's advice);
+- `markdown_text`, `markdown_code`: text and code inside Markdown that no renderer takes
+  for a link, an image, HTML or emphasis.
 """
 
 from __future__ import annotations
@@ -58,6 +60,22 @@ def terminal_text(text: str) -> str:
 def csv_cell(text: str) -> str:
     """A cell a spreadsheet shows as text: one starting with = + - @ (or tab, CR) gets a leading quote."""
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~-])")
+
+
+def markdown_text(text: str) -> str:
+    """A student's bytes shown as text inside Markdown: one line, no link, image, HTML or emphasis of theirs renders."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(shown(text, 10_000).split()))
+
+
+def markdown_code(text: str) -> str:
+    """An inline code span that holds `text` whatever backticks it has (CommonMark: a longer run of them)."""
+    line = " ".join(shown(text, 10_000).split())
+    longest = max((len(run) for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {line} {fence}"
 
 
 def _printable(ch: str) -> bool:

@@ -2,14 +2,64 @@
 
 from __future__ import annotations
 
-from grader.model import CheckResult, Status, StudentReport
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from grader.model import Cause, CheckResult, Status, StudentReport
+
+
+@dataclass(frozen=True)
+class RootCause:
+    """One reason checks failed, with every check it covers: what feedback tells once."""
+
+    cause: Cause | None  # None: a failure no rule explains; its summary stands for it
+    summary: str
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def text(self) -> str:
+        return self.cause.text if self.cause else self.summary
+
+    @property
+    def where(self) -> str | None:
+        return self.cause.where if self.cause else None
+
+    @property
+    def key(self) -> str:
+        return self.cause.key if self.cause else "unexplained"
+
+    @property
+    def lost(self) -> float:
+        return sum(c.max_points - c.points for c in self.checks)
+
+    @property
+    def check_ids(self) -> list[str]:
+        return [c.check_id for c in self.checks]
+
+    def line(self) -> str:
+        """The cause in one line: what is wrong, the fix, and the student's line it points at."""
+        return f"{self.text} (at {self.where})" if self.where else self.text
+
+
+def root_causes(results: Iterable[CheckResult]) -> list[RootCause]:
+    """Failed checks grouped by cause, the costliest first; checks no rule explains group by their summary."""
+    groups: dict[Cause | str, list[CheckResult]] = {}
+    for result in results:
+        if not result.passed:
+            groups.setdefault(result.cause or result.summary, []).append(result)
+    found = [
+        RootCause(key if isinstance(key, Cause) else None, checks[0].summary, tuple(checks))
+        for key, checks in groups.items()
+    ]
+    return sorted(found, key=lambda r: -r.lost)  # stable: equal costs keep the order the checks ran in
 
 
 def format_result(result: CheckResult) -> str:
     lines = [f"{result.check_id}: {result.status.value.upper()} ({points_text(result)}): {result.summary}"]
     lines += [f"  - {line}" for line in result.evidence]
-    if result.hint:
-        lines.append(f"  hint: {result.hint}")
+    if result.cause:
+        where = f" (at {result.cause.where})" if result.cause.where else ""
+        lines.append(f"  cause: {result.cause.text}{where}")
     return "\n".join(lines)
 
 
@@ -22,24 +72,21 @@ def points_text(result: CheckResult) -> str:
 def terminal_summary(results: list[CheckResult]) -> list[str]:
     """The end of a self-check: the score, then what cost points, each cause once with the checks it covers.
 
-    A cause is a failure's hint, or its summary where it has none: a server bound to
-    127.0.0.1 fails many checks with one hint, and the student reads it once.
+    A server bound to 127.0.0.1 fails many checks for one cause, and the student reads it once.
     """
     score, worth = sum(r.points for r in results), sum(r.max_points for r in results)
     percent = f" ({100 * score / worth:.1f} %)" if worth else ""
     lines = [f"Score: {score:g}/{worth:g}{percent}"]
-    causes: dict[str, list[CheckResult]] = {}
-    for result in results:
-        if not result.passed and not result.advisory:
-            causes.setdefault(result.hint or result.summary, []).append(result)
+    causes = root_causes(r for r in results if not r.advisory)
     if causes:
         lines.append("What cost points:")
-    for cause, failed in causes.items():
-        lost = sum(r.max_points - r.points for r in failed)
-        lines.append(f"  - {cause} ({lost:g} points: {', '.join(r.check_id for r in failed)})")
-    advisories = [r.check_id for r in results if not r.passed and r.advisory]
+    for cause in causes:
+        lines.append(f"  - {cause.line()} ({cause.lost:g} points: {', '.join(cause.check_ids)})")
+    advisories = root_causes(r for r in results if r.advisory)
     if advisories:
-        lines.append(f"Advisories failed (no points): {', '.join(advisories)}")
+        lines.append("Advisories (no points):")
+    for cause in advisories:
+        lines.append(f"  - {cause.line()} ({', '.join(cause.check_ids)})")
     return lines
 
 

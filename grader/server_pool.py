@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from grader import diagnose
-from grader.model import Deadline, Role, Submission
+from grader.model import Cause, Deadline, Role, Submission
 from grader.sandbox import RunningServer, Sandbox
 from grader.scenarios.common import quoted_output
 from grader.startup import Decision, StartupLimits, StartupWatch
@@ -26,7 +26,7 @@ OUTPUT_LINES = 12
 class StartFailure:
     summary: str
     evidence: list[str]
-    hint: str | None
+    cause: Cause | None
     timed: bool = False  # a time limit decided it, not the program's exit
 
 
@@ -79,7 +79,7 @@ class ServerPool:
                 return StartFailure(
                     f"the program did not start: it {exit_info.reason} {when}",
                     [ran, quoted_output("program output", output, OUTPUT_LINES)],
-                    diagnose.program_error_hint(output),
+                    diagnose.program_error_cause(output),
                 )
             sockets = server.bound_sockets()
             bound = sockets is None or any(s.transport == role.transport for s in sockets)
@@ -93,7 +93,8 @@ class ServerPool:
         return StartFailure(
             _not_listening(decision, role, limits, watch.cpu_used, deadline),
             [ran, quoted_output("program output", output, OUTPUT_LINES)],
-            diagnose.program_error_hint(output) or "bind the server socket right at start-up",
+            diagnose.program_error_cause(output)
+            or Cause("bind-late", "bind the server socket right at start-up, before anything that waits or computes"),
             timed=True,
         )
 

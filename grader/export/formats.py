@@ -10,13 +10,13 @@ Advisory checks are shown everywhere and are worth 0 of 0 points.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from grader import gradebook
 from grader.model import CheckResult, StudentReport
-from grader.report import format_result, points_text, score_line
+from grader.names import markdown_text as _md
+from grader.report import RootCause, format_result, root_causes, score_line
 from grader.spec import Assignment
 
 GRADER_FAILED = "The grader could not grade this submission, so it has no score yet"
@@ -144,7 +144,7 @@ def classroom(report: StudentReport, catalog: Catalog) -> dict[str, Any]:
 
 
 def summary_markdown(report: StudentReport) -> str:
-    """The score, then what cost points (summary and hint per failed check), then the advisories."""
+    """The score, then what cost points (each cause once, with the checks it covers), then the advisories."""
     lines = []
     if report.properties.get("warning"):
         lines += [f"> **Warning:** {_md(report.properties['warning'])}", ""]
@@ -153,10 +153,10 @@ def summary_markdown(report: StudentReport) -> str:
     lines += [f"**{score_line(report)}**", ""]
     if report.failures:
         lines += ["## What cost points", ""]
-        lines += [f"- **{_md(c.check_id)}** ({points_text(c)}): {_md(_message(c))}" for c in report.failures] + [""]
+        lines += [f"- {_md(c.line())} ({_md(_covers(c, points=True))})" for c in root_causes(report.failures)] + [""]
     if report.advisories:
         lines += ["## Advisories (no points)", ""]
-        lines += [f"- **{_md(c.check_id)}**: {_md(_message(c))}" for c in report.advisories] + [""]
+        lines += [f"- {_md(c.line())} ({_md(_covers(c))})" for c in root_causes(report.advisories)] + [""]
     if not report.failures:
         lines += ["Every required check passed.", ""]
     return "\n".join(lines)
@@ -168,8 +168,8 @@ def summary_text(report: StudentReport) -> str:
     if report.grader_error is not None:
         return "\n".join([*lines, f"{GRADER_FAILED}: {report.grader_error}"])
     lines.append(score_line(report))
-    lines += [f"- {c.check_id} ({points_text(c)}): {_message(c)}" for c in report.failures]
-    lines += [f"- {c.check_id} (advisory): {_message(c)}" for c in report.advisories]
+    lines += [f"- {c.line()} ({_covers(c, points=True)})" for c in root_causes(report.failures)]
+    lines += [f"- {c.line()} (advisory: {_covers(c)})" for c in root_causes(report.advisories)]
     return "\n".join(lines)
 
 
@@ -180,16 +180,17 @@ def _with_description(check: CheckResult, catalog: Catalog) -> str:
 
 
 def _message(check: CheckResult) -> str:
-    return f"{check.summary} Hint: {check.hint}" if check.hint and not check.passed else check.summary
+    """A check's one line on a platform's test list: what it saw, and its cause."""
+    if check.passed or check.cause is None:
+        return check.summary
+    where = f" (at {check.cause.where})" if check.cause.where else ""
+    return f"{check.summary}. Cause: {check.cause.text}{where}"
+
+
+def _covers(cause: RootCause, points: bool = False) -> str:
+    checks = ", ".join(cause.check_ids)
+    return f"{cause.lost:g} points: {checks}" if points else checks
 
 
 def _number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
-
-
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~-])")
-
-
-def _md(text: str) -> str:
-    """A student's bytes shown as text inside Markdown: no link, image, HTML or emphasis of theirs renders."""
-    return _MARKDOWN.sub(r"\\\1", " ".join(text.split()))

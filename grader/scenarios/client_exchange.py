@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import scripted_server
-from grader.diagnose import program_error_hint
-from grader.model import Program, ProgramRun, Role
+from grader.diagnose import program_error_cause, source_line, student_line
+from grader.model import Cause, Program, ProgramRun, Role, Source
 from grader.sandbox import Sandbox, SandboxError
 from grader.scenarios.common import Verdict, quoted_output, show
 from grader.scenarios.kind import Kind, ProgramCheck
@@ -120,7 +120,7 @@ def count_printed(stdout: str, reply: str) -> int:
     return plain
 
 
-def judge(expect: str, run: ClientRun, line: str, reply: str, source: str) -> Verdict:
+def judge(expect: str, run: ClientRun, line: str, reply: str, source: Source) -> Verdict:
     verdict = _judge(expect, run, line, reply, source)
     verdict.timed = not verdict.passed and _timed(run)
     return verdict
@@ -132,7 +132,7 @@ def _timed(run: ClientRun) -> bool:
     return run.hung or "timed out" in output or "timeout" in output
 
 
-def _judge(expect: str, run: ClientRun, line: str, reply: str, source: str) -> Verdict:
+def _judge(expect: str, run: ClientRun, line: str, reply: str, source: Source) -> Verdict:
     evidence = _evidence(run, line, reply)
     sent = received_requests(run.events)
     printed = count_printed(run.stdout, reply)
@@ -142,12 +142,12 @@ def _judge(expect: str, run: ClientRun, line: str, reply: str, source: str) -> V
             return Verdict(True, "the typed line reached the server", evidence)
         if sent:
             return Verdict(
-                False, f"the server received {show(sent[0])}, not the typed line", evidence, _hint(run, source, reply)
+                False, f"the server received {show(sent[0])}, not the typed line", evidence, _cause(run, source, reply)
             )
-        return Verdict(False, "the server received nothing", evidence, _hint(run, source, reply))
+        return Verdict(False, "the server received nothing", evidence, _cause(run, source, reply))
     if expect in ("prints_reply", "prints_reply_once"):
         if printed == 0:
-            return Verdict(False, _not_printed(run, reply), evidence, _hint(run, source, reply))
+            return Verdict(False, _not_printed(run, reply), evidence, _cause(run, source, reply))
         if not any(e.get("event") == "reply" for e in run.events):
             # The reply can be computed from the typed line: printing it proves nothing
             # unless the server actually sent one.
@@ -155,40 +155,49 @@ def _judge(expect: str, run: ClientRun, line: str, reply: str, source: str) -> V
                 False,
                 "the reply was printed, but the server never sent one: the client did not get it from the server",
                 evidence,
-                "send the line to the server and print what comes back",
+                Cause("reply-not-from-server", "send the line to the server and print what comes back"),
             )
         if expect == "prints_reply_once" and printed > 1:
             return Verdict(
                 False,
                 f"the reply was printed {printed} times; a duplicated reply must be printed once",
                 evidence,
-                "after the first reply, stop reading (or drain) instead of printing every datagram",
+                Cause(
+                    "prints-every-reply",
+                    "after the first reply, stop reading (or drain) instead of printing every datagram",
+                ),
             )
         return Verdict(True, "the reply was printed", evidence)
     if expect == "exits":
         if run.hung:
             return Verdict(
-                False, f"the client did not exit: killed after {run.budget:g}s", evidence, _hint(run, source, reply)
+                False, f"the client did not exit: killed after {run.budget:g}s", evidence, _cause(run, source, reply)
             )
         if run.exit is None or run.exit.code != 0:  # a crash is not the clean exit this check asks for
-            return Verdict(False, f"the client stopped with an error ({ended})", evidence, _hint(run, source, reply))
+            return Verdict(False, f"the client stopped with an error ({ended})", evidence, _cause(run, source, reply))
         return Verdict(True, f"the client exited by itself ({ended})", evidence)
     if expect == "exits_within_budget":
         if run.hung:
-            return Verdict(False, f"the client hung: killed after {run.budget:g}s", evidence, _hint(run, source, reply))
+            return Verdict(
+                False, f"the client hung: killed after {run.budget:g}s", evidence, _cause(run, source, reply)
+            )
         outcome = "printed the reply" if printed else "reported the failure"
         return Verdict(True, f"the client {outcome} and exited ({ended})", evidence)
     # clear_failure: no server at all; the client must say so and stop
     if run.hung:
         return Verdict(
-            False, f"the client hung with no server: killed after {run.budget:g}s", evidence, _hint(run, source, reply)
+            False, f"the client hung with no server: killed after {run.budget:g}s", evidence, _cause(run, source, reply)
         )
     if "Traceback" in run.stderr or "Traceback" in run.stdout:
         return Verdict(
             False,
             "the client crashed with a traceback instead of a message",
             evidence,
-            "catch the socket error (timeout, ConnectionRefusedError) and print one clear line",
+            Cause(
+                "traceback-no-server",
+                "catch the socket error (timeout, ConnectionRefusedError) and print one clear line",
+                student_line(run.stderr + "\n" + run.stdout),
+            ),
         )
     return Verdict(True, f"the client gave up cleanly ({ended})", evidence)
 
@@ -217,34 +226,48 @@ def remote_address(source: str) -> str | None:
     return None
 
 
-def _hint(run: ClientRun, source: str, reply: str) -> str | None:
+def _cause(run: ClientRun, source: Source, reply: str) -> Cause | None:
     output = run.stderr + "\n" + run.stdout
     if f"b'{reply}'" in run.stdout or f'b"{reply}"' in run.stdout:
-        return "printed the bytes repr: print(modifiedMessage.decode()) to show text"
-    address = remote_address(source)
-    if address is not None and not received_requests(run.events):
-        return (
-            f"the client sends to {address}, another machine's address, which a grader's server never is: "
-            "use 'localhost' (the server runs on the same machine)"
+        return Cause(
+            "bytes-repr-printed",
+            "printed the bytes repr: print(modifiedMessage.decode()) to show text",
+            source_line(source, r"\bprint\("),
         )
-    hint = program_error_hint(output) if ("Error" in output or "Traceback" in output) else None
-    if hint and "host name" in hint:
-        placeholders = [h for h in PLACEHOLDER_HOSTS if re.search(rf"['\"]{h}['\"]", source)]
+    address = remote_address(source.text)
+    if address is not None and not received_requests(run.events):
+        return Cause(
+            "remote-address",
+            f"the client sends to {address}, another machine's address, which a grader's server never is: "
+            "use 'localhost' (the server runs on the same machine)",
+            source_line(source, re.escape(address)),
+        )
+    cause = program_error_cause(output) if ("Error" in output or "Traceback" in output) else None
+    if cause is not None and cause.key == "unresolved-host":
+        placeholders = [h for h in PLACEHOLDER_HOSTS if re.search(rf"['\"]{h}['\"]", source.text)]
         if placeholders:
-            return (
+            return Cause(
+                "placeholder-host",
                 f"the host name '{placeholders[0]}' is the textbook's placeholder; it did not resolve here: "
-                "use 'localhost' when client and server run on one machine"
+                "use 'localhost' when client and server run on one machine",
+                source_line(source, rf"['\"]{placeholders[0]}['\"]"),
             )
-        return hint
-    if hint:
-        return hint
-    if run.hung and "settimeout" not in source:
-        return (
+        return cause
+    if cause is not None:
+        return cause
+    if run.hung and "settimeout" not in source.text:
+        return Cause(
+            "no-timeout",
             "the client has no timeout, so it waits forever for a reply that never comes: "
-            "call clientSocket.settimeout(1) and handle socket.timeout"
+            "call clientSocket.settimeout(1) and handle socket.timeout",
+            source_line(source, r"\.(recvfrom|recv)\("),
         )
     if run.hung:
-        return "the client kept waiting after its timeout: make sure every path ends the program"
+        return Cause(
+            "hangs-after-timeout",
+            "the client kept waiting after its timeout: make sure every path ends the program",
+            source_line(source, r"settimeout"),
+        )
     return None
 
 
@@ -285,7 +308,7 @@ def run(check: ProgramCheck) -> Verdict:
         )
         if not cut:
             check.runs[key] = client_run
-    return judge(params.expect, client_run, line, reply, _source(check.submission.path, check.program))
+    return judge(params.expect, client_run, line, reply, check.source)
 
 
 def play(
@@ -311,15 +334,6 @@ def play(
         raise SandboxError(f"cannot serve the client's run: {exc}") from None
     events = serving.events if serving is not None else []
     return ClientRun(**{f.name: getattr(ran, f.name) for f in dataclasses.fields(ran)}, events=events)
-
-
-def _source(folder: Path, program: Program) -> str:
-    if program.source is None:
-        return ""
-    try:
-        return (folder / program.source).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
 
 
 KIND = Kind("client_exchange", frozenset({Role.UDP_CLIENT, Role.TCP_CLIENT}), ClientParams, run, lane, misfit)

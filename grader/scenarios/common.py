@@ -6,6 +6,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from grader.model import Cause, Step
+
 Transform = Callable[[bytes], bytes]  # what the server must do to a request: the assignment's rule
 
 PAYLOADS = ("words", "non_ascii", "non_utf8", "empty")
@@ -41,8 +43,9 @@ class Verdict:
     passed: bool
     summary: str
     evidence: list[str] = field(default_factory=list)
-    hint: str | None = None
+    cause: Cause | None = None
     timed: bool = False  # the failure rests on a time limit: what did not come in time might on a quieter machine
+    steps: list[Step] = field(default_factory=list)  # the exchange as it happened, for its sequence diagram
 
 
 def make_payloads(kind: str, count: int, seed: int, tag: str, length: int = 0) -> list[bytes]:
@@ -131,19 +134,22 @@ def _missed_letters(request: bytes) -> list[str]:
     return sorted({ch for ch in text if not ch.isascii() and ch.upper() != ch})
 
 
-def explain_wrong_reply(got: bytes, expected: bytes, request: bytes) -> tuple[str, str | None]:
+def explain_wrong_reply(got: bytes, expected: bytes, request: bytes) -> tuple[str, Cause | None]:
     """Name what is wrong with a reply, and the likely cause when it is recognisable."""
     g, e = got.rstrip(b"\r\n"), expected.rstrip(b"\r\n")
     if g == request.rstrip(b"\r\n") and g != e:
         return (
             "the reply is the request unchanged",
-            "the server echoes without upper-casing: apply .upper() to the decoded text",
+            Cause("echo", "the server echoes without upper-casing: apply .upper() to the decoded text"),
         )
     if e.startswith(g) and len(g) < len(e):
         return (
             f"the reply is truncated: {len(got)} of {len(expected)} bytes",
-            f"reply truncated at {len(got)} bytes: the receive buffer is too small "
-            f"(recvfrom({len(got)}) / recv({len(got)})?); use 2048 for UDP lines, loop on recv for TCP",
+            Cause(
+                "truncated-reply",
+                f"reply truncated at {len(got)} bytes: the receive buffer is too small "
+                f"(recvfrom({len(got)}) / recv({len(got)})?); use 2048 for UDP lines, loop on recv for TCP",
+            ),
         )
     missed = _missed_letters(request)
     if missed and g == request.rstrip(b"\r\n").upper():
@@ -151,19 +157,24 @@ def explain_wrong_reply(got: bytes, expected: bytes, request: bytes) -> tuple[st
         return (
             f"{letters} {'were' if len(missed) > 1 else 'was'} not upper-cased: the server upper-cases the bytes, "
             "which changes ASCII letters only",
-            "decode first, then upper-case the text: message.decode().upper().encode()",
+            Cause("bytes-upper", "decode first, then upper-case the text: message.decode().upper().encode()"),
         )
     if g.upper() == e and g != e:
-        return "the reply is not fully upper-cased", "upper-case the whole decoded text with str.upper()"
+        return "the reply is not fully upper-cased", Cause(
+            "partly-upper", "upper-case the whole decoded text with str.upper()"
+        )
     if e and e in g:
         extra = show(g.replace(e, b"", 1), 40)
         return (
             f"the reply holds the expected line and more: {extra}",
-            "send back only the upper-cased line; put labels such as 'From server:' in the client's print",
+            Cause(
+                "extra-text",
+                "send back only the upper-cased line; put labels such as 'From server:' in the client's print",
+            ),
         )
     if g.strip().isdigit():
         return (
             f"the reply is a number ({g.strip().decode()}), not the line upper-cased",
-            "reply with the upper-cased line itself, not its length or a count",
+            Cause("other-transform", "reply with the upper-cased line itself, not its length or a count"),
         )
     return "the reply differs from the expected one", None

@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.model import CheckSpec, Deadline, Program, Role, Submission
+from grader.model import CheckSpec, Deadline, Program, Role, Source, Submission
 from grader.sandbox import RunningServer, Sandbox
 from grader.sandbox.sockets import BoundSocket
 from grader.scenarios.common import Transform, Verdict
@@ -50,6 +50,7 @@ class ProgramCheck:
     seed: int  # the run's own: checks that share a run share it
     deadline: Deadline
     budget: float  # the assignment's time for one run of the program
+    source: Source  # the program's file, read before it ran: what its causes point at
     runs: dict[Hashable, Any] = field(default_factory=dict)  # runs shared by the checks of one lane, by lane key
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from grader import netio
 from grader.impair import Ending, StreamPlan, slice_stream
-from grader.model import Role
+from grader.model import Cause, Role
 from grader.scenarios.common import (
     MIN_LENGTH,
     PAYLOADS,
@@ -375,14 +375,14 @@ def judge(tcp_plan: TcpPlan, records: list[ConnectionRecord]) -> Verdict:
                 closed = record.error is None and record.closed_at is not None
                 why = record.error or ("the server closed the connection without replying" if closed else "no reply")
                 return Verdict(False, f"no reply on connection {record.plan.index}: {why}", evidence, timed=not closed)
-            what, hint = explain_wrong_reply(record.reply, expected, request)
-            return Verdict(False, f"wrong reply on connection {record.plan.index}: {what}", evidence, hint)
+            what, cause = explain_wrong_reply(record.reply, expected, request)
+            return Verdict(False, f"wrong reply on connection {record.plan.index}: {what}", evidence, cause)
         if tcp_plan.expect_close and record.closed_at is None:
             return Verdict(
                 False,
                 f"the server did not close connection {record.plan.index} after replying",
                 evidence,
-                "close the connection socket after sending the reply",
+                Cause("never-closes", "close the connection socket after sending the reply"),
                 timed=True,
             )
     return Verdict(True, f"{sum(1 for r in records if r.plan.expected is not None)} replies correct", evidence)

@@ -11,7 +11,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 
 from grader import netio
-from grader.model import Role
+from grader.model import Cause, Role
 from grader.scenarios.common import Transform, Verdict, explain_wrong_reply, make_payloads, same_reply, show
 from grader.scenarios.kind import Kind, ServerCheck
 from grader.scenarios.tcp_exchange import MAX_REPLY, STOPPED
@@ -116,15 +116,18 @@ def judge(machine: TwoRequestsMachine) -> Verdict:
     index = machine.answered
     got = machine.replies[index]
     if got and not same_reply(got, plan.expected[index]) and not machine.timed:
-        what, hint = explain_wrong_reply(got, plan.expected[index], plan.requests[index])
-        return Verdict(False, f"wrong reply to request {index} on the connection: {what}", evidence, hint)
+        what, cause = explain_wrong_reply(got, plan.expected[index], plan.requests[index])
+        return Verdict(False, f"wrong reply to request {index} on the connection: {what}", evidence, cause)
     if index == 0:
         return Verdict(False, f"no reply to the first request: {machine.error}", evidence, timed=machine.timed)
     return Verdict(
         False,
         f"the first request was answered, the second on the same connection was not: {machine.error}",
         evidence,
-        "serve each connection in a loop (recv, reply) until recv returns b'' (the client closed it)",
+        Cause(
+            "one-request-per-connection",
+            "serve each connection in a loop (recv, reply) until recv returns b'' (the client closed it)",
+        ),
         timed=machine.timed,
     )
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from grader import netio
 from grader.impair import Action, DatagramProfile, DatagramSchedule
-from grader.model import Role
+from grader.model import Cause, Role
 from grader.scenarios.common import (
     MIN_LENGTH,
     PAYLOADS,
@@ -240,35 +240,39 @@ def judge(machine: UdpClientMachine) -> Verdict:
         and (r.client == first.client or same_reply(r.data, first.expected or b""))
     ]
     summary = f"{len(missing)} of {len(plan.requests)} requests got no correct reply"
-    hint = None
+    cause = None
     foreign = [r for r in machine.received if r.foreign_source is not None]
     if foreign:
         host, port = foreign[0].foreign_source  # type: ignore[misc]
         evidence.append(f"got {show(foreign[0].data)} from {host}:{port}, not from the address the request went to")
         summary = f"the replies came from another socket ({host}:{port}), not from the server's port"
-        hint = (
+        cause = Cause(
+            "reply-wrong-socket",
             "reply with the socket that received the request (serverSocket.sendto(reply, clientAddress)), "
-            "so the reply comes from the port the client sent to"
+            "so the reply comes from the port the client sent to",
         )
     elif stray:
-        what, hint = explain_wrong_reply(stray[0].data, first.expected or b"", first.payload)
+        what, cause = explain_wrong_reply(stray[0].data, first.expected or b"", first.payload)
         evidence.append(f"got {show(stray[0].data)} at {stray[0].at:.3f}s: {what}")
         misdirected = stray[0].client != first.client or any(
             q.client != first.client and q.expected is not None and same_reply(stray[0].data, q.expected)
             for q in plan.requests
         )
         if misdirected:
-            hint = "replies go to the wrong client: answer each datagram to the address recvfrom returned"
+            cause = Cause(
+                "reply-wrong-client",
+                "replies go to the wrong client: answer each datagram to the address recvfrom returned",
+            )
         summary = f"wrong reply to request {first.index}: {what}"
     elif not machine.received:
         summary = "no reply at all"
         evidence.append(f"nothing came back within the exchange timeout ({plan.reply_timeout:.1f}s per attempt)")
-        return Verdict(False, summary, evidence, hint, timed=True)
+        return Verdict(False, summary, evidence, cause, timed=True)
     else:
         summary = f"no reply to request {first.index} ({len(missing)} of {len(plan.requests)} unanswered)"
         evidence.append(f"nothing came back for it within the exchange timeout ({plan.reply_timeout:.1f}s per attempt)")
-        return Verdict(False, summary, evidence, hint, timed=True)
-    return Verdict(False, summary, evidence, hint)
+        return Verdict(False, summary, evidence, cause, timed=True)
+    return Verdict(False, summary, evidence, cause)
 
 
 def run(check: ServerCheck) -> Verdict:
