@@ -21,7 +21,9 @@ _PY2 = (
 
 
 def exit_cause(exit_info: ExitInfo, source: Source = NO_SOURCE) -> Cause | None:
-    """Why a server that stopped on its own, with no error, stopped."""
+    """Why a server that stopped with no error of its own stopped: the memory limit, or it ended by itself."""
+    if exit_info.oom_killed:
+        return memory_cause(exit_info)
     if exit_info.code == 0:
         return Cause(
             "exits-after-serving",
@@ -29,6 +31,16 @@ def exit_cause(exit_info: ExitInfo, source: Source = NO_SOURCE) -> Cause | None:
             source_line(source, r"\.(recvfrom|accept)\("),
         )
     return None
+
+
+def memory_cause(exit_info: ExitInfo) -> Cause | None:
+    if not exit_info.oom_killed:
+        return None
+    return Cause(
+        "out-of-memory",
+        "the program ran out of memory and was killed: the grader runs it under a memory limit, "
+        "so keep what it stores bounded (read one message, reply, forget it)",
+    )
 
 
 def source_line(source: Source, pattern: str) -> str | None:

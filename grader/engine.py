@@ -300,7 +300,16 @@ class Grading:
     def _play(self, kind: Kind, check: CheckSpec, server: RunningServer, seed: int, deadline: Deadline) -> Verdict:
         sockets = server.bound_sockets() or []
         verdict = kind.run(
-            ServerCheck(check, server, sockets, self.assignment.port, self.assignment.transform, seed, deadline)
+            ServerCheck(
+                check,
+                server,
+                sockets,
+                self.assignment.port,
+                self.assignment.transform,
+                seed,
+                deadline,
+                self._source(check.role),
+            )
         )
         if not verdict.passed and verdict.cause is None:
             problem = diagnose.listening_problem(

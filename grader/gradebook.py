@@ -20,7 +20,7 @@ from junitparser import TestSuite
 from grader import junit, report_notes
 from grader.model import CheckResult, Status, StudentReport
 from grader.names import csv_cell, markdown_code, markdown_text
-from grader.report import RootCause, format_result, points_text, root_causes, score_line
+from grader.report import RootCause, format_result, points_text, points_word, root_causes, score_line
 
 GRADEBOOK_NAME = "socket-lab gradebook"
 GRADEBOOK_XML, GRADEBOOK_CSV = "gradebook.xml", "gradebook.csv"
@@ -167,7 +167,7 @@ def _cause_list(causes: list[RootCause], first: int, points: bool) -> list[str]:
     """Numbered causes, each once: what is wrong and the fix, the student's line, the checks it covers."""
     lines = []
     for number, cause in enumerate(causes, first):
-        cost = f"{cause.lost:g} points, " if points else ""
+        cost = f"{points_word(cause.lost)}, " if points else ""
         checks = f"{cost}{_plural(len(cause.checks), 'check')}: {', '.join(cause.check_ids)}"
         lines.append(f"{number}. {markdown_text(cause.text)} ({markdown_text(checks)})")
         if cause.where:

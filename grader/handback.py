@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from grader import report_notes
 from grader.model import StudentReport
 from grader.names import csv_cell, shown
-from grader.report import root_causes
+from grader.report import points_word, root_causes
 
 FORMATS = ("canvas", "moodle", "csv")
 MAX_COMMENT_CHARS = 1000  # an LMS comment field; the whole story is in the feedback file
@@ -46,7 +46,7 @@ def comment(report: StudentReport) -> str:
         text = f"Score {report.score:g}/{report.max_score:g}. Not graded as handed in: {problem}"
     else:
         percent = "" if report.percent is None else f" ({report.percent:.0f} %)"
-        causes = [f"{c.line()} ({c.lost:g} points)" for c in root_causes(report.failures)]
+        causes = [f"{c.line()} ({points_word(c.lost)})" for c in root_causes(report.failures)]
         failed = f" What cost points: {'; '.join(causes)}." if causes else " Every required check passed."
         text = f"Score {report.score:g}/{report.max_score:g}{percent}.{failed}"
     return shown(" ".join(text.split()), MAX_COMMENT_CHARS)

@@ -62,7 +62,10 @@ def csv_cell(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~-])")
+# Text is kept on one line and never starts one, so only characters that open a construct
+# mid-line are escaped: brackets (links, images), angle brackets (HTML, autolinks), emphasis,
+# code, tables, strike-through. A parenthesis after an escaped bracket starts nothing.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>!|~])")
 
 
 def markdown_text(text: str) -> str:

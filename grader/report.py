@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -42,15 +43,22 @@ class RootCause:
 
 
 def root_causes(results: Iterable[CheckResult]) -> list[RootCause]:
-    """Failed checks grouped by cause, the costliest first; checks no rule explains group by their summary."""
-    groups: dict[Cause | str, list[CheckResult]] = {}
+    """Failed checks grouped by cause, the costliest first; checks no rule explains group by their summary.
+
+    One cause is one key and one text; the student's line is the first check's that names one
+    (a crash names it from a traceback, another check of the same program may not see one).
+    """
+    groups: dict[tuple[str, str] | str, list[CheckResult]] = {}
     for result in results:
         if not result.passed:
-            groups.setdefault(result.cause or result.summary, []).append(result)
-    found = [
-        RootCause(key if isinstance(key, Cause) else None, checks[0].summary, tuple(checks))
-        for key, checks in groups.items()
-    ]
+            cause = result.cause
+            groups.setdefault((cause.key, cause.text) if cause else result.summary, []).append(result)
+    found = []
+    for checks in groups.values():
+        causes = [c.cause for c in checks if c.cause is not None]
+        where = next((c.where for c in causes if c.where), None)
+        cause = dataclasses.replace(causes[0], where=where) if causes else None
+        found.append(RootCause(cause, checks[0].summary, tuple(checks)))
     return sorted(found, key=lambda r: -r.lost)  # stable: equal costs keep the order the checks ran in
 
 
@@ -61,6 +69,10 @@ def format_result(result: CheckResult) -> str:
         where = f" (at {result.cause.where})" if result.cause.where else ""
         lines.append(f"  cause: {result.cause.text}{where}")
     return "\n".join(lines)
+
+
+def points_word(points: float) -> str:
+    return f"{points:g} point" + ("" if points == 1 else "s")
 
 
 def points_text(result: CheckResult) -> str:
@@ -81,7 +93,7 @@ def terminal_summary(results: list[CheckResult]) -> list[str]:
     if causes:
         lines.append("What cost points:")
     for cause in causes:
-        lines.append(f"  - {cause.line()} ({cause.lost:g} points: {', '.join(cause.check_ids)})")
+        lines.append(f"  - {cause.line()} ({points_word(cause.lost)}: {', '.join(cause.check_ids)})")
     advisories = root_causes(r for r in results if r.advisory)
     if advisories:
         lines.append("Advisories (no points):")

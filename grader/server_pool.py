@@ -79,7 +79,7 @@ class ServerPool:
                 return StartFailure(
                     f"the program did not start: it {exit_info.reason} {when}",
                     [ran, quoted_output("program output", output, OUTPUT_LINES)],
-                    diagnose.program_error_cause(output),
+                    diagnose.memory_cause(exit_info) or diagnose.program_error_cause(output),
                 )
             sockets = server.bound_sockets()
             bound = sockets is None or any(s.transport == role.transport for s in sockets)

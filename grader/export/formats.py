@@ -16,7 +16,7 @@ from typing import Any
 from grader import gradebook
 from grader.model import CheckResult, StudentReport
 from grader.names import markdown_text as _md
-from grader.report import RootCause, format_result, root_causes, score_line
+from grader.report import RootCause, format_result, points_word, root_causes, score_line
 from grader.spec import Assignment
 
 GRADER_FAILED = "The grader could not grade this submission, so it has no score yet"
@@ -189,7 +189,7 @@ def _message(check: CheckResult) -> str:
 
 def _covers(cause: RootCause, points: bool = False) -> str:
     checks = ", ".join(cause.check_ids)
-    return f"{cause.lost:g} points: {checks}" if points else checks
+    return f"{points_word(cause.lost)}: {checks}" if points else checks
 
 
 def _number(value: float) -> float | int:

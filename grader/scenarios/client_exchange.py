@@ -226,6 +226,27 @@ def remote_address(source: str) -> str | None:
     return None
 
 
+# `serverName = input(...)`, `host = input(...)`: the server's address read from the keyboard.
+_HOST_FROM_INPUT = (
+    r"(?i)\b(?:server_?(?:name|host|ip|addr|address)|host_?(?:name)?|ip(?:_?addr(?:ess)?)?|address)\s*=\s*input\("
+)
+
+
+def _printed_first_piece_only(run: ClientRun, reply: str) -> bool:
+    """The server sent its reply in pieces, and the output holds its first piece but not the whole of it.
+
+    A client that closes after its first recv() leaves the server only that first piece to log.
+    """
+    pieces = [e for e in run.events if e.get("event") == "reply" and "piece" in e]
+    if not pieces or reply in run.stdout:
+        return False
+    try:
+        first = base64.b64decode(pieces[0].get("data", "")).decode("utf-8", "replace").strip()
+    except ValueError:
+        return False
+    return bool(first) and first in run.stdout
+
+
 def _cause(run: ClientRun, source: Source, reply: str) -> Cause | None:
     output = run.stderr + "\n" + run.stdout
     if f"b'{reply}'" in run.stdout or f'b"{reply}"' in run.stdout:
@@ -242,8 +263,16 @@ def _cause(run: ClientRun, source: Source, reply: str) -> Cause | None:
             "use 'localhost' (the server runs on the same machine)",
             source_line(source, re.escape(address)),
         )
-    cause = program_error_cause(output) if ("Error" in output or "Traceback" in output) else None
+    cause = program_error_cause(output) if ("error" in output.lower() or "Traceback" in output) else None
     if cause is not None and cause.key == "unresolved-host":
+        asked = source_line(source, _HOST_FROM_INPUT)
+        if asked is not None:
+            return Cause(
+                "host-from-input",
+                "it reads the server's name with input(), and the grader types only the sentence, so the sentence "
+                "was taken for a host name: write serverName = 'localhost' in the program",
+                asked,
+            )
         placeholders = [h for h in PLACEHOLDER_HOSTS if re.search(rf"['\"]{h}['\"]", source.text)]
         if placeholders:
             return Cause(
@@ -255,6 +284,13 @@ def _cause(run: ClientRun, source: Source, reply: str) -> Cause | None:
         return cause
     if cause is not None:
         return cause
+    if _printed_first_piece_only(run, reply):
+        return Cause(
+            "one-recv-per-reply",
+            "the client reads the reply with one recv(), and TCP may deliver it in pieces: keep calling recv() "
+            "until the line's newline arrives (or b'' when the server closes), then print it",
+            source_line(source, r"\.recv\("),
+        )
     if run.hung and "settimeout" not in source.text:
         return Cause(
             "no-timeout",

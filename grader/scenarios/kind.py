@@ -35,6 +35,7 @@ class ServerCheck:
     transform: Transform
     seed: int  # the check's own
     deadline: Deadline  # the earliest of the check's and the submission's
+    source: Source  # the program's file, read before it ran: what its causes point at
 
 
 @dataclass(frozen=True)

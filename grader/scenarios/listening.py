@@ -18,7 +18,7 @@ class ListeningParams:
 def run(check: ServerCheck) -> Verdict:
     transport = check.check.role.transport
     found = ", ".join(map(str, check.sockets)) or "none"
-    problem = diagnose.listening_problem(check.sockets, transport, check.port)
+    problem = diagnose.listening_problem(check.sockets, transport, check.port, check.source)
     if problem is None:
         return Verdict(
             True, f"listening on {transport.upper()} port {check.port}, all interfaces", [f"bound sockets: {found}"]

@@ -358,9 +358,33 @@ def _answer(event: Event, conn: int | None, *kinds: type) -> Event:
     return event
 
 
+ONE_AT_A_TIME = Cause(
+    "one-client-at-a-time",
+    "the server serves one connection at a time, so a client that connects and sends nothing blocks every other: "
+    "serve each connection in a thread of its own (threading.Thread, or socketserver.ThreadingTCPServer)",
+)
+ONE_RECV = Cause(
+    "one-recv-per-request",
+    "the server reads the request with one recv(), and TCP may deliver a line in pieces: keep calling recv() "
+    "until the line's newline arrives (or b'' when the client closes its side), then reply",
+)
+
+
+def _stream_cause(record: ConnectionRecord, earlier: list[ConnectionRecord]) -> Cause | None:
+    """What TCP teaches and the textbook server misses: a silent client blocks it, a split line fools it."""
+    if any(r.plan.stream is None and r.closed_at is None for r in earlier) and not record.reply:
+        return ONE_AT_A_TIME
+    stream, expected = record.plan.stream, record.plan.expected or b""
+    if stream is None or len(stream.writes) < 2:
+        return None
+    partial = bool(record.reply) and expected.startswith(record.reply) and record.reply != expected
+    cut_off = not record.reply and record.error is not None and "while sending" in record.error
+    return ONE_RECV if partial or cut_off else None
+
+
 def judge(tcp_plan: TcpPlan, records: list[ConnectionRecord]) -> Verdict:
     evidence = [_describe(r) for r in records]
-    for record in records:
+    for number, record in enumerate(records):
         expected = record.plan.expected
         if record.connect_error:
             # A full listen backlog on a busy machine drops the connection attempt: time decided it.
@@ -374,8 +398,15 @@ def judge(tcp_plan: TcpPlan, records: list[ConnectionRecord]) -> Verdict:
             if not record.reply:
                 closed = record.error is None and record.closed_at is not None
                 why = record.error or ("the server closed the connection without replying" if closed else "no reply")
-                return Verdict(False, f"no reply on connection {record.plan.index}: {why}", evidence, timed=not closed)
+                return Verdict(
+                    False,
+                    f"no reply on connection {record.plan.index}: {why}",
+                    evidence,
+                    _stream_cause(record, records[:number]),
+                    timed=not closed,
+                )
             what, cause = explain_wrong_reply(record.reply, expected, request)
+            cause = _stream_cause(record, records[:number]) or cause
             return Verdict(False, f"wrong reply on connection {record.plan.index}: {what}", evidence, cause)
         if tcp_plan.expect_close and record.closed_at is None:
             return Verdict(

@@ -253,6 +253,17 @@ def judge(machine: UdpClientMachine) -> Verdict:
         )
     elif stray:
         what, cause = explain_wrong_reply(stray[0].data, first.expected or b"", first.payload)
+        if cause is None:  # reordered: the stray may answer another request, wrongly in a way that is recognised
+            cause = next(
+                (
+                    found
+                    for q in plan.requests
+                    if q.expected is not None
+                    for _, found in [explain_wrong_reply(stray[0].data, q.expected, q.payload)]
+                    if found is not None
+                ),
+                None,
+            )
         evidence.append(f"got {show(stray[0].data)} at {stray[0].at:.3f}s: {what}")
         misdirected = stray[0].client != first.client or any(
             q.client != first.client and q.expected is not None and same_reply(stray[0].data, q.expected)

@@ -1,4 +1,4 @@
-"""Example student submissions get the verdicts and hints they deserve (tests/examples/*/expected.toml).
+"""Example student submissions get the verdicts, hints and root causes they deserve (tests/examples/*/expected.toml).
 
 Each example is graded once, in Docker, by the same engine `pytest grader/` uses; each
 expectation is then its own test, so a failure names the example and the check.
@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from grader import gradebook
 from grader.discover import discover
 from grader.engine import Grading
-from grader.model import CheckResult
-from grader.report import format_result
+from grader.model import CheckResult, StudentReport
+from grader.report import format_result, root_causes
 from grader.sandbox.docker import DockerSandbox
 from grader.spec import load_assignment
 
@@ -34,6 +35,14 @@ def _expectations() -> list[tuple[str, str, str, str | None]]:
         for check_id, outcome in spec.get("expect", {}).items():
             cases.append((folder.name, check_id, outcome, spec.get("hints", {}).get(check_id)))
     return cases
+
+
+def _spec(example: str) -> dict:
+    return tomllib.loads((EXAMPLES / example / "expected.toml").read_text())
+
+
+def _examples() -> list[str]:
+    return sorted(p.name for p in EXAMPLES.iterdir() if (p / "expected.toml").is_file())
 
 
 def _roles() -> list[tuple[str, str, str]]:
@@ -90,8 +99,32 @@ def test_example_gets_the_expected_verdict_and_hint(graded, example, check_id, o
     result = graded(example)[check_id]
     assert result.passed == (outcome == "pass"), format_result(result)
     if hint is not None and outcome == "fail":
-        explanation = " ".join([result.summary, result.hint or "", *result.evidence]).lower()
+        cause = [result.cause.text, result.cause.where or ""] if result.cause else []
+        explanation = " ".join([result.summary, *cause, *result.evidence]).lower()
         assert hint.lower() in explanation, format_result(result)
+
+
+@pytest.mark.parametrize("example", _examples())
+def test_every_example_states_the_root_causes_of_its_failures(example):
+    causes = _spec(example).get("causes")
+    assert isinstance(causes, list) and all(isinstance(c, str) for c in causes), "expected.toml needs causes = [...]"
+
+
+@pytest.mark.parametrize("example", _examples())
+def test_example_is_told_exactly_its_root_causes(graded, example):
+    spec = _spec(example)
+    listed = [r for check_id, r in graded(example).items() if spec["expect"].get(check_id) == "fail"]
+    assert sorted({c.key for c in root_causes(listed)}) == sorted(spec["causes"]), "\n".join(map(format_result, listed))
+
+
+def test_a_server_bound_to_loopback_is_told_127_0_0_1_once_in_what_cost_points(graded):
+    results = tuple(graded("loopback_udp_server").values())
+    score, worth = sum(r.points for r in results), sum(r.max_points for r in results)
+    feedback = gradebook.feedback(StudentReport("loopback", score, worth, {}, results))
+    start = feedback.index("## What cost points")
+    causes = feedback[start : feedback.index("\n## ", start)]
+    assert causes.count("127.0.0.1") == 1, causes
+    assert len(root_causes(results)) == 1
 
 
 def test_a_crashed_server_is_restarted_so_the_next_check_still_counts(docker_ready):
@@ -104,5 +137,5 @@ def test_a_crashed_server_is_restarted_so_the_next_check_still_counts(docker_rea
     finally:
         grading.close()
         sandbox.close()
-    assert "crashed" in crash.summary and "UTF-8" in (crash.hint or "")
+    assert "crashed" in crash.summary and crash.cause is not None and "UTF-8" in crash.cause.text
     assert after.passed, format_result(after)

@@ -10,12 +10,16 @@ from corpus_verdicts import CheckVerdict, VerdictLineError, mismatches, parse_ve
 from grader.model import Role
 
 CORPUS = sorted((Path(__file__).resolve().parent / "corpus").glob("*.py"))
-LINE = '# @EXPECTED_RESULTS@: score=1 udp_server.listening=passed udp_server.basic=failed~"no reply at all"'
+LINE = (
+    "# @EXPECTED_RESULTS@: score=1 causes=unexplained "
+    'udp_server.listening=passed udp_server.basic=failed~"no reply at all"'
+)
 
 
-def test_a_verdict_line_gives_the_score_the_role_and_each_checks_status_and_phrase():
+def test_a_verdict_line_gives_the_score_the_causes_the_role_and_each_checks_status_and_phrase():
     expected = parse_verdict_line("cpu_spin", LINE)
     assert (expected.score, expected.role, expected.file_name) == (1, Role.UDP_SERVER, "UDPServer.py")
+    assert expected.causes == {"unexplained"}
     assert expected.checks == {
         "udp_server.listening": CheckVerdict("passed"),
         "udp_server.basic": CheckVerdict("failed", "no reply at all"),
@@ -27,10 +31,11 @@ def test_a_verdict_line_gives_the_score_the_role_and_each_checks_status_and_phra
     [
         "# expected: score=1 udp_server.basic=failed",
         "# @EXPECTED_RESULTS@: udp_server.basic=failed",
-        "# @EXPECTED_RESULTS@: score=1",
-        "# @EXPECTED_RESULTS@: score=1 udp_server.basic=broken",
-        "# @EXPECTED_RESULTS@: score=1 udp_server.basic=failed tcp_server.basic=failed",
-        "# @EXPECTED_RESULTS@: score=1 udp_server.basic",
+        "# @EXPECTED_RESULTS@: score=1 causes=none",
+        "# @EXPECTED_RESULTS@: score=1 causes=none udp_server.basic=broken",
+        "# @EXPECTED_RESULTS@: score=1 causes=none udp_server.basic=failed tcp_server.basic=failed",
+        "# @EXPECTED_RESULTS@: score=1 causes=none udp_server.basic",
+        "# @EXPECTED_RESULTS@: score=1 udp_server.basic=failed",
     ],
 )
 def test_a_broken_verdict_line_is_refused(line):
@@ -67,14 +72,15 @@ def test_the_corpus_has_every_kind_of_hostile_program_the_issue_names():
 def test_a_grading_that_matches_has_no_mismatch():
     expected = parse_verdict_line("cpu_spin", LINE)
     graded = {"udp_server.listening": ("passed", "listening"), "udp_server.basic": ("failed", "no reply at all")}
-    assert mismatches(expected, 1, graded) == []
+    assert mismatches(expected, 1, {"unexplained"}, graded) == []
 
 
 def test_every_difference_is_named():
     expected = parse_verdict_line("cpu_spin", LINE)
     graded = {"udp_server.listening": ("failed", "not listening"), "udp_server.basic": ("failed", "wrong reply")}
-    assert mismatches(expected, 0, graded) == [
+    assert mismatches(expected, 0, {"no-timeout"}, graded) == [
         "score 0, expected 1",
+        "causes no-timeout, expected unexplained",
         "udp_server.listening: failed, expected passed (not listening)",
         "udp_server.basic: summary 'wrong reply' lacks 'no reply at all'",
     ]

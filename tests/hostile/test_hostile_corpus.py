@@ -35,7 +35,7 @@ import pytest
 from corpus_verdicts import Expected, mismatches, read_expected
 
 from grader import junit
-from grader.report import format_result
+from grader.report import format_result, root_causes
 from grader.sandbox.docker import LABEL
 from grader.scratch import PREFIX as SCRATCH_PREFIX
 
@@ -275,7 +275,8 @@ def test_every_hostile_program_gets_its_verdict_beside_a_reference_that_keeps_fu
             problems.append(f"{verdict.program}: no grading ({report and report.grader_error})")
             continue
         checks = {c.check_id: (c.status, c.summary) for c in report.checks}
-        problems += [f"{verdict.program}: {p}" for p in mismatches(verdict, report.score, checks)]
+        causes = {cause.key for cause in root_causes(report.failures)}
+        problems += [f"{verdict.program}: {p}" for p in mismatches(verdict, report.score, causes, checks)]
         problems += [
             f"{verdict.program}: {c.check_id} could not be run: {c.summary}"
             for c in report.checks

@@ -6,11 +6,13 @@ import csv
 import io
 
 from grader import handback
-from grader.model import CheckResult, Status, StudentReport
+from grader.model import Cause, CheckResult, Status, StudentReport
 
 
 def _report(student: str, score: float = 3, grader_error: str | None = None, **properties: str) -> StudentReport:
-    failed = CheckResult("tcp_server.basic", Status.FAILED, 0, 1, "no reply", hint="bind to ''")
+    failed = CheckResult(
+        "tcp_server.basic", Status.FAILED, 0, 1, "no reply", cause=Cause("loopback-bind", "bind to ''")
+    )
     return StudentReport(student, score, 4, properties, (failed,), grader_error)
 
 
@@ -57,11 +59,22 @@ def test_the_comment_gives_the_score_and_each_cause_once():
         4,
         {},
         (
-            CheckResult("a.one", Status.FAILED, 0, 1, "x", hint="same fix"),
+            CheckResult("a.one", Status.FAILED, 0, 1, "x", cause=Cause("k", "same fix")),
             CheckResult("a.two", Status.FAILED, 0, 2, "no reply"),
         ),
     )
-    assert handback.comment(report) == "Score 1/4 (25 %). Failed: a.one: same fix; a.two: no reply."
+    assert handback.comment(report) == "Score 1/4 (25 %). What cost points: no reply (2 points); same fix (1 point)."
+
+
+def test_the_comment_names_a_cause_behind_several_checks_once_with_its_line():
+    cause = Cause("loopback-bind", "bound to loopback only", "UDPServer.py line 4: s.bind(('127.0.0.1', 12000))")
+    report = StudentReport(
+        "s", 0, 3, {}, tuple(CheckResult(f"a.{n}", Status.FAILED, 0, 1, "no reply", cause=cause) for n in range(3))
+    )
+    assert handback.comment(report) == (
+        "Score 0/3 (0 %). What cost points: bound to loopback only "
+        "(at UDPServer.py line 4: s.bind(('127.0.0.1', 12000))) (3 points)."
+    )
 
 
 def test_the_comment_is_bounded_and_holds_no_control_character():

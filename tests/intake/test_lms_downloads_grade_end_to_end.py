@@ -210,7 +210,7 @@ def test_the_moodle_worksheet_names_each_participant_and_carries_the_comment(gra
     by_id = {row[0]: row for row in rows[1:]}
     assert set(by_id) == {"Participant 5001", "Participant 5002"}
     assert by_id["Participant 5002"][1:5] == ["Ana Müller", "2", "4", ""]
-    assert by_id["Participant 5002"][5].startswith("Score 2/4 (50 %). Failed: tcp_server.basic: ")
+    assert by_id["Participant 5002"][5].startswith("Score 2/4 (50 %). What cost points: no tcp_server found")
 
 
 def test_the_plain_csv_is_keyed_by_github_login(graded):

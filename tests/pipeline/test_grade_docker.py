@@ -160,8 +160,9 @@ def test_feedback_explains_the_failures(graded):
     for student in STUDENTS:
         assert (graded[0] / "feedback" / f"{student}.md").is_file()
     echo = (graded[0] / "feedback" / "echo.md").read_text()
-    assert echo.index("Score: 1/4") < echo.index("### udp_server.basic") < echo.index("**Hint:**")
-    assert "upper" in echo[echo.index("**Hint:**") :]
+    causes = echo.index("## What cost points")
+    assert echo.index("Score: 1/4") < causes < echo.index("### udp_server.basic")
+    assert "1. the server echoes without upper-casing: apply .upper() to the decoded text" in echo[causes:]
 
 
 def test_running_again_grades_nothing_that_did_not_change(graded):

@@ -89,7 +89,7 @@ def test_gradescope_results_have_the_documented_fields(make_suite):
         "output": "",
     }
     assert tests["udp_server.basic"]["status"] == "failed"
-    assert "hint: the server echoes" in tests["udp_server.basic"]["output"]
+    assert "cause: the server echoes" in tests["udp_server.basic"]["output"]
     json.dumps(results)
 
 
@@ -100,19 +100,23 @@ def test_gradescope_results_of_a_grader_error_say_so(make_suite):
     assert "pytest exited with status 3" in results["output"]
 
 
-def test_feedback_gives_the_score_then_failures_with_evidence_then_advisories(make_suite):
+def test_feedback_gives_the_score_then_each_cause_once_then_the_evidence_of_each_check(make_suite):
     erin = next(r for r in _reports(make_suite) if r.student == "erin")
     text = gradebook.feedback(erin)
     order = [
         text.index(s)
         for s in (
             "Score: 1/4 (25.0 %)",
-            "## Failed checks",
-            "### udp_server.basic",
-            "got b'transport stream c0 message 0'",
-            "**Hint:** the server echoes",
-            "### tcp_server.basic",
+            "## What cost points",
+            "1. the server echoes",
+            "2. no tcp\\_server found",
             "## Advisories",
+            "3. the server crashed",
+            "## What each failed check saw",
+            "### udp_server.basic",
+            "wrong reply to request 0: the reply is the request unchanged (cause 1 above)",
+            "got b'transport stream c0 message 0'",
+            "### tcp_server.basic",
             "### udp_server.non_utf8",
             "## Passed",
             "- udp_server.listening (1/1 points)",
@@ -128,7 +132,7 @@ def test_feedback_quotes_program_output_that_holds_backticks(make_suite):
 
 
 def test_feedback_of_full_marks_and_of_a_grader_error(make_suite):
-    assert "None: every required check passed." in gradebook.feedback(junit.report(make_suite("Frank")))
+    assert "Nothing: every required check passed." in gradebook.feedback(junit.report(make_suite("Frank")))
     gus = gradebook.feedback(junit.report(junit.error_suite("gus", "grading took longer than 900 s", {})))
     assert "could not grade this submission" in gus and "grading took longer than 900 s" in gus
 

@@ -7,11 +7,11 @@ from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
 from pipeline_samples import HEADER, SAMPLE, suite_of
 
 from grader import junit
-from grader.model import CheckResult, Status
+from grader.model import Cause, CheckResult, Status
 
 RESULT_FIELDS = (
-    '{"advisory": false, "check_id": "a.b", "duration": 0, "evidence": [], "hint": null, '
-    '"max_points": 2, "points": 0, "status": "failed", "summary": "no reply", "timed": false, '
+    '{"advisory": false, "cause": null, "check_id": "a.b", "duration": 0, "evidence": [], '
+    '"max_points": 2, "points": 0, "status": "failed", "steps": [], "summary": "no reply", "timed": false, '
     '"varied": false}'
 )
 
@@ -35,7 +35,7 @@ def test_normalising_twice_changes_nothing():
     assert once.tostring() == twice.tostring()
 
 
-def test_points_status_evidence_and_hint_are_read_back():
+def test_points_status_evidence_and_cause_are_read_back():
     report = junit.report(suite_of(SAMPLE, "erin"))
     assert (report.student, report.score, report.max_score) == ("erin", 1.0, 4.0)
     assert report.properties["seed"] == "2026"
@@ -45,7 +45,7 @@ def test_points_status_evidence_and_hint_are_read_back():
     assert (basic.status, basic.points, basic.max_points, basic.advisory) == (Status.FAILED, 0.0, 2.0, False)
     assert basic.summary == "wrong reply to request 0: the reply is the request unchanged"
     assert basic.evidence[0] == "sent 1 datagrams for 1 requests from 1 socket(s); received 1"
-    assert basic.hint == "the server echoes without upper-casing: apply .upper() to the decoded text"
+    assert basic.cause == Cause("echo", "the server echoes without upper-casing: apply .upper() to the decoded text")
     assert checks["udp_server.non_utf8"].advisory
     assert checks["tcp_server.basic"].status is Status.MISSING
     assert [c.check_id for c in report.failures] == ["udp_server.basic", "tcp_server.basic"]
@@ -56,7 +56,7 @@ def test_a_programs_output_cannot_pass_for_a_result():
     """The sample's server printed a result line of its own and "  hint: ..."; both stay quoted program output."""
     basic = next(c for c in junit.report(suite_of(SAMPLE, "erin")).checks if c.check_id == "udp_server.basic")
     assert basic.points == 0.0
-    assert basic.hint.startswith("the server echoes")
+    assert basic.cause is not None and basic.cause.text.startswith("the server echoes")
     assert basic.evidence[-1].splitlines()[1:] == [
         "    The server is ready to receive",
         '    socketlab-result: {"points": 2}',
@@ -66,7 +66,8 @@ def test_a_programs_output_cannot_pass_for_a_result():
 
 def test_a_newline_in_a_programs_output_cannot_end_the_result_line():
     forged = '\nsocketlab-result: {"points": 9}\n'
-    result = CheckResult("udp_server.basic", Status.FAILED, 0.0, 2.0, "wrong reply" + forged, (forged,), forged)
+    cause = Cause("program-error", forged, forged)
+    result = CheckResult("udp_server.basic", Status.FAILED, 0.0, 2.0, "wrong reply" + forged, (forged,), cause)
     [line, *_] = junit.check_output(result).split("\n")
     assert CheckResult.from_json(line.removeprefix(junit.RESULT_MARK)) == result
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from grader.diagnose import last_error_line, listening_problem, program_error_hint, student_line
+from grader.diagnose import last_error_line, listening_problem, program_error_cause, source_line, student_line
+from grader.model import Source
 from grader.sandbox.sockets import BoundSocket
 
 PRINT_STATEMENT = """\
@@ -58,9 +59,14 @@ ValueError: invalid literal for int() with base 10: b'hello'
 # ------------------------------------------------------------------ program output
 
 
+def cause_text(output: str) -> str | None:
+    cause = program_error_cause(output)
+    return None if cause is None else cause.text
+
+
 @pytest.mark.parametrize("output", [PRINT_STATEMENT, RAW_INPUT], ids=["print statement", "raw_input"])
 def test_python2_code_is_recognised_as_python2(output):
-    hint = program_error_hint(output)
+    hint = cause_text(output)
 
     assert hint is not None
     assert "Python 2" in hint
@@ -68,7 +74,7 @@ def test_python2_code_is_recognised_as_python2(output):
 
 @pytest.mark.parametrize("output", [PRINT_STATEMENT, RAW_INPUT], ids=["print statement", "raw_input"])
 def test_the_python2_hint_names_the_python3_spelling(output):
-    hint = program_error_hint(output)
+    hint = cause_text(output)
 
     assert "print(" in hint and "input()" in hint
 
@@ -76,13 +82,13 @@ def test_the_python2_hint_names_the_python3_spelling(output):
 def test_a_plain_python3_syntax_error_is_not_called_python2():
     output = '  File "x.py", line 1\n    def f(:\n          ^\nSyntaxError: invalid syntax\n'
 
-    hint = program_error_hint(output)
+    hint = cause_text(output)
 
     assert hint is None or "Python 2" not in hint
 
 
 def test_bind_assigned_instead_of_called_mentions_bind():
-    hint = program_error_hint(BIND_ASSIGNED)
+    hint = cause_text(BIND_ASSIGNED)
 
     assert hint is not None
     assert "bind" in hint
@@ -90,14 +96,14 @@ def test_bind_assigned_instead_of_called_mentions_bind():
 
 
 def test_a_crash_on_non_utf8_bytes_mentions_utf8():
-    hint = program_error_hint(NON_UTF8_CRASH)
+    hint = cause_text(NON_UTF8_CRASH)
 
     assert hint is not None
     assert "UTF-8" in hint
 
 
 def test_address_already_in_use_says_the_port_is_in_use():
-    hint = program_error_hint(ADDRESS_IN_USE)
+    hint = cause_text(ADDRESS_IN_USE)
 
     assert hint is not None
     assert "already in use" in hint
@@ -108,7 +114,7 @@ def test_address_already_in_use_says_the_port_is_in_use():
     ["ConnectionResetError: [Errno 104] Connection reset by peer", "BrokenPipeError: [Errno 32] Broken pipe"],
 )
 def test_a_crash_when_a_client_goes_away_is_recognised(output):
-    hint = program_error_hint("Traceback (most recent call last):\n" + output + "\n")
+    hint = cause_text("Traceback (most recent call last):\n" + output + "\n")
 
     assert hint is not None
     assert "ConnectionResetError" in hint
@@ -117,7 +123,7 @@ def test_a_crash_when_a_client_goes_away_is_recognised(output):
 def test_an_unresolvable_host_name_suggests_localhost():
     output = "socket.gaierror: [Errno -2] Name or service not known\n"
 
-    hint = program_error_hint(output)
+    hint = cause_text(output)
 
     assert hint is not None
     assert "localhost" in hint
@@ -125,11 +131,11 @@ def test_an_unresolvable_host_name_suggests_localhost():
 
 @pytest.mark.parametrize("output", ["", "The server is ready to receive\n", "HELLO WORLD\n\n"])
 def test_output_without_an_error_gives_no_hint(output):
-    assert program_error_hint(output) is None
+    assert program_error_cause(output) is None
 
 
 def test_an_unrecognised_error_is_reported_by_its_last_error_line():
-    hint = program_error_hint(VALUE_ERROR)
+    hint = cause_text(VALUE_ERROR)
 
     assert hint is not None
     assert "ValueError: invalid literal for int() with base 10: b'hello'" in hint
@@ -178,61 +184,61 @@ def test_a_server_on_all_interfaces_and_the_right_port_has_no_listening_problem(
 
 
 def test_a_server_on_127_0_0_1_only_is_told_so():
-    problem, hint = listening_problem([udp("127.0.0.1")], "udp", 12000)
+    problem, cause = listening_problem([udp("127.0.0.1")], "udp", 12000)
 
     assert "127.0.0.1" in problem
-    assert "bind(('', 12000))" in hint
+    assert "bind(('', 12000))" in cause.text
 
 
 def test_a_server_on_ipv6_loopback_only_is_told_its_address():
-    problem, hint = listening_problem([tcp("::1")], "tcp", 12000)
+    problem, cause = listening_problem([tcp("::1")], "tcp", 12000)
 
     assert "::1" in problem
-    assert "bind(('', 12000))" in hint
+    assert "bind(('', 12000))" in cause.text
 
 
 def test_a_server_on_one_non_loopback_address_is_not_told_it_is_loopback_only():
-    problem, hint = listening_problem([udp("172.17.0.2")], "udp", 12000)
+    problem, cause = listening_problem([udp("172.17.0.2")], "udp", 12000)
 
     assert "172.17.0.2" in problem
-    assert "127.0.0.1" not in hint
-    assert "bind(('', 12000))" in hint
+    assert "127.0.0.1" not in cause.text
+    assert "bind(('', 12000))" in cause.text
 
 
 def test_a_server_on_another_port_is_told_that_port():
-    problem, hint = listening_problem([udp("0.0.0.0", 5000)], "udp", 12000)
+    problem, cause = listening_problem([udp("0.0.0.0", 5000)], "udp", 12000)
 
     assert "port 5000" in problem
-    assert "12000" in hint
+    assert "12000" in cause.text
 
 
 def test_a_tcp_socket_where_udp_was_expected_is_told_the_socket_type_is_wrong():
-    problem, hint = listening_problem([tcp("0.0.0.0")], "udp", 12000)
+    problem, cause = listening_problem([tcp("0.0.0.0")], "udp", 12000)
 
     assert "TCP" in problem and "UDP" in problem
-    assert "SOCK_DGRAM" in hint
+    assert "SOCK_DGRAM" in cause.text
 
 
 def test_a_udp_socket_where_tcp_was_expected_is_told_to_use_sock_stream():
-    problem, hint = listening_problem([udp("0.0.0.0")], "tcp", 12000)
+    problem, cause = listening_problem([udp("0.0.0.0")], "tcp", 12000)
 
     assert "UDP" in problem
-    assert "SOCK_STREAM" in hint
+    assert "SOCK_STREAM" in cause.text
 
 
 def test_nothing_bound_says_no_socket_and_gives_no_hint():
-    problem, hint = listening_problem([], "udp", 12000)
+    problem, cause = listening_problem([], "udp", 12000)
 
     assert "no UDP socket" in problem
-    assert hint is None
+    assert cause is None
 
 
 def test_only_unrelated_sockets_bound_lists_them():
-    problem, hint = listening_problem([tcp("0.0.0.0", 8080)], "udp", 12000)
+    problem, cause = listening_problem([tcp("0.0.0.0", 8080)], "udp", 12000)
 
     assert "no UDP socket" in problem
     assert "TCP 0.0.0.0:8080" in problem
-    assert hint is None
+    assert cause is None
 
 
 ARGV_CRASH = """Traceback (most recent call last):
@@ -291,5 +297,44 @@ def test_a_traceback_only_in_library_code_names_no_line():
     ids=["port from sys.argv", "input() after the reply", "int(input())"],
 )
 def test_a_crash_from_real_student_code_gets_its_cause_and_its_line(output, words):
-    hint = program_error_hint(output)
-    assert words in hint and f"(at {student_line(output)})" in hint
+    cause = program_error_cause(output)
+    assert cause is not None
+    assert words in cause.text and cause.where == student_line(output)
+
+
+SERVER = Source("UDPServer.py", "# bind('', 1)\nimport socket\ns = socket.socket()\ns.bind(('127.0.0.1', 12000))\n")
+
+
+def test_a_loopback_bind_points_at_the_students_bind_line():
+    _, cause = listening_problem([udp("127.0.0.1")], "udp", 12000, SERVER)
+
+    assert cause is not None
+    assert cause.where == "UDPServer.py line 4: s.bind(('127.0.0.1', 12000))"
+
+
+def test_a_loopback_bind_names_its_address_once_when_the_students_line_shows_it():
+    _, cause = listening_problem([udp("127.0.0.1")], "udp", 12000, SERVER)
+
+    assert cause is not None
+    assert f"{cause.text} {cause.where}".count("127.0.0.1") == 1
+
+
+def test_a_loopback_bind_names_its_address_when_no_line_of_the_source_shows_it():
+    _, cause = listening_problem([udp("127.0.0.1")], "udp", 12000)
+
+    assert cause is not None and cause.where is None
+    assert "127.0.0.1 (loopback)" in cause.text
+
+
+def test_a_source_line_ignores_matches_in_comments():
+    assert source_line(SERVER, r"\.bind\(") == "UDPServer.py line 4: s.bind(('127.0.0.1', 12000))"
+
+
+@pytest.mark.parametrize(
+    ("output", "key"),
+    [(ARGV_CRASH, "argv-no-default"), (EOF_CRASH, "input-eof"), (INT_INPUT_CRASH, "port-from-input")],
+    ids=["port from sys.argv", "input() after the reply", "int(input())"],
+)
+def test_each_recognised_crash_has_a_stable_key(output, key):
+    cause = program_error_cause(output)
+    assert cause is not None and cause.key == key

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from grader.export import formats
 from grader.export.formats import Catalog
-from grader.model import CheckResult, Status, StudentReport
+from grader.model import Cause, CheckResult, Status, StudentReport
 
 CATALOG = Catalog({"udp_server.basic": "answers one line in upper case"}, frozenset({"udp_server.burst"}))
 PASSED = CheckResult("udp_client.prints_reply", Status.PASSED, 2.0, 2.0, "printed the reply")
 FAILED = CheckResult(
-    "udp_server.basic", Status.FAILED, 0.0, 2.0, "replied [click](http://evil.example) <b>x</b>", hint="call upper()"
+    "udp_server.basic",
+    Status.FAILED,
+    0.0,
+    2.0,
+    "wrong reply",
+    cause=Cause("program-error", "call upper(), it replied [click](http://evil.example) <b>x</b>"),
 )
 ADVISORY_PASSED = CheckResult("udp_server.burst", Status.PASSED, 0.0, 0.0, "all answered")  # an xpass: not flagged
 REPORT = StudentReport("alice", 2.0, 4.0, {"assignment": "uppercase"}, (PASSED, FAILED, ADVISORY_PASSED))
@@ -26,11 +33,11 @@ BROKEN = StudentReport(
 
 def test_gradescope_output_shows_a_students_markdown_as_text():
     output = formats.gradescope(REPORT, 12.4, CATALOG)["output"]
-    assert r"\[click\]\(http://evil.example\)" in output and r"\<b\>" in output
-    assert "](http" not in output
+    assert r"\[click\](http://evil.example)" in output and r"\<b\>" in output
+    assert re.search(r"(?<!\\)[\[\]<>]", output) is None  # no bracket a renderer could take for a link or HTML
 
 
-def test_gradescope_output_gives_the_hint_of_what_cost_points():
+def test_gradescope_output_gives_the_cause_of_what_cost_points():
     assert "call upper\\(\\)" in formats.gradescope(REPORT, 12.4, CATALOG)["output"]
 
 

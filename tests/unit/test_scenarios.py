@@ -361,7 +361,7 @@ def test_judge_of_an_echo_server_hints_at_upper_casing():
 
     assert not verdict.passed
     assert "unchanged" in verdict.summary
-    assert "upper" in verdict.hint
+    assert "upper" in verdict.cause.text
 
 
 def test_judge_of_replies_from_another_socket_names_the_socket_and_hints_at_sendto():
@@ -378,7 +378,7 @@ def test_judge_of_replies_from_another_socket_names_the_socket_and_hints_at_send
 
     assert not verdict.passed
     assert verdict.summary == "the replies came from another socket (172.18.0.2:40123), not from the server's port"
-    assert "sendto" in verdict.hint
+    assert "sendto" in verdict.cause.text
 
 
 def test_judge_of_a_truncated_reply_says_truncated():
@@ -389,8 +389,8 @@ def test_judge_of_a_truncated_reply_says_truncated():
 
     assert not verdict.passed
     assert "truncated" in verdict.summary
-    assert "truncated" in verdict.hint
-    assert "1024" in verdict.hint
+    assert "truncated" in verdict.cause.text
+    assert "1024" in verdict.cause.text
 
 
 def test_judge_of_a_partly_upper_cased_reply_says_so():
@@ -400,7 +400,7 @@ def test_judge_of_a_partly_upper_cased_reply_says_so():
     verdict = judge(m)
 
     assert not verdict.passed
-    assert "upper" in verdict.hint
+    assert "upper" in verdict.cause.text
 
 
 def swapped(send: Send) -> Replies:
@@ -421,8 +421,8 @@ def test_judge_of_replies_sent_to_the_other_client_hints_wrong_client(server):
     verdict = judge(m)
 
     assert not verdict.passed
-    assert verdict.hint is not None
-    assert "wrong client" in verdict.hint
+    assert verdict.cause is not None
+    assert "wrong client" in verdict.cause.text
 
 
 def test_judge_of_a_silent_server_says_no_reply():
@@ -433,7 +433,7 @@ def test_judge_of_a_silent_server_says_no_reply():
 
     assert not verdict.passed
     assert "no reply" in verdict.summary
-    assert verdict.hint is None
+    assert verdict.cause is None
 
 
 def test_judge_of_a_server_that_stops_answering_names_the_first_unanswered_request():
@@ -692,7 +692,7 @@ def test_tcp_judge_fails_a_server_that_does_not_close_when_it_must():
 
     assert not verdict.passed
     assert "close" in verdict.summary
-    assert "close" in verdict.hint
+    assert "close" in verdict.cause.text
 
 
 def test_tcp_judge_passes_a_server_that_closes_when_it_must():
@@ -730,7 +730,7 @@ def test_tcp_judge_of_an_echo_hints_at_upper_casing():
 
     assert not verdict.passed
     assert "wrong reply" in verdict.summary
-    assert "upper" in verdict.hint
+    assert "upper" in verdict.cause.text
 
 
 def test_tcp_judge_of_a_truncated_reply_hints_at_the_buffer():
@@ -740,7 +740,7 @@ def test_tcp_judge_of_a_truncated_reply_hints_at_the_buffer():
     verdict = tcp_judge(tcp, [record])
 
     assert not verdict.passed
-    assert "truncated" in verdict.hint
+    assert "truncated" in verdict.cause.text
 
 
 def test_tcp_judge_fails_a_refused_connection():
@@ -773,3 +773,42 @@ def test_tcp_judge_names_the_failing_connection():
     assert not verdict.passed
     assert "connection 2" in verdict.summary
     assert len(verdict.evidence) == 3
+
+
+def test_tcp_judge_of_a_split_request_answered_in_part_names_the_single_recv():
+    tcp, (record,) = tcp_records(TcpExchangeParams(pieces=3, ending="half_close"))
+    record.reply = record.plan.expected[:10]
+
+    verdict = tcp_judge(tcp, [record])
+
+    assert verdict.cause is not None and verdict.cause.key == "one-recv-per-request"
+
+
+def test_tcp_judge_of_a_split_request_cut_off_while_sending_names_the_single_recv():
+    tcp, (record,) = tcp_records(TcpExchangeParams(pieces=3, ending="half_close"), error="while sending: Broken pipe")
+
+    verdict = tcp_judge(tcp, [record])
+
+    assert verdict.cause is not None and verdict.cause.key == "one-recv-per-request"
+
+
+def test_tcp_judge_of_a_whole_request_cut_short_keeps_the_buffer_cause():
+    tcp, (record,) = tcp_records(TcpExchangeParams(length=1000))
+    record.reply = record.plan.expected[:512]
+
+    assert tcp_judge(tcp, [record]).cause.key == "truncated-reply"
+
+
+def test_tcp_judge_of_no_reply_behind_an_idle_client_names_one_client_at_a_time():
+    tcp, records = tcp_records(TcpExchangeParams(idle_first=True), error="timed out")
+
+    verdict = tcp_judge(tcp, records)
+
+    assert [r.plan.stream is None for r in records] == [True, False]
+    assert verdict.cause is not None and verdict.cause.key == "one-client-at-a-time"
+
+
+def test_tcp_judge_of_no_reply_with_no_idle_client_names_no_cause():
+    tcp, records = tcp_records(TcpExchangeParams(), error="timed out")
+
+    assert tcp_judge(tcp, records).cause is None

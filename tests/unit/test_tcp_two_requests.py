@@ -74,7 +74,7 @@ def test_a_server_that_closes_after_one_reply_fails_with_the_fix():
     verdict = judge(play(one_shot_server)[0])
     assert not verdict.passed and not verdict.timed
     assert verdict.summary.startswith("the first request was answered, the second on the same connection was not")
-    assert "loop" in verdict.hint
+    assert "loop" in verdict.cause.text
 
 
 def test_a_silent_server_fails_on_a_time_limit():

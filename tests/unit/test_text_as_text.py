@@ -30,9 +30,11 @@ def test_a_long_payload_is_cut_and_says_its_whole_size():
 
 def test_a_server_that_upper_cases_bytes_is_told_which_letters_it_missed_and_why():
     request = "ñandú garçon".encode()
-    what, hint = explain_wrong_reply(request.upper(), uppercase(request), request)
+    what, cause = explain_wrong_reply(request.upper(), uppercase(request), request)
     assert what.startswith("ç, ñ and ú were not upper-cased: the server upper-cases the bytes")
-    assert hint == "decode first, then upper-case the text: message.decode().upper().encode()"
+    assert (
+        cause is not None and cause.text == "decode first, then upper-case the text: message.decode().upper().encode()"
+    )
 
 
 def test_a_reply_that_upper_cases_only_some_ascii_is_not_taken_for_byte_upper_casing():
