@@ -20,7 +20,7 @@ from junitparser import TestSuite
 from grader import junit, report_notes
 from grader.model import CheckResult, Status, StudentReport
 from grader.names import csv_cell, markdown_code, markdown_text
-from grader.report import RootCause, format_result, points_text, points_word, root_causes, score_line
+from grader.report import RootCause, format_result, new_causes, points_text, points_word, root_causes, score_line
 
 GRADEBOOK_NAME = "socket-lab gradebook"
 GRADEBOOK_XML, GRADEBOOK_CSV = "gradebook.xml", "gradebook.csv"
@@ -126,13 +126,16 @@ def feedback(report: StudentReport) -> str:
         ]
     lines += report_notes.markdown_section(report)
     causes = root_causes(report.failures)
-    advisories = root_causes(report.advisories)
-    numbers = {id(c): n for n, cause in enumerate(causes + advisories, 1) for c in cause.checks}
+    advisories, again = new_causes(root_causes(report.advisories), causes)
+    told = causes + advisories + [c for c in root_causes(report.advisories) if c not in advisories]
+    numbers = {id(check): _number(told, cause) for cause in told for check in cause.checks}
     lines += ["## What cost points", ""]
     lines += _cause_list(causes, 1, points=True) or ["Nothing: every required check passed.", ""]
-    if advisories:
+    if advisories or again:
         lines += ["## Advisories (cost no points)", ""]
         lines += _cause_list(advisories, len(causes) + 1, points=False)
+        if again:
+            lines += [f"The causes above also fail: {markdown_text(', '.join(again))}.", ""]
     if report.failures or report.advisories:
         lines += ["## What each failed check saw", ""]
         lines += [line for check in report.failures + report.advisories for line in _check_section(check, numbers)]
@@ -173,6 +176,11 @@ def _cause_list(causes: list[RootCause], first: int, points: bool) -> list[str]:
         if cause.where:
             lines.append(f"   - in your code: {markdown_code(cause.where)}")
     return [*lines, ""] if lines else []
+
+
+def _number(told: list[RootCause], cause: RootCause) -> int:
+    """A cause's number in the feedback: the first told with its key and text (an advisory may share one)."""
+    return 1 + next(n for n, c in enumerate(told) if (c.key, c.text) == (cause.key, cause.text))
 
 
 def _plural(count: int, word: str) -> str:

@@ -94,12 +94,22 @@ def terminal_summary(results: list[CheckResult]) -> list[str]:
         lines.append("What cost points:")
     for cause in causes:
         lines.append(f"  - {cause.line()} ({points_word(cause.lost)}: {', '.join(cause.check_ids)})")
-    advisories = root_causes(r for r in results if r.advisory)
-    if advisories:
+    advisories, again = new_causes(root_causes(r for r in results if r.advisory), causes)
+    if advisories or again:
         lines.append("Advisories (no points):")
     for cause in advisories:
         lines.append(f"  - {cause.line()} ({', '.join(cause.check_ids)})")
+    if again:
+        lines.append(f"  - the same causes as above: {', '.join(again)}")
     return lines
+
+
+def new_causes(causes: list[RootCause], told: list[RootCause]) -> tuple[list[RootCause], list[str]]:
+    """The causes not told already, and the checks of those that were: a cause is told once."""
+    seen = {(c.key, c.text) for c in told}
+    fresh = [c for c in causes if (c.key, c.text) not in seen or c.cause is None]
+    again = [check for c in causes if c not in fresh for check in c.check_ids]
+    return fresh, again
 
 
 def score_line(report: StudentReport) -> str:

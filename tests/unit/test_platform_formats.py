@@ -38,7 +38,7 @@ def test_gradescope_output_shows_a_students_markdown_as_text():
 
 
 def test_gradescope_output_gives_the_cause_of_what_cost_points():
-    assert "call upper\\(\\)" in formats.gradescope(REPORT, 12.4, CATALOG)["output"]
+    assert "- call upper(), it replied" in formats.gradescope(REPORT, 12.4, CATALOG)["output"]
 
 
 def test_an_advisory_check_the_report_cannot_tell_apart_is_still_zero_of_zero_and_tagged():

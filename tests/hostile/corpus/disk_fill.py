@@ -1,4 +1,4 @@
-# @EXPECTED_RESULTS@: score=8 tcp_server.listening=passed tcp_server.basic=passed tcp_server.long_line=passed
+# @EXPECTED_RESULTS@: score=8 causes=none tcp_server.listening=passed tcp_server.basic=passed tcp_server.long_line=passed
 # Fills every place it can write (and tries the ones it cannot), then serves like the textbook.
 from socket import *
 import os

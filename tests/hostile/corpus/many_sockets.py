@@ -1,4 +1,4 @@
-# @EXPECTED_RESULTS@: score=8 tcp_server.listening=passed tcp_server.basic=passed tcp_server.sequential_clients=passed
+# @EXPECTED_RESULTS@: score=8 causes=none tcp_server.listening=passed tcp_server.basic=passed tcp_server.sequential_clients=passed
 # Opens sockets until the file limit says no, keeps them, then serves like the textbook.
 from socket import *
 
