@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from grader import diagnose
 from grader.discover import how_roles_are_found, source_of
-from grader.model import NO_SOURCE, CheckResult, CheckSpec, Deadline, ExitInfo, Role, Source, Status, Submission
+from grader.model import NO_SOURCE, Cause, CheckResult, CheckSpec, Deadline, ExitInfo, Role, Source, Status, Submission
 from grader.sandbox import RunningServer, Sandbox, SandboxError
 from grader.scenarios import KINDS
 from grader.scenarios.common import Verdict, quoted_output
@@ -252,7 +252,13 @@ class Grading:
     def _verdict(self, check: CheckSpec, deadline: Deadline, current: _Pass) -> Verdict:
         program = self.submission.programs.get(check.role)
         if program is None:
-            return Verdict(False, f"no {check.role.value} found in the submission", [how_roles_are_found(check.role)])
+            found = how_roles_are_found(check.role)
+            return Verdict(
+                False,
+                f"no {check.role.value} found in the submission",
+                [found],
+                Cause("missing-role", f"no {check.role.value} found in the submission: {found}"),
+            )
         kind = KINDS[check.kind]
         if not check.role.is_server:
             verdict = kind.run(

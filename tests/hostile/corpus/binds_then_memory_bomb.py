@@ -1,4 +1,4 @@
-# @EXPECTED_RESULTS@: score=0 causes=none udp_server.listening=failed~"after binding its socket" udp_server.basic=failed~"ran out of memory"
+# @EXPECTED_RESULTS@: score=0 causes=out-of-memory udp_server.listening=failed~"after binding its socket" udp_server.basic=failed~"ran out of memory"
 # Binds, then touches memory until the kernel kills it, within a fraction of a second: it never
 # counts as listening, whether or not the grader looked between the bind and the kill.
 from socket import *

@@ -1,4 +1,4 @@
-# @EXPECTED_RESULTS@: score=1 causes=none udp_server.listening=passed udp_server.basic=failed~"wrong reply" udp_server.lossy=failed
+# @EXPECTED_RESULTS@: score=1 causes=unexplained udp_server.listening=passed udp_server.basic=failed~"wrong reply" udp_server.lossy=failed
 # Answers every datagram with a flood of junk at whoever sent it, never with the reply.
 from socket import *
 import threading

@@ -1,4 +1,4 @@
-# @EXPECTED_RESULTS@: score=0 causes=none tcp_server.listening=failed~"ran out of memory and was killed" tcp_server.basic=failed~"ran out of memory"
+# @EXPECTED_RESULTS@: score=0 causes=out-of-memory tcp_server.listening=failed~"ran out of memory and was killed" tcp_server.basic=failed~"ran out of memory"
 # Touches memory until the kernel kills it; it never gets as far as binding.
 from socket import *
 

@@ -1,4 +1,4 @@
-# @EXPECTED_RESULTS@: score=7 causes=none tcp_server.basic=passed tcp_server.sequential_clients=passed tcp_server.closes_after_reply=failed
+# @EXPECTED_RESULTS@: score=7 causes=never-closes tcp_server.basic=passed tcp_server.sequential_clients=passed tcp_server.closes_after_reply=failed
 # Answers each request correctly and never closes a connection.
 from socket import *
 

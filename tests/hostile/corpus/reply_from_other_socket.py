@@ -1,4 +1,4 @@
-# @EXPECTED_RESULTS@: score=1 causes=none udp_server.listening=passed udp_server.basic=failed~"came from another socket" udp_server.two_clients=failed
+# @EXPECTED_RESULTS@: score=1 causes=reply-wrong-socket udp_server.listening=passed udp_server.basic=failed~"came from another socket" udp_server.two_clients=failed
 # Receives on port 12000 but answers from a fresh socket, so the reply comes from another port.
 from socket import *
 

@@ -1,4 +1,4 @@
-# @EXPECTED_RESULTS@: score=1 causes=none tcp_server.listening=passed tcp_server.basic=failed~"wrong reply" tcp_server.long_line=failed
+# @EXPECTED_RESULTS@: score=1 causes=unexplained tcp_server.listening=passed tcp_server.basic=failed~"wrong reply" tcp_server.long_line=failed
 # Answers every connection with a stream that never ends, and never reads.
 from socket import *
 import threading
