@@ -12,6 +12,8 @@ import re
 from grader.model import NO_SOURCE, Cause, ExitInfo, Source
 from grader.sandbox.sockets import BoundSocket
 
+MAX_CODE_CHARS = 120  # of a student's line quoted in a cause: it is repeated in every report of the check
+
 _PY2 = (
     re.compile(r"Missing parentheses in call to 'print'"),
     re.compile(r"NameError: name 'raw_input' is not defined"),
@@ -48,7 +50,7 @@ def source_line(source: Source, pattern: str) -> str | None:
     found = re.compile(pattern)
     for number, line in enumerate(source.text.splitlines(), 1):
         if found.search(line.split("#", 1)[0]):
-            return f"{source.name} line {number}: {line.strip()[:120]}"
+            return f"{source.name} line {number}: {line.strip()[:MAX_CODE_CHARS]}"
     return None
 
 
@@ -77,8 +79,8 @@ def student_line(output: str) -> str | None:
     frame = own[-1]
     found = _SUBMISSION_PATH.search(frame["path"])
     name = found["file"] if found else frame["path"]
-    code = (frame["code"] or "").strip()
-    return f"{name} line {frame['line']}" + (f": {code}" if code else "")
+    code = (frame["code"] or "").strip()[:MAX_CODE_CHARS]
+    return f"{name[:MAX_CODE_CHARS]} line {frame['line'][:9]}" + (f": {code}" if code else "")
 
 
 def program_error_cause(output: str) -> Cause | None:

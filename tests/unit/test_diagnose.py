@@ -338,3 +338,8 @@ def test_a_source_line_ignores_matches_in_comments():
 def test_each_recognised_crash_has_a_stable_key(output, key):
     cause = program_error_cause(output)
     assert cause is not None and cause.key == key
+
+
+def test_a_students_line_quoted_in_a_cause_is_bounded_however_long_it_is():
+    output = f'  File "/submission/s.py", line 3, in <module>\n    x = "{"y" * 100_000}"\nValueError: no\n'
+    assert len(student_line(output)) < 200
