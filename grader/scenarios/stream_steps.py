@@ -13,6 +13,7 @@ from grader.model import MAX_STEPS, Sender, Step
 from grader.scenarios.common import show
 from grader.tcp_actions import (
     Action,
+    AskUnread,
     Close,
     Connect,
     ConnectFailed,
@@ -20,6 +21,7 @@ from grader.tcp_actions import (
     Error,
     Event,
     HalfClose,
+    Pause,
     Read,
     Received,
     Send,
@@ -45,7 +47,9 @@ class Recorder:
         return self._pending
 
     def handle(self, event: Event) -> Action:
-        if self._pending is not None and len(self.log) < 4 * MAX_STEPS:  # bounded: a diagram shows MAX_STEPS
+        # Polls and pauses draw nothing, and a sliced request makes hundreds: kept, they could
+        # fill the log before the reply. Bounded, as a diagram shows MAX_STEPS.
+        if not isinstance(self._pending, AskUnread | Pause | None) and len(self.log) < MAX_STEPS:
             self.log.append((self._pending, event))
         self._pending = self.machine.handle(event)
         return self._pending

@@ -128,10 +128,13 @@ def test_an_exchange_that_sent_nothing_has_no_steps():
 
 
 class FakeStream:
-    """Answers each action at once on a fake clock: the reply is the request upper-cased, then EOF."""
+    """Answers each action at once on a fake clock: the reply is the request upper-cased, then EOF.
 
-    def __init__(self, latency: float = 0.01, reply=uppercase):
-        self.now, self.latency, self.reply = 0.0, latency, reply
+    `unread` is what every AskUnread hears: 0, a server that reads at once; more, one that never seems to.
+    """
+
+    def __init__(self, latency: float = 0.01, reply=uppercase, unread: int = 0):
+        self.now, self.latency, self.reply, self.unread = 0.0, latency, reply, unread
         self.sent: dict[int, bytes] = {}
         self.answered: set[int] = set()
 
@@ -146,7 +149,7 @@ class FakeStream:
             case HalfClose(conn):
                 return Sent(conn, self.now)
             case AskUnread(conn):
-                return UnreadBytes(conn, 0, self.now)
+                return UnreadBytes(conn, self.unread, self.now)
             case Pause(seconds):
                 self.now += seconds
                 return Tick(self.now)
@@ -217,6 +220,15 @@ def test_two_requests_on_one_connection_show_both_sends_and_the_servers_close():
     assert texts[0] == (Sender.GRADER, "connect")
     assert sum(1 for sender, _ in texts if sender is Sender.GRADER and _.startswith('"')) == 2
     assert (Sender.PROGRAM, "close (FIN)") in texts  # the one-request server closed after its first reply
+
+
+def test_a_server_slow_to_read_many_slices_still_gets_its_reply_drawn():
+    """Each slice waits up to READ_WAIT in polls; kept, those polls would fill the log before the reply."""
+    tcp = tcp_plan(TcpExchangeParams(pieces=10, pause=0.01), uppercase, SEED)
+    recorder = record(TcpClientMachine(tcp), FakeStream(unread=7))
+    assert not [a for a, _ in recorder.log if isinstance(a, AskUnread | Pause)]
+    steps = stream_steps(recorder.log, recorder.started, planned_writes(tcp))
+    assert [s.sender for s in steps].count(Sender.PROGRAM) == 1 and len(steps) == 13
 
 
 def test_the_recorder_hands_back_the_machines_actions_unchanged():
