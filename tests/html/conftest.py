@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -10,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from browser import require_chromium
 from html_samples import hand_made
 
 from grader import html_report, junit
@@ -21,21 +21,11 @@ GRADER = Path(sys.executable).parent / "grader"  # the console script of this vi
 CLASS = ("loopback_udp_server", "small_buffer_udp_server", "textbook_udp_server")  # quick: server checks only
 CHROMIUM_TIMEOUT = 90  # seconds for one page; a first start on a cold machine is the slow part
 GRADE_TIMEOUT = 600
-MISSING = (
-    "Chromium is missing: the HTML report tests render pages in headless Chromium. "
-    "Install it with `make chromium` (scripts/ensure-chromium.sh: Debian's chromium package)"
-)
 
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    """The browser; without it CI fails (`make test` installs it first) and anywhere else the tests skip."""
-    found = shutil.which("chromium")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{MISSING}; CI runs `make test`, whose `make chromium` should have installed it")
-        pytest.skip(MISSING)
-    return found
+    return require_chromium()
 
 
 @pytest.fixture(scope="session")
