@@ -55,7 +55,8 @@ svg.sequence .from-program .arrow { stroke: #1a7f37; } svg.sequence .from-progra
 svg.sequence .arrow.dropped, svg.sequence .arrow.failed { stroke: #cf222e; stroke-dasharray: 6 3; }
 svg.sequence .cross { stroke: #cf222e; stroke-width: 3; }
 svg.sequence .arrow.duplicated, svg.sequence .arrow.copy { stroke: #8250df; }
-svg.sequence .duplicated .head { fill: #8250df; }
+svg.sequence .duplicated .head, svg.sequence .repeated .head { fill: #8250df; }
+svg.sequence .arrow.repeated { stroke: #8250df; stroke-dasharray: 10 2; }
 svg.sequence .arrow.held { stroke: #bc4c00; stroke-dasharray: 8 4; } svg.sequence .held .head { fill: #bc4c00; }
 svg.sequence .arrow.delayed { stroke: #9a6700; stroke-dasharray: 2 3; } svg.sequence .delayed .head { fill: #9a6700; }
 svg.sequence .fate { font-style: italic; fill: #57606a; } svg.sequence .time, svg.sequence .note { fill: #57606a; }

@@ -3,7 +3,8 @@
 Two lifelines, the grader on the left and the student's program on the right; one arrow per
 step, each lower than the one before (time goes down), its time on the left and what it
 carried above it. A dropped datagram's arrow stops halfway at an X; a duplicated one is
-drawn twice, a held or delayed one dashed or dotted, each with its word beside it. Every
+drawn twice, a held or delayed one dashed or dotted, a reply sent again in its own colour,
+each with its word beside it. Every
 text is escaped here (it may be a student's bytes), so the SVG can be pasted into a page as is.
 """
 
@@ -25,7 +26,15 @@ TEXT_CHARS = 64  # of an arrow's label
 NOTE_CHARS = 48
 
 CROSSED = frozenset({"dropped", "failed"})  # arrows that never arrive: they end in an X halfway
-MARKED = {"duplicated": "duplicated", "held": "held back", "delayed": "delayed", "failed": "failed"}
+# The word beside an arrow the network (or the grader's server) did something to; "repeated" is
+# a second message of its own, "duplicated" one message the network delivered twice.
+MARKED = {
+    "duplicated": "duplicated",
+    "repeated": "sent again",
+    "held": "held back",
+    "delayed": "delayed",
+    "failed": "failed",
+}
 
 
 def text(value: str, limit: int) -> str:

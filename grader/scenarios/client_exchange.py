@@ -329,10 +329,11 @@ def exchange_steps(events: list[dict], behaviour: str) -> list[Step]:
         return []
     start = float(shown[0]["t"])
     found: list[Step] = []
-    datagrams = 0
+    datagrams = replies = 0
     for event in shown:
         kind = event["event"]
         datagrams += kind == "datagram"
+        replies += kind == "reply"
         sender = Sender.GRADER if kind in ("reply", "close") else Sender.PROGRAM
         text = _event_text(event)
         fate, note = "delivered", ""
@@ -340,12 +341,12 @@ def exchange_steps(events: list[dict], behaviour: str) -> list[Step]:
             fate, note = "dropped", "ignored by the server, as if lost"
         elif kind == "reply" and isinstance(event.get("piece"), int):
             note = f"piece {event['piece'] + 1}"
-        elif kind == "reply" and "from_port" in event:
-            note = f"from port {event['from_port']}"
+        elif kind == "reply" and behaviour == "wrong_port" and "from_port" in event:
+            note = f"from port {event['from_port']}, not the one it was sent to"
         if kind == "reply" and behaviour == "reply_late":
             fate = "delayed"
-        elif kind == "reply" and behaviour == "reply_twice":
-            fate = "duplicated"
+        elif kind == "reply" and behaviour == "reply_twice" and replies > 1:
+            fate, note = "repeated", "the same reply again"
         found.append(Step(max(0.0, float(event["t"]) - start), sender, text, fate, note))
         if len(found) >= MAX_STEPS:
             break

@@ -34,15 +34,13 @@ SHOWN_BYTES = 48  # of each piece, so that an arrow's label stays near 60 charac
 
 @dataclass
 class Recorder:
-    """A StreamClient that plays `machine` and keeps (action, event) pairs, the first action's time as 0."""
+    """A StreamClient that plays `machine` and keeps each action that draws an arrow with the event that answered it."""
 
     machine: StreamClient
     log: list[tuple[Action, Event]] = field(default_factory=list)
-    started: float = 0.0
     _pending: Action | None = None
 
     def start(self, now: float) -> Action:
-        self.started = now
         self._pending = self.machine.start(now)
         return self._pending
 
@@ -55,10 +53,10 @@ class Recorder:
         return self._pending
 
 
-def stream_steps(
-    log: list[tuple[Action, Event]], started: float = 0.0, pieces: dict[int, int] | None = None
-) -> list[Step]:
+def stream_steps(log: list[tuple[Action, Event]], pieces: dict[int, int] | None = None) -> list[Step]:
     """One step per connect, write, reply piece, close, reset or wait that ran out; at most MAX_STEPS.
+
+    Times count from the first step, as a UDP exchange's count from its first send.
 
     `pieces` gives each connection's count of planned writes, so a sliced request says
     which slice each write is.
@@ -66,10 +64,12 @@ def stream_steps(
     found: list[Step] = []
     written: dict[int, int] = {}
     many = len({getattr(action, "conn", 0) for action, _ in log}) > 1
+    started: float | None = None
     for action, event in log:
         step = _step(action, event, written, pieces or {})
         if step is None:
             continue
+        started = step.at if started is None else started
         at = max(0.0, round(step.at - started, 6))
         conn = getattr(action, "conn", None)
         note = ", ".join(

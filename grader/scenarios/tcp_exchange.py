@@ -411,7 +411,7 @@ def run(check: ServerCheck) -> Verdict:
     recorder = Recorder(machine)
     netio.play_tcp(recorder, check.server.address("tcp"), check.server.unread_bytes, check.server.make_socket)
     verdict = judge(tcp_plan, machine.records)
-    verdict.steps = stream_steps(recorder.log, recorder.started, planned_writes(tcp_plan))
+    verdict.steps = stream_steps(recorder.log, planned_writes(tcp_plan))
     return verdict
 
 

@@ -138,7 +138,7 @@ def run(check: ServerCheck) -> Verdict:
     recorder = Recorder(machine)
     netio.play_tcp(recorder, check.server.address("tcp"), None, check.server.make_socket)
     verdict = judge(machine)
-    verdict.steps = stream_steps(recorder.log, recorder.started)
+    verdict.steps = stream_steps(recorder.log)
     return verdict
 
 

@@ -14,7 +14,18 @@ from grader.names import shown
 
 PAGES = {r.student: html_report.student_page(r) for r in hand_made()}
 INDEX = html_report.class_page(hand_made())
-ARROW_CLASSES = {"arrow", "copy", "delivered", "dropped", "duplicated", "held", "delayed", "failed", "other"}
+ARROW_CLASSES = {
+    "arrow",
+    "copy",
+    "delivered",
+    "dropped",
+    "duplicated",
+    "repeated",
+    "held",
+    "delayed",
+    "failed",
+    "other",
+}
 
 
 @pytest.mark.parametrize("text", [*PAGES.values(), INDEX], ids=[*PAGES, "index"])

@@ -177,7 +177,7 @@ def record(machine, server: FakeStream) -> Recorder:
 def test_a_request_in_three_pieces_shows_each_piece_then_the_reply_then_the_close():
     tcp = tcp_plan(TcpExchangeParams(pieces=3, pause=0.05), uppercase, SEED)
     recorder = record(TcpClientMachine(tcp), FakeStream())
-    steps = stream_steps(recorder.log, recorder.started, planned_writes(tcp))
+    steps = stream_steps(recorder.log, planned_writes(tcp))
     assert steps[0].text == "connect" and steps[-1].text == "close"
     assert [s.note for s in steps if s.sender is Sender.GRADER][1:4] == [f"piece {i} of 3" for i in (1, 2, 3)]
     reply = next(s for s in steps if s.sender is Sender.PROGRAM)
@@ -188,7 +188,7 @@ def test_a_request_in_three_pieces_shows_each_piece_then_the_reply_then_the_clos
 def test_several_connections_say_which_each_arrow_is_on():
     tcp = tcp_plan(TcpExchangeParams(clients=2), uppercase, SEED)
     recorder = record(TcpClientMachine(tcp), FakeStream())
-    notes = [s.note for s in stream_steps(recorder.log, recorder.started, planned_writes(tcp))]
+    notes = [s.note for s in stream_steps(recorder.log, planned_writes(tcp))]
     assert "connection 0" in notes[0] and any("connection 1" in n for n in notes)
 
 
@@ -200,7 +200,7 @@ def test_a_refused_connection_a_silent_server_and_a_reset_read_as_such():
         (Read(1, 2.0), TimedOut(1, 12.1)),
         (Read(1, 2.0), Error(1, "connection reset by the server", 12.2)),
     ]
-    steps = stream_steps(log, started=10.0)
+    steps = stream_steps(log)
     assert [(s.text, s.fate) for s in steps] == [
         ("connect", "failed"),
         ("connect", "delivered"),
@@ -208,7 +208,8 @@ def test_a_refused_connection_a_silent_server_and_a_reset_read_as_such():
         ("(nothing)", "silent"),
         ("reset", "delivered"),
     ]
-    assert steps[0].at == 0.0 and "no reply in 2 s" in steps[3].note and "reset by the server" in steps[4].note
+    assert (steps[0].at, steps[3].at) == (0.0, pytest.approx(2.1))  # from the first step, not the clock
+    assert "no reply in 2 s" in steps[3].note and "reset by the server" in steps[4].note
 
 
 def test_two_requests_on_one_connection_show_both_sends_and_the_servers_close():
@@ -216,7 +217,7 @@ def test_two_requests_on_one_connection_show_both_sends_and_the_servers_close():
     server = FakeStream()
     server.answered = set()
     recorder = record(machine, server)
-    texts = [(s.sender, s.text) for s in stream_steps(recorder.log, recorder.started)]
+    texts = [(s.sender, s.text) for s in stream_steps(recorder.log)]
     assert texts[0] == (Sender.GRADER, "connect")
     assert sum(1 for sender, _ in texts if sender is Sender.GRADER and _.startswith('"')) == 2
     assert (Sender.PROGRAM, "close (FIN)") in texts  # the one-request server closed after its first reply
@@ -227,7 +228,7 @@ def test_a_server_slow_to_read_many_slices_still_gets_its_reply_drawn():
     tcp = tcp_plan(TcpExchangeParams(pieces=10, pause=0.01), uppercase, SEED)
     recorder = record(TcpClientMachine(tcp), FakeStream(unread=7))
     assert not [a for a, _ in recorder.log if isinstance(a, AskUnread | Pause)]
-    steps = stream_steps(recorder.log, recorder.started, planned_writes(tcp))
+    steps = stream_steps(recorder.log, planned_writes(tcp))
     assert [s.sender for s in steps].count(Sender.PROGRAM) == 1 and len(steps) == 13
 
 
@@ -281,13 +282,22 @@ def test_a_tcp_client_run_with_a_sliced_reply_numbers_the_pieces():
     assert (steps[0].text, steps[-1].text) == ("connect", "close")
 
 
-@pytest.mark.parametrize(("behaviour", "fate"), [("reply_twice", "duplicated"), ("reply_late", "delayed")])
-def test_a_scripted_reply_that_is_doubled_or_late_carries_that_fate(behaviour, fate):
+@pytest.mark.parametrize(
+    ("behaviour", "fates"), [("reply_twice", ["delivered", "repeated"]), ("reply_late", ["delayed", "delayed"])]
+)
+def test_a_scripted_reply_sent_twice_or_late_carries_that_fate(behaviour, fates):
     events = [
         {"event": "datagram", "t": 1.0, "size": 2, "data": data(b"hi")},
-        {"event": "reply", "t": 1.8, "size": 2, "data": data(b"HI")},
+        {"event": "reply", "t": 1.8, "size": 2, "data": data(b"HI"), "from_port": 12000},
+        {"event": "reply", "t": 1.9, "size": 2, "data": data(b"HI"), "from_port": 12000},
     ]
-    assert client_steps(events, behaviour)[1].fate == fate
+    assert [s.fate for s in client_steps(events, behaviour)[1:]] == fates
+
+
+def test_only_a_wrong_port_reply_says_which_port_it_came_from():
+    events = [{"event": "reply", "t": 0.0, "size": 2, "data": data(b"HI"), "from_port": 12001}]
+    assert client_steps(events, "wrong_port")[0].note == "from port 12001, not the one it was sent to"
+    assert client_steps(events, "normal")[0].note == ""
 
 
 def test_an_event_log_a_program_could_garble_never_breaks_the_steps():
