@@ -218,19 +218,28 @@ class CommonCause:
 
 
 def common_causes(reports: Sequence[StudentReport]) -> list[CommonCause]:
-    """Root causes by `Cause.key` across the class, the most students first; each student counted once a key."""
-    found: dict[str, list[RootCause]] = {}
+    """Root causes by `Cause.key` across the class, the most students first; each student counted once a key.
+
+    Failures no rule explains group by their summary instead ("no tcp_server found in the
+    submission"), so that unrelated ones are never counted as one cause.
+    """
+    found: dict[tuple[str, str], list[RootCause]] = {}
     for report in reports:
-        seen: dict[str, RootCause] = {}
+        seen: dict[tuple[str, str], list[RootCause]] = {}
         for cause in root_causes(report.failures):
-            seen.setdefault(cause.key, cause)
-        for key, cause in seen.items():
-            found.setdefault(key, []).append(cause)
+            seen.setdefault((cause.key, "" if cause.cause else cause.summary), []).append(cause)
+        for group, causes in seen.items():
+            found.setdefault(group, []).append(_merged(causes))
     rows = [
         CommonCause(key, causes[0].text, len(causes), sum(len(c.checks) for c in causes))
-        for key, causes in found.items()
+        for (key, _), causes in found.items()
     ]
-    return sorted(rows, key=lambda row: (-row.students, -row.checks, row.key))
+    return sorted(rows, key=lambda row: (-row.students, -row.checks, row.key, row.example))
+
+
+def _merged(causes: list[RootCause]) -> RootCause:
+    """One student's causes of one key (told apart by the line they point at) as one, with all their checks."""
+    return RootCause(causes[0].cause, causes[0].summary, tuple(c for cause in causes for c in cause.checks))
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,22 @@ import re
 
 import pytest
 from dom import Dom
-from html_samples import ESC, HOSTILE, LOSSY_CHECK, hand_made, hostile, loopback, not_graded, passing, suite
+from html_samples import (
+    ESC,
+    HOSTILE,
+    LOOPBACK,
+    LOSSY_CHECK,
+    check,
+    hand_made,
+    hostile,
+    loopback,
+    not_graded,
+    passing,
+    suite,
+)
 
 from grader import gradebook, html_report
-from grader.model import StudentReport
+from grader.model import Cause, StudentReport
 from grader.names import shown
 
 PAGES = {r.student: html_report.student_page(r) for r in hand_made()}
@@ -91,9 +103,9 @@ def test_every_check_has_a_section_with_its_status_and_every_anchor_points_at_on
 def test_a_check_with_steps_gets_one_diagram_and_a_lossy_one_shows_its_dropped_datagram():
     report = loopback()
     dom = Dom.parse(html_report.student_page(report))
-    for check in report.checks:
-        section = dom.one("section", id=f"check-{check.check_id}")
-        assert len(dom.select("svg", "sequence", inside=section)) == (1 if check.steps else 0), check.check_id
+    for result in report.checks:
+        section = dom.one("section", id=f"check-{result.check_id}")
+        assert len(dom.select("svg", "sequence", inside=section)) == (1 if result.steps else 0), result.check_id
     lossy = dom.one("section", id=f"check-{LOSSY_CHECK}")
     arrows = dom.select("line", "arrow", inside=lossy)
     assert len(arrows) == len(report.checks[3].steps) + 1  # the duplicate is drawn twice
@@ -186,3 +198,23 @@ def test_a_hostile_report_read_back_from_junit_still_shows_its_output_as_text(tm
     gradebook.publish(tmp_path, [suite(hostile())])
     dom = Dom.parse((tmp_path / "html" / "mallory.html").read_text(encoding="utf-8"))
     assert not dom.select("script") and "<script>alert(1)</script>" in dom.text()
+
+
+def test_failures_no_rule_explains_are_grouped_by_what_they_say_not_as_one_cause():
+    missing = StudentReport(
+        "erin", 0.0, 4.0, {}, (check("tcp_server.basic", False, summary="no tcp_server found in the submission"),)
+    )
+    odd = StudentReport("fay", 0.0, 2.0, {}, (check("udp_server.basic", False, summary="something else"),))
+    rows = html_report.common_causes([missing, odd, loopback()])
+    assert [(r.key, r.example, r.students) for r in rows if r.key == "unexplained"] == [
+        ("unexplained", "no tcp_server found in the submission", 1),
+        ("unexplained", "something else", 1),
+    ]
+
+
+def test_a_students_causes_of_one_key_count_them_once_with_all_their_checks():
+    elsewhere = Cause(LOOPBACK.key, LOOPBACK.text, None)  # the same cause, found without a line of code
+    report = loopback()
+    extra = check("udp_server.listening", False, cause=elsewhere, points=0.0)
+    rows = html_report.common_causes([StudentReport("bob", 2.0, 14.0, {}, (*report.checks, extra))])
+    assert [(r.key, r.students, r.checks) for r in rows if r.key == LOOPBACK.key] == [(LOOPBACK.key, 1, 5)]
