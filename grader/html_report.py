@@ -66,7 +66,7 @@ svg.histogram .axis { stroke: #57606a; }
 table { border-collapse: collapse; } td, th { padding: .25em .7em; border-bottom: 1px solid #d0d7de; text-align: left; }
 .rate { display: inline-block; width: 200px; height: .8em; background: #eaeef2; }
 .rate span { display: block; height: 100%; background: #1a7f37; }
-.not-graded { color: #8250df; font-weight: 600; }
+.not-graded { color: #8250df; font-weight: 600; } table.students td:nth-child(2) { white-space: nowrap; }
 """
 
 
