@@ -12,12 +12,12 @@ PLATFORMS   := gradescope prairielearn autolab classroom
 
 BIN := $(VENV)/bin
 
-.PHONY: grade test lint bench image engine venv clean $(addprefix export-,$(PLATFORMS))
+.PHONY: grade test lint bench image engine chromium venv clean $(addprefix export-,$(PLATFORMS))
 
 grade: venv image
 	$(BIN)/grader grade $(SUBMISSIONS) --out $(REPORTS)
 
-test: venv image lint
+test: venv image chromium lint
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
 # Style and types: ruff (lint and format) and mypy, as configured in pyproject.toml.
@@ -43,6 +43,10 @@ $(VENV)/.installed: pyproject.toml
 
 engine:
 	scripts/ensure-docker-engine.sh
+
+# Headless Chromium renders the HTML reports in tests/html/.
+chromium:
+	scripts/ensure-chromium.sh
 
 image: engine
 	scripts/build-images.sh

@@ -528,5 +528,6 @@ def _summary(reports: list[StudentReport], notes: dict[str, str], out: Path) -> 
             highlight=False,
         )
     console.print(
-        f"Reports in {escape(str(out))}/: gradebook.xml, gradebook.csv, junit/, feedback/, results/", highlight=False
+        f"Reports in {escape(str(out))}/: gradebook.xml, gradebook.csv, junit/, feedback/, results/, html/",
+        highlight=False,
     )

@@ -14,7 +14,7 @@ from collections.abc import Hashable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
-from grader import diagnose
+from grader import diagnose, model
 from grader.discover import how_roles_are_found, source_of
 from grader.model import NO_SOURCE, Cause, CheckResult, CheckSpec, Deadline, ExitInfo, Role, Source, Status, Submission
 from grader.sandbox import RunningServer, Sandbox, SandboxError
@@ -232,6 +232,7 @@ class Grading:
             time.monotonic() - started,
             timed=verdict.timed and not verdict.passed,
             advisory=advisory,
+            steps=tuple(verdict.steps[: model.MAX_STEPS]),
         )
 
     def close(self) -> None:

@@ -1,8 +1,9 @@
 """The class's reports, all derived from the per-student JUnit suites.
 
-`<out>/gradebook.xml`, `gradebook.csv`, `feedback/<student>.md` and `results/<student>.json`
-(Gradescope's results.json shape) come from the same suites, so a report written by
-`grader grade` and one rebuilt by `grader merge` are the same.
+`<out>/gradebook.xml`, `gradebook.csv`, `feedback/<student>.md`, `results/<student>.json`
+(Gradescope's results.json shape) and the pages of `html/` (`index.html` for the class,
+`<student>.html` each, from grader.html_report) come from the same suites, so a report
+written by `grader grade` and one rebuilt by `grader merge` are the same.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from junitparser import TestSuite
 
-from grader import junit, report_notes
+from grader import html_report, junit, report_notes
 from grader.model import CheckResult, Status, StudentReport
 from grader.names import csv_cell, markdown_code, markdown_text
 from grader.report import RootCause, format_result, new_causes, points_text, points_word, root_causes, score_line
@@ -26,6 +27,7 @@ GRADEBOOK_NAME = "socket-lab gradebook"
 GRADEBOOK_XML, GRADEBOOK_CSV = "gradebook.xml", "gradebook.csv"
 VARIED_COLUMN = "varied"
 _EXTRA_PROPERTIES = ("assignment", "seed", "sandbox", "lms", "lms_id", "lms_name", "lms_login")
+HTML = "html"  # the pages a browser shows: index.html and one per student
 ERROR_CELL = "error"  # CSV cell of a check the grader could not run (or of every check, for a grader error)
 
 
@@ -222,4 +224,7 @@ def publish(out: Path, suites: Iterable[TestSuite]) -> list[StudentReport]:
         (out / "results" / f"{report.student}.json").write_text(
             json.dumps(gradescope(report), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
+    (out / HTML).mkdir(exist_ok=True)
+    for name, text in html_report.pages(reports).items():
+        (out / HTML / name).write_text(text, encoding="utf-8")
     return reports

@@ -129,7 +129,9 @@ class Step:
     at: float  # seconds from the exchange's start
     sender: Sender
     text: str  # what it carried, as text (scenarios.common.show), or the event ("connect", "close")
-    fate: str = "delivered"  # what the impairment did to it: delivered, dropped, duplicated, held, delayed
+    # What the impairment did to it: delivered, dropped, duplicated, held, delayed; also repeated (the
+    # scripted server sent it again), failed (a connect or a write that failed), silent (a wait ran out).
+    fate: str = "delivered"
     note: str = ""  # what the grader made of it: "attempt 2", "wrong reply", "no reply in 1 s"
 
 

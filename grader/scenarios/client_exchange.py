@@ -19,7 +19,7 @@ from pathlib import Path
 
 from grader import scripted_server
 from grader.diagnose import program_error_cause, source_line, student_line
-from grader.model import Cause, Program, ProgramRun, Role, Source
+from grader.model import MAX_STEPS, Cause, Program, ProgramRun, Role, Sender, Source, Step
 from grader.sandbox import Sandbox, SandboxError
 from grader.scenarios.common import Verdict, quoted_output, show
 from grader.scenarios.kind import Kind, ProgramCheck
@@ -344,7 +344,62 @@ def run(check: ProgramCheck) -> Verdict:
         )
         if not cut:
             check.runs[key] = client_run
-    return judge(params.expect, client_run, line, reply, check.source)
+    verdict = judge(params.expect, client_run, line, reply, check.source)
+    verdict.steps = exchange_steps(client_run.events, params.behaviour)
+    return verdict
+
+
+SHOWN_BYTES = 48  # of each message, so that an arrow's label stays near 60 characters
+
+
+def exchange_steps(events: list[dict], behaviour: str) -> list[Step]:
+    """The scripted server's log as arrows: the program is the client here, the grader the server; at most MAX_STEPS.
+
+    Times count from the program's first connection or datagram. Under `drop_first` the
+    first datagram is read and never answered, as if the network had lost it.
+    """
+    shown = [
+        e for e in events if isinstance(e, dict) and e.get("event") in _ARROWS and isinstance(e.get("t"), (int, float))
+    ]
+    if not shown:
+        return []
+    start = float(shown[0]["t"])
+    found: list[Step] = []
+    datagrams = replies = 0
+    for event in shown:
+        kind = event["event"]
+        datagrams += kind == "datagram"
+        replies += kind == "reply"
+        sender = Sender.GRADER if kind in ("reply", "close") else Sender.PROGRAM
+        text = _event_text(event)
+        fate, note = "delivered", ""
+        if kind == "datagram" and behaviour == "drop_first" and datagrams == 1:
+            fate, note = "dropped", "ignored by the server, as if lost"
+        elif kind == "reply" and isinstance(event.get("piece"), int):
+            note = f"piece {event['piece'] + 1}"
+        elif kind == "reply" and behaviour == "wrong_port" and "from_port" in event:
+            note = f"from port {event['from_port']}, not the one it was sent to"
+        if kind == "reply" and behaviour == "reply_late":
+            fate = "delayed"
+        elif kind == "reply" and behaviour == "reply_twice" and replies > 1:
+            fate, note = "repeated", "the same reply again"
+        found.append(Step(max(0.0, float(event["t"]) - start), sender, text, fate, note))
+        if len(found) >= MAX_STEPS:
+            break
+    return found
+
+
+_ARROWS = ("connect", "datagram", "data", "reply", "eof", "reset", "close")
+
+
+def _event_text(event: dict) -> str:
+    kind = event["event"]
+    if kind in ("datagram", "data", "reply"):
+        try:
+            return show(base64.b64decode(str(event.get("data", "")), validate=True), SHOWN_BYTES)
+        except (ValueError, TypeError):
+            return f"({event.get('size', '?')} bytes)"
+    return {"eof": "close (FIN)", "close": "close"}.get(kind, kind)
 
 
 def play(

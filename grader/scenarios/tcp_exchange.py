@@ -26,6 +26,7 @@ from grader.scenarios.common import (
     show,
 )
 from grader.scenarios.kind import Kind, ServerCheck
+from grader.scenarios.stream_steps import Recorder, stream_steps
 from grader.tcp_actions import (
     Action,
     AskUnread,
@@ -438,8 +439,17 @@ def _describe(record: ConnectionRecord) -> str:
 def run(check: ServerCheck) -> Verdict:
     tcp_plan = plan(check.check.params, check.transform, check.seed)
     machine = TcpClientMachine(tcp_plan, stop_at=check.deadline.remaining())
-    netio.play_tcp(machine, check.server.address("tcp"), check.server.unread_bytes, check.server.make_socket)
-    return judge(tcp_plan, machine.records)
+    recorder = Recorder(machine)
+    netio.play_tcp(recorder, check.server.address("tcp"), check.server.unread_bytes, check.server.make_socket)
+    verdict = judge(tcp_plan, machine.records)
+    verdict.steps = stream_steps(recorder.log, planned_writes(tcp_plan))
+    return verdict
+
+
+def planned_writes(tcp_plan: TcpPlan) -> dict[int, int]:
+    """Each connection's count of writes, so a diagram can say "piece 2 of 3"."""
+    every = (*tcp_plan.connections, *((tcp_plan.probe,) if tcp_plan.probe else ()))
+    return {c.index: len(c.stream.writes) for c in every if c.stream is not None}
 
 
 KIND = Kind("tcp_exchange", frozenset({Role.TCP_SERVER}), TcpExchangeParams, run)

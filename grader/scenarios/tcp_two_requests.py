@@ -14,6 +14,7 @@ from grader import netio
 from grader.model import Cause, Role
 from grader.scenarios.common import Transform, Verdict, explain_wrong_reply, make_payloads, same_reply, show
 from grader.scenarios.kind import Kind, ServerCheck
+from grader.scenarios.stream_steps import Recorder, stream_steps
 from grader.scenarios.tcp_exchange import MAX_REPLY, STOPPED
 from grader.tcp_actions import Action, Close, Connect, ConnectFailed, Done, Eof, Error, Event, Read, Received, Send
 
@@ -134,8 +135,11 @@ def judge(machine: TwoRequestsMachine) -> Verdict:
 
 def run(check: ServerCheck) -> Verdict:
     machine = TwoRequestsMachine(plan(check.check.params, check.transform, check.seed), check.deadline.remaining())
-    netio.play_tcp(machine, check.server.address("tcp"), None, check.server.make_socket)
-    return judge(machine)
+    recorder = Recorder(machine)
+    netio.play_tcp(recorder, check.server.address("tcp"), None, check.server.make_socket)
+    verdict = judge(machine)
+    verdict.steps = stream_steps(recorder.log)
+    return verdict
 
 
 KIND = Kind("tcp_two_requests", frozenset({Role.TCP_SERVER}), TwoRequestsParams, run)

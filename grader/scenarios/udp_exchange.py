@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from grader import netio
 from grader.impair import Action, DatagramProfile, DatagramSchedule
-from grader.model import Cause, Role
+from grader.model import MAX_STEPS, Cause, Role, Sender, Step
 from grader.scenarios.common import (
     MIN_LENGTH,
     PAYLOADS,
@@ -289,7 +289,74 @@ def judge(machine: UdpClientMachine) -> Verdict:
 def run(check: ServerCheck) -> Verdict:
     machine = UdpClientMachine(plan(check.check.params, check.transform, check.seed))
     netio.play_udp(machine, check.server.address("udp"), check.deadline.at, check.server.make_socket)
-    return judge(machine)
+    verdict = judge(machine)
+    verdict.steps = exchange_steps(machine)
+    return verdict
+
+
+# What each impairment did to a send, in the words of a diagram's arrow.
+FATES = {
+    Action.DELIVER: "delivered",
+    Action.DROP: "dropped",
+    Action.DUPLICATE: "duplicated",
+    Action.DELAY: "delayed",
+    Action.HOLD: "held",
+}
+
+
+def exchange_steps(machine: UdpClientMachine) -> list[Step]:
+    """Every send with its fate and every datagram back, in time order from the first send; at most MAX_STEPS."""
+    if not machine.sent:
+        return []
+    start = machine.sent[0][1]
+    plan = machine.plan
+    many = plan.clients > 1
+    last_attempt = {send.request.index: send.attempt for send, _ in machine.sent}
+    timed: list[tuple[float, int, Step]] = []
+    for order, (send, at) in enumerate(machine.sent):
+        request = send.request
+        fate = plan.schedule.fate(request.index, send.attempt)
+        notes = [f"request {request.index}", f"attempt {send.attempt + 1}" if send.attempt else ""]
+        notes += [f"socket {request.client}" if many else "", fate.verb if fate.action is Action.DELAY else ""]
+        if (
+            request.expected is not None
+            and not machine.answered(request)
+            and last_attempt[request.index] == send.attempt
+        ):
+            notes.append(f"no reply in {plan.reply_timeout:g} s")
+        step = Step(at - start, Sender.GRADER, show(request.payload, SHOWN_BYTES), FATES[fate.action], _join(notes))
+        timed.append((at, order, step))
+    for order, got in enumerate(machine.received, start=len(machine.sent)):
+        timed.append(
+            (
+                got.at,
+                order,
+                Step(got.at - start, Sender.PROGRAM, show(got.data, SHOWN_BYTES), note=_reply_note(plan, got)),
+            )
+        )
+    timed.sort(key=lambda item: (item[0], item[1]))
+    return [step for _, _, step in timed[:MAX_STEPS]]
+
+
+SHOWN_BYTES = 48  # of each datagram, so that an arrow's label stays near 60 characters
+
+
+def _reply_note(plan: UdpPlan, got: Received) -> str:
+    """What the grader made of a datagram back: which request it answers, or why it answers none."""
+    if got.foreign_source is not None:
+        host, port = got.foreign_source
+        return f"from another socket ({host}:{port})"
+    matches = [
+        q.index
+        for q in plan.requests
+        if q.client == got.client and q.expected is not None and same_reply(got.data, q.expected)
+    ]
+    where = f"socket {got.client}, " if plan.clients > 1 else ""
+    return f"{where}matched request {matches[0]}" if matches else f"{where}wrong reply"
+
+
+def _join(notes: list[str]) -> str:
+    return ", ".join(note for note in notes if note)
 
 
 KIND = Kind("udp_exchange", frozenset({Role.UDP_SERVER}), UdpExchangeParams, run)
