@@ -21,7 +21,7 @@ from junitparser import TestSuite
 from grader import html_report, junit, report_notes
 from grader.model import CheckResult, Status, StudentReport
 from grader.names import csv_cell, markdown_code, markdown_text
-from grader.report import RootCause, format_result, new_causes, points_text, points_word, root_causes, score_line
+from grader.report import CauseList, RootCause, format_result, points_text, points_word, score_line
 
 GRADEBOOK_NAME = "socket-lab gradebook"
 GRADEBOOK_XML, GRADEBOOK_CSV = "gradebook.xml", "gradebook.csv"
@@ -127,20 +127,17 @@ def feedback(report: StudentReport) -> str:
             "",
         ]
     lines += report_notes.markdown_section(report)
-    causes = root_causes(report.failures)
-    advisories, again = new_causes(root_causes(report.advisories), causes)
-    told = causes + advisories + [c for c in root_causes(report.advisories) if c not in advisories]
-    numbers = {id(check): _number(told, cause) for cause in told for check in cause.checks}
+    causes = CauseList.of(report)
     lines += ["## What cost points", ""]
-    lines += _cause_list(causes, 1, points=True) or ["Nothing: every required check passed.", ""]
-    if advisories or again:
+    lines += _cause_list(causes.required, 1, points=True) or ["Nothing: every required check passed.", ""]
+    if causes.advisory or causes.again:
         lines += ["## Advisories (cost no points)", ""]
-        lines += _cause_list(advisories, len(causes) + 1, points=False)
-        if again:
-            lines += [f"The causes above also fail: {markdown_text(', '.join(again))}.", ""]
+        lines += _cause_list(causes.advisory, len(causes.required) + 1, points=False)
+        if causes.again:
+            lines += [f"The causes above also fail: {markdown_text(', '.join(causes.again))}.", ""]
     if report.failures or report.advisories:
         lines += ["## What each failed check saw", ""]
-        lines += [line for check in report.failures + report.advisories for line in _check_section(check, numbers)]
+        lines += [line for check in report.failures + report.advisories for line in _check_section(check, causes)]
     passed = [c for c in report.checks if c.passed]
     if passed:
         lines += ["## Passed", ""] + [f"- {c.check_id} ({points_text(c)})" for c in passed] + [""]
@@ -180,17 +177,12 @@ def _cause_list(causes: list[RootCause], first: int, points: bool) -> list[str]:
     return [*lines, ""] if lines else []
 
 
-def _number(told: list[RootCause], cause: RootCause) -> int:
-    """A cause's number in the feedback: the first told with its key and text (an advisory may share one)."""
-    return 1 + next(n for n, c in enumerate(told) if (c.key, c.text) == (cause.key, cause.text))
-
-
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
-def _check_section(check: CheckResult, numbers: dict[int, int]) -> list[str]:
-    number = numbers.get(id(check))
+def _check_section(check: CheckResult, causes: CauseList) -> list[str]:
+    number = causes.numbers.get(check.check_id)
     why = f" (cause {number} above)" if number is not None and check.cause else ""
     lines = [
         f"### {check.check_id} ({points_text(check)}, {check.status.value})",

@@ -23,7 +23,7 @@ from urllib.parse import quote
 from grader import report_notes
 from grader.model import CheckResult, Status, StudentReport
 from grader.names import terminal_text
-from grader.report import RootCause, points_text, root_causes, score_line
+from grader.report import CauseList, RootCause, points_text, points_word, root_causes, score_line
 from grader.sequence_diagram import histogram, sequence, text
 
 INDEX = "index.html"
@@ -126,15 +126,24 @@ def student_page(report: StudentReport) -> str:
         ]
         return page(f"{name}: not graded", body)
     body += [f'<p class="score">{text(score_line(report), LINE_CHARS)}</p>', *_notes(report)]
-    causes = root_causes(report.failures)
+    causes = CauseList.of(report)
     body += ['<section id="causes">', "<h2>What cost points</h2>"]
-    body += _causes(causes, points=True) if causes else ['<p class="none">Nothing: every required check passed.</p>']
+    body += (
+        _causes(causes.required, 1, points=True)
+        if causes.required
+        else ['<p class="none">Nothing: every required check passed.</p>']
+    )
     body.append("</section>")
-    advisories = root_causes(report.advisories)
-    if advisories:
-        body += ['<section id="advisories">', "<h2>Advisories (cost no points)</h2>", *_causes(advisories, False)]
+    if causes.advisory or causes.again:
+        first = len(causes.required) + 1
+        body += ['<section id="advisories">', "<h2>Advisories (cost no points)</h2>"]
+        body += _causes(causes.advisory, first, points=False) if causes.advisory else []
+        if causes.again:
+            again = ", ".join(f'<a href="#{check_anchor(c)}">{text(c, 200)}</a>' for c in causes.again)
+            body.append(f'<p class="again">The causes above also fail: {again}.</p>')
         body.append("</section>")
-    body += ['<section id="checks">', "<h2>Checks</h2>", *[line for c in report.checks for line in _check(c)]]
+    checks = [line for c in report.checks for line in _check(c, causes.numbers.get(c.check_id))]
+    body += ['<section id="checks">', "<h2>Checks</h2>", *checks]
     body.append("</section>")
     return page(f"{name}: {text(score_line(report), 100)}", body)
 
@@ -155,10 +164,10 @@ def _notes(report: StudentReport) -> list[str]:
     return lines
 
 
-def _causes(causes: list[RootCause], points: bool) -> list[str]:
-    lines = ['<ol class="causes">']
-    for cause in causes:
-        cost = f'<span class="cost">{cause.lost:g} points</span>, ' if points else ""
+def _causes(causes: list[RootCause], first: int, points: bool) -> list[str]:
+    lines = [f'<ol class="causes" start="{first}">']
+    for number, cause in enumerate(causes, first):
+        cost = f'<span class="cost">{points_word(cause.lost)}</span>, ' if points else ""
         checks = ", ".join(f'<a href="#{check_anchor(c)}">{text(c, 200)}</a>' for c in cause.check_ids)
         count = len(cause.checks)
         where = (
@@ -167,14 +176,14 @@ def _causes(causes: list[RootCause], points: bool) -> list[str]:
             else ""
         )
         lines.append(
-            f'<li class="cause" data-key="{text(cause.key, 100)}">'
+            f'<li class="cause" id="cause-{number}" data-key="{text(cause.key, 100)}">'
             f'<span class="text">{text(cause.text, LINE_CHARS)}</span> '
             f'({cost}{count} check{"" if count == 1 else "s"}: <span class="covers">{checks}</span>){where}</li>'
         )
     return [*lines, "</ol>"]
 
 
-def _check(check: CheckResult) -> list[str]:
+def _check(check: CheckResult, cause_number: int | None) -> list[str]:
     status = check.status.value
     classes = f"check {status}" + (" advisory" if check.advisory and not check.passed else "")
     label = "advisory, " if check.advisory else ""
@@ -184,8 +193,8 @@ def _check(check: CheckResult) -> list[str]:
         f'<span class="points">({label}{text(points_text(check), 100)})</span></h3>',
         f'<p class="summary">{text(check.summary, LINE_CHARS)}</p>',
     ]
-    if check.cause and not check.passed:
-        lines.append(f'<p class="why">Cause: {text(check.cause.text, LINE_CHARS)}</p>')
+    if check.cause and not check.passed and cause_number is not None:  # told once, above: this points to it
+        lines.append(f'<p class="why"><a href="#cause-{cause_number}">Cause {cause_number}</a> (above)</p>')
     if check.steps and check.passed:  # folded: what a student reads first is what failed
         lines += ['<details class="diagram"><summary>The exchange</summary>', sequence(check.steps, check.check_id)]
         lines.append("</details>")

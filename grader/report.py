@@ -104,6 +104,28 @@ def terminal_summary(results: list[CheckResult]) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class CauseList:
+    """A report's causes as feedback tells them: numbered once, what cost points first, then the advisories'."""
+
+    required: list[RootCause]  # numbered 1..n
+    advisory: list[RootCause]  # the advisories' causes not told above, numbered n+1..
+    again: list[str]  # advisory checks that fail for a cause told above
+    numbers: dict[str, int]  # check id -> the number of its cause
+
+    @classmethod
+    def of(cls, report: StudentReport) -> CauseList:
+        required = root_causes(report.failures)
+        every_advisory = root_causes(report.advisories)
+        advisory, again = new_causes(every_advisory, required)
+        told = required + advisory
+        numbers = {}
+        for cause in told + every_advisory:
+            number = 1 + next(n for n, c in enumerate(told) if (c.key, c.text) == (cause.key, cause.text))
+            numbers.update(dict.fromkeys(cause.check_ids, number))
+        return cls(required, advisory, again, numbers)
+
+
 def new_causes(causes: list[RootCause], told: list[RootCause]) -> tuple[list[RootCause], list[str]]:
     """The causes not told already, and the checks of those that were: a cause is told once."""
     seen = {(c.key, c.text) for c in told}

@@ -97,7 +97,17 @@ def test_every_check_has_a_section_with_its_status_and_every_anchor_points_at_on
     assert sections["check-udp_server.basic"] == {"check", "failed"}
     assert sections["check-tcp_server.basic"] == {"check", "passed"}
     assert sections["check-udp_server.long_line"] == {"check", "failed", "advisory"}
-    assert {a.attrs["href"][1:] for a in dom.select("a") if a.attrs["href"].startswith("#")} <= set(sections)
+    causes = {li.attrs["id"] for li in dom.select("li", "cause")}
+    targets = {a.attrs["href"][1:] for a in dom.select("a") if a.attrs["href"].startswith("#")}
+    assert targets <= set(sections) | causes
+
+
+def test_a_failed_check_points_to_its_cause_above_instead_of_repeating_it():
+    dom = Dom.parse(PAGES["bob"])
+    basic = dom.one("section", id="check-udp_server.basic")
+    [why] = [p for p in dom.select("p", "why") if p.within(basic)]
+    [link] = [a for a in dom.select("a") if a.within(why)]
+    assert link.attrs["href"] == "#cause-1" and "127.0.0.1" not in "".join(why.text)
 
 
 def test_a_check_with_steps_gets_one_diagram_and_a_lossy_one_shows_its_dropped_datagram():
