@@ -36,6 +36,7 @@ from grader.intake.layouts import FOLDERS, LAYOUT_NAMES
 from grader.intake.staging import read_submissions
 from grader.model import StudentReport
 from grader.names import shown
+from grader.report import points_word, root_causes
 from grader.roster import ALL, Entry, RosterError, parse_shard, select
 from grader.sandbox import SandboxError, local
 from grader.sandbox.choose import CHOICES as SANDBOX_CHOICES
@@ -484,12 +485,15 @@ def _score(report: StudentReport) -> str:
     return f"{report.score:g}/{report.max_score:g}{percent}{varied}"
 
 
-def _first_failure(report: StudentReport) -> str:
+def _costliest_cause(report: StudentReport) -> str:
     if report.grader_error is not None:
         return shown(report.grader_error.splitlines()[0]) if report.grader_error else ""
-    first = next(iter(report.failures), None)
-    # shown: a summary may quote what a program printed, and an ESC there would reach the terminal.
-    return shown(f"{first.check_id}: {first.summary}", 1000) if first else ""
+    causes = root_causes(report.failures)
+    if not causes:
+        return ""
+    more = f" (+{len(causes) - 1} more)" if len(causes) > 1 else ""
+    # shown: a cause may quote what a program printed, and an ESC there would reach the terminal.
+    return shown(f"{points_word(causes[0].lost)}: {causes[0].text}{more}", 1000)
 
 
 def _summary(reports: list[StudentReport], notes: dict[str, str], out: Path) -> None:
@@ -504,18 +508,18 @@ def _summary(reports: list[StudentReport], notes: dict[str, str], out: Path) -> 
         (
             report.student + (f" ({notes[report.student]})" if notes.get(report.student) else ""),
             _score(report),
-            _first_failure(report),
+            _costliest_cause(report),
         )
         for report in reports
     ]
-    # Names and scores are never cut; the first failure gets the width that is left (10: borders and padding).
+    # Names and scores are never cut; the cause gets the width that is left (10: borders and padding).
     left = max(
         20, console.width - 10 - max((len(r[0]) for r in rows), default=0) - max((len(r[1]) for r in rows), default=0)
     )
     table = Table(title=f"{len(reports)} student(s)")
     table.add_column("student", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True)
-    table.add_column("first failure", no_wrap=True)
+    table.add_column("what cost the most points", no_wrap=True)
     for name, score, failure in rows:
         shown = failure if len(failure) <= left else failure[: left - 1] + "…"
         table.add_row(escape(name), escape(score), escape(shown))
