@@ -13,12 +13,14 @@ from grader.model import NO_SOURCE, Cause, ExitInfo, Source
 from grader.sandbox.sockets import BoundSocket
 
 MAX_CODE_CHARS = 120  # of a student's line quoted in a cause: it is repeated in every report of the check
+MAX_OUTPUT_CHARS = 64 * 1024  # of a program's output read for a cause: what ended it is at the end
+TRACEBACK = "Traceback (most recent call last):"
 
 _PY2 = (
     re.compile(r"Missing parentheses in call to 'print'"),
     re.compile(r"NameError: name 'raw_input' is not defined"),
     re.compile(r"SyntaxError: .*print "),
-    re.compile(r"^\s*print ['\"a-zA-Z]", re.MULTILINE),
+    re.compile(r"^[ \t]*print ['\"a-zA-Z]", re.MULTILINE),  # [ \t], not \s: no scan across blank lines
 )
 
 
@@ -58,12 +60,15 @@ def last_error_line(output: str) -> str | None:
     lines = [line for line in output.splitlines() if line.strip()]
     for line in reversed(lines):
         if re.match(r"^[A-Za-z_.]*(Error|Exception|Interrupt|Exit)\b", line):
-            return line.strip()
+            return line.strip()[:MAX_CODE_CHARS]
     return None
 
 
+# [ \t] and [^"\n], not \s and [^"]: a frame is one line (a path cannot forge lines of the
+# grader's output), and no match scans on across every blank line after it.
 _FRAME = re.compile(
-    r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in .*\n(?P<code>(?![ \t]*File ")[ \t]*\S.*)?', re.MULTILINE
+    r'^[ \t]*File "(?P<path>[^"\n]+)", line (?P<line>\d+)(?:, in .*)?\n(?P<code>(?![ \t]*File ")[ \t]*\S.*)?',
+    re.MULTILINE,
 )
 # Where the program's own files are, inside a container or in a local run's copy.
 _SUBMISSION_PATH = re.compile(r"(?:^|/)(?:submission|submission-\d+)/(?P<file>.+)$")
@@ -83,13 +88,29 @@ def student_line(output: str) -> str | None:
     return f"{name[:MAX_CODE_CHARS]} line {frame['line'][:9]}" + (f": {code}" if code else "")
 
 
+def last_traceback(output: str) -> str:
+    """What ended the program: its output from its last traceback on, or "" when it printed none.
+
+    An error a program caught and logged before it went on is not why it ended. A tail of
+    output may start inside a traceback (at a frame), and a SyntaxError, raised before the
+    program ran, prints frames with no "Traceback" line.
+    """
+    tail = output[-MAX_OUTPUT_CHARS:]
+    at = tail.rfind(TRACEBACK)
+    if at >= 0:
+        return tail[at:]
+    frame = _FRAME.search(tail)
+    return tail[frame.start() :] if frame else ""
+
+
 def program_error_cause(output: str) -> Cause | None:
-    """Why a program died, from its own output (traceback), with the student's line that raised when it names one."""
-    found = _program_error(output)
+    """Why a program died, from the traceback that ended it, with the student's line that raised when it names one."""
+    traceback = last_traceback(output)
+    found = _program_error(traceback) if traceback else None
     if found is None:
         return None
     key, text = found
-    return Cause(key, text, student_line(output))
+    return Cause(key, text, student_line(traceback))
 
 
 def _program_error(output: str) -> tuple[str, str] | None:

@@ -140,7 +140,8 @@ def source_of(submission: Path, program: Program) -> Source:
             text = file.read(MAX_SOURCE_BYTES).decode("utf-8", errors="replace")
     except OSError:
         return NO_SOURCE
-    return Source(program.source.as_posix(), text)
+    # shown: a file name may hold bytes that are not UTF-8, which no report could write.
+    return Source(shown(program.source.as_posix(), 120), text)
 
 
 def how_roles_are_found(role: Role) -> str:

@@ -20,7 +20,7 @@ from junitparser import TestSuite
 
 from grader import html_report, junit, report_notes
 from grader.model import CheckResult, Status, StudentReport
-from grader.names import csv_cell, markdown_code, markdown_text
+from grader.names import csv_cell, markdown_code, markdown_text, terminal_text
 from grader.report import CauseList, RootCause, format_result, points_text, points_word, score_line
 
 GRADEBOOK_NAME = "socket-lab gradebook"
@@ -196,7 +196,9 @@ def _check_section(check: CheckResult, causes: CauseList) -> list[str]:
 
 
 def _fenced(text: str) -> list[str]:
-    # A program's output is quoted verbatim: the fence outgrows any backtick run inside it.
+    # A program's output is quoted as it printed it, but for what a terminal would obey
+    # (`cat feedback.md`): the fence outgrows any backtick run inside it.
+    text = terminal_text(text)
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return [fence + "text", text, fence]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,7 +174,7 @@ class CheckResult:
             fields = json.loads(text, parse_constant=_no_constant)
         except (json.JSONDecodeError, RecursionError) as exc:
             raise ValueError(f"not a check result: {exc}") from None
-        _check_fields("check result", fields, _RESULT_TYPES)
+        _check_fields("top level", fields, _RESULT_TYPES)
         if not all(isinstance(line, str) for line in fields["evidence"]):
             raise ValueError("not a check result: evidence holds more than text")
         try:
@@ -191,8 +192,11 @@ class CheckResult:
             try:
                 sender = Sender(step["sender"])
             except ValueError:
-                raise ValueError(f"not a step: sender {step['sender']!r}") from None
-            steps.append(Step(float(step["at"]), sender, step["text"], step["fate"], step["note"]))
+                raise ValueError(f"not a check result: a step's sender is {step['sender']!r}") from None
+            steps.append(Step(_seconds(step["at"], "at"), sender, step["text"], step["fate"], step["note"]))
+        points, max_points = _seconds(fields["points"], "points"), _seconds(fields["max_points"], "max_points")
+        if points > max_points:
+            raise ValueError("not a check result: more points than the check is worth")
         return cls(
             **{
                 **fields,
@@ -200,9 +204,22 @@ class CheckResult:
                 "evidence": tuple(fields["evidence"]),
                 "cause": None if cause is None else Cause(**cause),
                 "steps": tuple(steps),
-                **{name: float(fields[name]) for name in ("points", "max_points", "duration")},
+                "points": points,
+                "max_points": max_points,
+                "duration": _seconds(fields["duration"], "duration"),
             }
         )
+
+
+def _seconds(value: int | float, name: str) -> float:
+    """A finite number, not negative: points and times (an int too large for a float is refused, not raised)."""
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError(f"not a check result: {name} is out of range") from None
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"not a check result: {name} is {number}")
+    return number
 
 
 def _no_constant(name: str) -> None:
@@ -212,11 +229,11 @@ def _no_constant(name: str) -> None:
 def _check_fields(what: str, fields: object, types: dict[str, type | tuple[type, ...]]) -> None:
     """Exactly these fields, each of its type; a bool is never taken for a number."""
     if not isinstance(fields, dict) or set(fields) != set(types):
-        raise ValueError(f"not a {what}: wrong fields")
+        raise ValueError(f"not a check result: wrong fields in its {what}")
     for name, kind in types.items():
         value = fields[name]
         if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
-            raise ValueError(f"not a {what}: {name} is not {kind}")
+            raise ValueError(f"not a check result: {name} of its {what} is not {kind}")
 
 
 _RESULT_TYPES: dict[str, type | tuple[type, ...]] = {

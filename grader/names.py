@@ -48,8 +48,9 @@ def report_key(name: str) -> str:
 
 def shown(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
     """`text` with every control, format or undecodable character as an escape, at most `limit` characters."""
-    out = "".join(ch if _printable(ch) or ch == " " else _escape(ch) for ch in text)
-    return out if len(out) <= limit else out[: limit - 1] + "…"
+    cut = text[:limit]  # an escape is never shorter than its character: the rest cannot show
+    out = "".join(ch if _printable(ch) or ch == " " else _escape(ch) for ch in cut)
+    return out if len(out) <= limit and cut == text else out[: limit - 1] + "…"
 
 
 def terminal_text(text: str) -> str:

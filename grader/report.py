@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from grader.model import Cause, CheckResult, Status, StudentReport
+from grader.names import terminal_text
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ class RootCause:
         return sum(c.max_points - c.points for c in self.checks)
 
     @property
+    def role(self) -> str:
+        return self.checks[0].check_id.split(".", 1)[0]
+
+    @property
     def check_ids(self) -> list[str]:
         return [c.check_id for c in self.checks]
 
@@ -45,14 +50,15 @@ class RootCause:
 def root_causes(results: Iterable[CheckResult]) -> list[RootCause]:
     """Failed checks grouped by cause, the costliest first; checks no rule explains group by their summary.
 
-    One cause is one key and one text; the student's line is the first check's that names one
-    (a crash names it from a traceback, another check of the same program may not see one).
+    One cause is one key and one text in one program (a UDP and a TCP server that both exit
+    after serving are two causes, each with its own line); the student's line is the first
+    check's that names one (a crash names it from a traceback, another check may not see one).
     """
-    groups: dict[tuple[str, str] | str, list[CheckResult]] = {}
+    groups: dict[tuple[str, ...], list[CheckResult]] = {}
     for result in results:
         if not result.passed:
-            cause = result.cause
-            groups.setdefault((cause.key, cause.text) if cause else result.summary, []).append(result)
+            cause, role = result.cause, result.check_id.split(".", 1)[0]
+            groups.setdefault((role, cause.key, cause.text) if cause else (role, result.summary), []).append(result)
     found = []
     for checks in groups.values():
         causes = [c.cause for c in checks if c.cause is not None]
@@ -68,7 +74,8 @@ def format_result(result: CheckResult) -> str:
     if result.cause:
         where = f" (at {result.cause.where})" if result.cause.where else ""
         lines.append(f"  cause: {result.cause.text}{where}")
-    return "\n".join(lines)
+    # Program output is quoted in it, and it is shown in terminals, CI logs and platforms' pages.
+    return terminal_text("\n".join(lines))
 
 
 def points_word(points: float) -> str:
@@ -121,15 +128,17 @@ class CauseList:
         told = required + advisory
         numbers = {}
         for cause in told + every_advisory:
-            number = 1 + next(n for n, c in enumerate(told) if (c.key, c.text) == (cause.key, cause.text))
+            number = 1 + next(
+                n for n, c in enumerate(told) if (c.role, c.key, c.text) == (cause.role, cause.key, cause.text)
+            )
             numbers.update(dict.fromkeys(cause.check_ids, number))
         return cls(required, advisory, again, numbers)
 
 
 def new_causes(causes: list[RootCause], told: list[RootCause]) -> tuple[list[RootCause], list[str]]:
     """The causes not told already, and the checks of those that were: a cause is told once."""
-    seen = {(c.key, c.text) for c in told}
-    fresh = [c for c in causes if (c.key, c.text) not in seen or c.cause is None]
+    seen = {(c.role, c.key, c.text) for c in told}
+    fresh = [c for c in causes if (c.role, c.key, c.text) not in seen or c.cause is None]
     again = [check for c in causes if c not in fresh for check in c.check_ids]
     return fresh, again
 

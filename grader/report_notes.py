@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from grader.model import StudentReport
+from grader.names import markdown_text
 
 LAYOUT_TITLES = {
     "canvas": "Canvas",
@@ -57,15 +58,18 @@ def _json_list(text: str | None) -> list[str]:
 
 
 def markdown_section(report: StudentReport) -> list[str]:
-    """The lines feedback shows under the score: the reason a submission was not graded, then every note."""
+    """The lines feedback shows under the score: the reason a submission was not graded, then every note.
+
+    Each quotes file names and LMS fields a student chose: Markdown of theirs shows as text.
+    """
     lines: list[str] = []
     problem = submission_error(report)
     if problem:
-        lines += ["**This submission could not be graded as handed in:** " + problem, ""]
+        lines += ["**This submission could not be graded as handed in:** " + markdown_text(problem), ""]
     identity = identity_line(report)
     if identity:
-        lines += [identity, ""]
+        lines += [markdown_text(identity), ""]
     notes = intake_notes(report) + discovery_notes(report)
     if notes:
-        lines += ["## Notes", "", *[f"- {note}" for note in notes], ""]
+        lines += ["## Notes", "", *[f"- {markdown_text(note)}" for note in notes], ""]
     return lines

@@ -256,14 +256,16 @@ def _cause(run: ClientRun, source: Source, reply: str) -> Cause | None:
             source_line(source, r"\bprint\("),
         )
     address = remote_address(source.text)
-    if address is not None and not received_requests(run.events):
+    named = source_line(source, rf"['\"]{re.escape(address)}['\"]") if address else None  # in code, not a comment
+    if named is not None and not received_requests(run.events):
         return Cause(
             "remote-address",
             f"the client sends to {address}, another machine's address, which a grader's server never is: "
             "use 'localhost' (the server runs on the same machine)",
-            source_line(source, re.escape(address)),
+            named,
         )
-    cause = program_error_cause(output) if ("error" in output.lower() or "Traceback" in output) else None
+    # A client killed while it waited did not die of an error it printed (a retry loop logs one each time).
+    cause = None if run.hung else program_error_cause(output)
     if cause is not None and cause.key == "unresolved-host":
         asked = source_line(source, _HOST_FROM_INPUT)
         if asked is not None:

@@ -96,6 +96,23 @@ def test_a_case_whose_first_line_is_not_a_result_is_not_graded():
         RESULT_FIELDS.replace('"timed": false', '"timed": 0'),
         RESULT_FIELDS.replace("}", ', "extra": 1}'),
         "[" * 100000,
+        RESULT_FIELDS.replace('"points": 0', '"points": 1e400'),
+        RESULT_FIELDS.replace('"points": 0', '"points": 1' + "0" * 400),
+        RESULT_FIELDS.replace('"points": 0', '"points": 99'),
+        RESULT_FIELDS.replace('"points": 0', '"points": -5'),
+        RESULT_FIELDS.replace('"duration": 0', '"duration": -1'),
+        RESULT_FIELDS.replace('"cause": null', '"cause": {"key": "k", "text": "t"}'),
+        RESULT_FIELDS.replace('"cause": null', '"cause": {"key": 1, "text": "t", "where": null}'),
+        RESULT_FIELDS.replace(
+            '"steps": []', '"steps": [{"at": 1e400, "sender": "grader", "text": "", "fate": "", "note": ""}]'
+        ),
+        RESULT_FIELDS.replace(
+            '"steps": []', '"steps": [{"at": 0, "sender": "hacker", "text": "", "fate": "", "note": ""}]'
+        ),
+        RESULT_FIELDS.replace(
+            '"steps": []',
+            '"steps": [' + ",".join(['{"at": 0, "sender": "grader", "text": "", "fate": "", "note": ""}'] * 201) + "]",
+        ),
     ],
 )
 def test_anything_but_a_check_result_is_refused(line):

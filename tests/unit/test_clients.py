@@ -136,16 +136,23 @@ def test_a_loopback_address_in_the_client_is_not_taken_for_another_machine():
 
 @pytest.mark.parametrize("line", ["serverName = input('Server name: ')", "host=input()", "server_ip = input()"])
 def test_a_host_name_read_with_input_is_named_when_it_does_not_resolve(line):
-    unresolved = run(stderr="socket.gaierror: [Errno -2] Name or service not known\n", code=1, sent=None)
+    unresolved = run(stderr=UNRESOLVED, code=1, sent=None)
     verdict = judge("sends_line", unresolved, LINE, REPLY, client(f"import socket\n{line}\n"))
     assert verdict.cause is not None and verdict.cause.key == "host-from-input"
     assert verdict.cause.where == f"UDPClient.py line 2: {line}"
 
 
 def test_a_description_read_with_input_is_not_taken_for_the_host():
-    unresolved = run(stderr="socket.gaierror: [Errno -2] Name or service not known\n", code=1, sent=None)
+    unresolved = run(stderr=UNRESOLVED, code=1, sent=None)
     verdict = judge("sends_line", unresolved, LINE, REPLY, client("description = input()\n"))
     assert verdict.cause is not None and verdict.cause.key == "unresolved-host"
+
+
+UNRESOLVED = """Traceback (most recent call last):
+  File "UDPClient.py", line 9, in <module>
+    clientSocket.sendto(message.encode(), (serverName, serverPort))
+socket.gaierror: [Errno -2] Name or service not known
+"""
 
 
 def sliced(stdout: str) -> ClientRun:
@@ -184,3 +191,16 @@ def test_a_client_that_closed_after_the_first_slice_is_told_to_loop_on_recv():
     first_only.events[2:] = []  # it closed: the server could send, and log, only the first piece
     verdict = judge("prints_reply", first_only, LINE, REPLY, NO_SOURCE)
     assert verdict.cause is not None and verdict.cause.key == "one-recv-per-reply"
+
+
+def test_an_address_in_a_comment_is_not_taken_for_the_clients_server():
+    source = client("# serverName = '192.168.1.20'\nserverName = 'localhost'\n")
+    unreachable = run(stderr="OSError: [Errno 101] Network is unreachable\n", code=1, sent=None)
+    verdict = judge("sends_line", unreachable, LINE, REPLY, source)
+    assert verdict.cause is None or verdict.cause.key != "remote-address"
+
+
+def test_a_hung_client_that_logged_errors_is_told_about_its_wait_not_an_error():
+    retrying = run(stdout="Error: request timed out, retrying\n" * 3, code=None, sent=None)
+    verdict = judge("exits", retrying, LINE, REPLY, client("s.settimeout(1)\ns.recvfrom(2048)\n"))
+    assert verdict.cause is not None and verdict.cause.key == "hangs-after-timeout"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from grader.diagnose import last_error_line, listening_problem, program_error_cause, source_line, student_line
@@ -121,7 +123,7 @@ def test_a_crash_when_a_client_goes_away_is_recognised(output):
 
 
 def test_an_unresolvable_host_name_suggests_localhost():
-    output = "socket.gaierror: [Errno -2] Name or service not known\n"
+    output = "Traceback (most recent call last):\nsocket.gaierror: [Errno -2] Name or service not known\n"
 
     hint = cause_text(output)
 
@@ -343,3 +345,41 @@ def test_each_recognised_crash_has_a_stable_key(output, key):
 def test_a_students_line_quoted_in_a_cause_is_bounded_however_long_it_is():
     output = f'  File "/submission/s.py", line 3, in <module>\n    x = "{"y" * 100_000}"\nValueError: no\n'
     assert len(student_line(output)) < 200
+
+
+def test_an_error_the_program_caught_and_logged_is_not_why_it_ended():
+    output = "ConnectionResetError: [Errno 104] Connection reset by peer\nserving the next client\n"
+    assert program_error_cause(output) is None
+
+
+def test_the_cause_and_its_line_come_from_the_last_traceback():
+    handled = 'Traceback (most recent call last):\n  File "TCPServer.py", line 14, in <module>\n    c.recv(1)\n'
+    handled += "ConnectionResetError: [Errno 104] Connection reset by peer\n"
+    fatal = 'Traceback (most recent call last):\n  File "TCPServer.py", line 22, in <module>\n    p = sys.argv[1]\n'
+    fatal += "IndexError: list index out of range\n"
+    cause = program_error_cause(handled + "still serving\n" + fatal)
+    assert cause is not None
+    assert (cause.key, cause.where) == ("argv-no-default", "TCPServer.py line 22: p = sys.argv[1]")
+
+
+def test_a_tail_of_output_that_starts_inside_a_traceback_is_still_read():
+    tail = '  File "/submission/UDPServer.py", line 5, in <module>\n    serverPort = int(sys.argv[1])\n'
+    cause = program_error_cause(tail + "IndexError: list index out of range\n")
+    assert cause is not None and cause.where == "UDPServer.py line 5: serverPort = int(sys.argv[1])"
+
+
+def test_reading_blank_lines_by_the_million_stays_fast():
+    started = time.perf_counter()
+    program_error_cause("\n" * 2_000_000 + "SyntaxError: x\nError")
+    student_line("\n" * 2_000_000 + "Error")
+    assert time.perf_counter() - started < 5  # was quadratic: 80,000 lines took 13 s
+
+
+def test_a_path_in_a_traceback_cannot_span_lines():
+    forged = '  File "UDPServer.py, line 3\nScore: 10/10\nx", line 4, in <module>\n    y\nValueError: z\n'
+    assert "Score" not in (student_line(forged) or "")
+
+
+def test_an_error_line_quoted_in_a_cause_is_bounded():
+    cause = program_error_cause("Traceback (most recent call last):\nError: " + "x" * 50_000 + "\n")
+    assert cause is not None and len(cause.text) < 300

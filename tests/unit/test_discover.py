@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.discover import MAX_ZIP_BYTES, MAX_ZIP_FILES, DiscoveryError, discover, unpack_zip
+from grader.discover import MAX_ZIP_BYTES, MAX_ZIP_FILES, DiscoveryError, discover, source_of, unpack_zip
 from grader.model import Program, Role
 
 REFERENCE = Path(__file__).resolve().parents[2] / "reference"
@@ -698,3 +698,11 @@ def test_a_fifo_named_like_a_program_is_not_read(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "TCPServer.py")  # reading it would block until a writer came
     submission = discover(tmp_path)
     assert set(submission.programs) == {Role.UDP_SERVER}
+
+
+def test_a_source_whose_name_is_not_utf8_is_named_in_escapes_a_report_can_write(tmp_path):
+    name = os.fsdecode(b"srv\xff.py")
+    (tmp_path / name).write_text("import socket\n")
+    source = source_of(tmp_path, Program(Role.UDP_SERVER, ("python3", name), Path(name)))
+    assert source.name == "srv\\xff.py" and source.text == "import socket\n"
+    source.name.encode("utf-8")  # a surrogate would raise here, and in every report that quotes it

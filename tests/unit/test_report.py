@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from grader import gradebook
 from grader.model import Cause, CheckResult, Status, StudentReport
 from grader.report import root_causes, terminal_summary
@@ -54,3 +56,24 @@ def test_feedback_numbers_an_advisory_with_a_required_cause_by_that_cause():
     assert text.count("127.0.0.1") == 1
     assert "The causes above also fail: a.two." in text
     assert text.count("(cause 1 above)") == 2
+
+
+def test_one_cause_in_two_programs_is_two_causes_each_with_its_own_line():
+    udp = Cause("exits-after-serving", "keep serving", "UDPServer.py line 2: s.recvfrom(2048)")
+    tcp = Cause("exits-after-serving", "keep serving", "TCPServer.py line 9: s.accept()")
+    found = root_causes([failed("udp_server.basic", 1, udp), failed("tcp_server.basic", 1, tcp)])
+    assert [(c.role, c.where) for c in found] == [("udp_server", udp.where), ("tcp_server", tcp.where)]
+
+
+def test_feedback_shows_program_output_as_text_a_terminal_cannot_obey():
+    output = "program output (last lines):\n    \x1b]52;c;aGk=\x07\x1b[2J\u202eevil"
+    check = CheckResult("a.one", Status.FAILED, 0.0, 1.0, "no reply", (output,))
+    text = gradebook.feedback(StudentReport("s", 0, 1, {}, (check,)))
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "\\x1b]52;c;aGk=" in text
+
+
+def test_feedback_notes_quote_a_file_name_as_text():
+    notes = '["udp_server: [click me](javascript:alert(1)) <img src=x onerror=alert(1)>.py (found by content)"]'
+    text = gradebook.feedback(StudentReport("s", 1, 1, {"discovery_notes": notes}, ()))
+    assert re.search(r"(?<!\\)\[click me", text) is None and re.search(r"(?<!\\)<img", text) is None

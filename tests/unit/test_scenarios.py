@@ -799,13 +799,20 @@ def test_tcp_judge_of_a_whole_request_cut_short_keeps_the_buffer_cause():
     assert tcp_judge(tcp, [record]).cause.key == "truncated-reply"
 
 
-def test_tcp_judge_of_no_reply_behind_an_idle_client_names_one_client_at_a_time():
-    tcp, records = tcp_records(TcpExchangeParams(idle_first=True), error="timed out")
+def test_tcp_judge_of_a_reply_that_came_once_the_idle_client_closed_names_one_client_at_a_time():
+    tcp, records = tcp_records(TcpExchangeParams(idle_first=True))
+    records[1].reply, records[1].blocked_by_idle = records[1].plan.expected, True
 
     verdict = tcp_judge(tcp, records)
 
-    assert [r.plan.stream is None for r in records] == [True, False]
+    assert not verdict.passed and "only once that client was closed" in verdict.summary
     assert verdict.cause is not None and verdict.cause.key == "one-client-at-a-time"
+
+
+def test_tcp_judge_of_no_reply_behind_an_idle_client_names_no_cause_without_evidence():
+    tcp, records = tcp_records(TcpExchangeParams(idle_first=True), error="timed out")
+
+    assert tcp_judge(tcp, records).cause is None
 
 
 def test_tcp_judge_of_no_reply_with_no_idle_client_names_no_cause():

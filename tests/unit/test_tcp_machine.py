@@ -67,11 +67,13 @@ class FakeServer:
     send_error: frozenset[int] = frozenset()  # connections whose writes meet a closed peer
     unread_for: float | None = 0.0
     reads_seen: bool = True
+    serves_one_at_a_time: bool = False  # no other connection is answered while connection 0 is open
     now: float = 0.0
     log: list[tuple[float, Action]] = field(default_factory=list)
     requests: dict[int, bytes] = field(default_factory=dict)
     _pending: dict[int, list[tuple[float, bytes]]] = field(default_factory=dict)
     _written_at: dict[int, float] = field(default_factory=dict)
+    _closed: set[int] = field(default_factory=set)
 
     def answer(self, action: Action) -> Event:
         self.log.append((self.now, action))
@@ -97,11 +99,15 @@ class FakeServer:
                 return Tick(self.now)
             case Read(conn, timeout):
                 return self._read(conn, timeout)
-            case Close():
+            case Close(conn):
+                self._closed.add(conn)
                 return Tick(self.now)
         raise AssertionError(f"unexpected action {action}")
 
     def _read(self, conn: int, timeout: float) -> Event:
+        if self.serves_one_at_a_time and conn != 0 and 0 not in self._closed:
+            self.now += timeout  # still blocked in recv() on connection 0
+            return TimedOut(conn, self.now)
         if conn not in self._pending:
             chunks = self.reply(self.requests[conn])
             self._pending[conn] = [(self.now + self.latency * (i + 1), c) for i, c in enumerate(chunks)]
@@ -396,3 +402,32 @@ def test_an_event_that_answers_another_action_is_refused():
 
     with pytest.raises(ValueError, match="expected Connected or ConnectFailed for connection 0"):
         machine.handle(Received(0, b"HELLO", 0.1))
+
+
+# ------------------------------------------------------------------ a silent first client
+
+
+def test_a_server_blocked_by_the_silent_client_is_told_it_serves_one_at_a_time():
+    params = TcpExchangeParams(idle_first=True)
+    records, server = play(params, FakeServer(serves_one_at_a_time=True))
+
+    assert records[1].blocked_by_idle and records[1].matched
+    assert ("Close", 0) in server.steps()
+    result = verdict(params, records)
+    assert not result.passed and result.cause is not None and result.cause.key == "one-client-at-a-time"
+
+
+def test_a_server_that_never_replies_is_not_said_to_serve_one_at_a_time():
+    params = TcpExchangeParams(idle_first=True)
+    records, _ = play(params, FakeServer(reply=lambda request: []))
+
+    assert not records[1].blocked_by_idle
+    assert verdict(params, records).cause is None
+
+
+def test_a_server_that_serves_clients_at_once_passes_with_the_silent_client_still_open():
+    params = TcpExchangeParams(idle_first=True)
+    records, server = play(params)
+
+    assert verdict(params, records).passed
+    assert server.steps()[-1] == ("Close", 0)  # closed at the end, not to unblock anything
