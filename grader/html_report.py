@@ -226,6 +226,9 @@ class CommonCause:
     checks: int
 
 
+EXAMPLE_CHARS = 200  # of one student's text on the class page: it may quote what their program printed
+
+
 def common_causes(reports: Sequence[StudentReport]) -> list[CommonCause]:
     """Root causes by `Cause.key` across the class, the most students first; each student counted once a key.
 
@@ -303,7 +306,7 @@ def class_page(reports: Sequence[StudentReport], title: str = "socket-lab") -> s
         )
         body += [
             f'<tr class="common-cause" data-key="{text(c.key, 100)}"><td><code>{text(c.key, 100)}</code></td>'
-            f"<td>{c.students}</td><td>{c.checks}</td><td>{text(c.example, LINE_CHARS)}</td></tr>"
+            f"<td>{c.students}</td><td>{c.checks}</td><td>{text(c.example, EXAMPLE_CHARS)}</td></tr>"
             for c in causes
         ]
         body.append("</table>")
