@@ -59,4 +59,4 @@ def test_a_missing_tcp_server_scores_zero_in_its_group_alone(without_tcp_server)
 
 def test_the_feedback_comes_before_the_scores(without_tcp_server):
     text = "\n".join(without_tcp_server[1][:-1])
-    assert "## Failed checks" in text and "tcp_server.basic" in text
+    assert "## What cost points" in text and "tcp_server.basic" in text

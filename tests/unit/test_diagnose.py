@@ -1,4 +1,4 @@
-"""Hints from what a program printed and from the sockets it bound: recognise or stay silent."""
+"""Causes from what a program printed and from the sockets it bound: recognise or stay silent."""
 
 from __future__ import annotations
 
