@@ -21,7 +21,7 @@ import pytest
 from pipeline_samples import GRADER
 
 from grader import junit
-from grader.names import report_key
+from grader.names import markdown_text, report_key
 
 # One fixture grades the whole class (or every download): more than the suite's 300 s on a busy machine.
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
@@ -199,7 +199,7 @@ def test_an_invalid_submission_is_the_students_error_naming_the_bound_and_no_gra
     assert report.grader_error is None and report.score == 0
     assert SUBMISSION_ERRORS[student] in problem
     assert len(problem) < 500 and "/tmp" not in problem and str(submissions) not in problem
-    assert problem in (out / "feedback" / f"{report.student}.md").read_text()
+    assert markdown_text(problem) in (out / "feedback" / f"{report.student}.md").read_text()  # as text, not Markdown
 
 
 def test_the_3_mb_command_is_echoed_nowhere(graded):
