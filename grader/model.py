@@ -83,6 +83,7 @@ class ProgramRun:
     duration: float  # from the program's start, not from its container's creation
     budget: float
     waited: float = 0.0  # seconds of the run the program spent waiting for a CPU, added to its budget
+    never_woke: str = ""  # why it was stopped before its budget: it was blocked forever (grader.sandbox.blocked)
 
     @property
     def hung(self) -> bool:

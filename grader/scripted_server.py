@@ -50,6 +50,11 @@ Events: one JSON object per line on stdout, flushed. ``t`` is seconds since star
                           exactly once per connection, unless the server exits first
     {"event": "error", "t", "message"[, "peer"]}                     bind or send failure
     {"event": "end", "t", "reason": "lifetime"|"signal"|"max-events"|"error"}   at exit
+    {"event": "quiet", "t"}   uncounted: nothing is scheduled (no timer, nothing left to send),
+                          so the server acts again only when the client does; written once
+                          after each event, and left out by ``parse_events`` (it is not part
+                          of the exchange: the grader reads it to tell a client that waits
+                          forever, see grader.sandbox.blocked)
 
 Sockets: by default the server makes its own. With ``--fd N`` it binds the inherited,
 unbound socket N instead (and ``--other-fd M`` for ``wrong_port``'s second socket): the
@@ -59,7 +64,8 @@ process can run on the grading machine and still serve 127.0.0.1:12000 in there.
 Bounds: ``--max-events`` counts every event except ``ready`` and ``end``. Choice: when one
 more event would exceed it, that event is not written and the server *exits* at once with
 ``end`` reason ``max-events`` (exit status 0). So the log holds at most max-events + 2 lines,
-and the action behind the unwritten event (e.g. a reply) may have happened unlogged. At most
+and the action behind the unwritten event (e.g. a reply) may have happened unlogged; with the
+``quiet`` lines, at most 2 * max-events + 3 lines. At most
 16 TCP connections are served at once; extra ones are accepted, logged (connect, close) and
 closed at once. Every read is bounded (64 KiB per recv, 64 datagrams or accepts per wake-up).
 SIGTERM/SIGINT: write ``end`` (reason ``signal``) and exit 0. A failed bind: an ``error``
@@ -90,6 +96,7 @@ MAX_DATAGRAM = 65535
 RECV_CHUNK = 65536
 KEEP_PER_CONN = 64 * 1024  # request bytes kept (and logged) per TCP connection
 QUIET = 0.3  # s of quiet after data that completes a TCP request
+QUIET_EVENT = "quiet"
 LINGER = 1.0  # s the server keeps draining after its FIN before releasing the socket
 MAX_CONNS = 16
 MAX_LATE = 256  # UDP late replies pending at once
@@ -112,7 +119,7 @@ def parse_events(text: str) -> list[dict[str, Any]]:
             obj = json.loads(line)
         except ValueError:
             continue
-        if isinstance(obj, dict) and isinstance(obj.get("event"), str):
+        if isinstance(obj, dict) and isinstance(obj.get("event"), str) and obj["event"] != QUIET_EVENT:
             events.append(obj)
     return events
 
@@ -149,6 +156,7 @@ class EventLog:
         self.start = start
         self.max_events = max_events
         self.count = 0
+        self.quiet_written = False
 
     def now(self) -> float:
         return round(time.monotonic() - self.start, 3)
@@ -161,6 +169,12 @@ class EventLog:
             self.stream.flush()
         except (OSError, ValueError):  # nobody reads the log any more: nothing left to do
             raise _Stop("stdout") from None
+        self.quiet_written = event == QUIET_EVENT
+
+    def quiet(self) -> None:
+        """Say once, until the next event, that nothing is scheduled."""
+        if not self.quiet_written:
+            self.write(QUIET_EVENT)
 
     def emit(self, event: str, **fields: Any) -> None:
         """Write one counted event, or stop the server when the budget is spent."""
@@ -174,6 +188,7 @@ class Loop:
     """A single-threaded select loop with a timer heap."""
 
     def __init__(self) -> None:
+        self.on_idle: Callable[[], None] = lambda: None  # called before each sleep with no timer pending
         self.sel = selectors.DefaultSelector()
         self.timers: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
         self.order = itertools.count()
@@ -195,6 +210,8 @@ class Loop:
             timeout = deadline - now
             if self.timers:
                 timeout = min(timeout, self.timers[0][0] - now)
+            else:
+                self.on_idle()
             for key, mask in self.sel.select(max(timeout, 0.0)):
                 key.data(mask)
 
@@ -218,6 +235,9 @@ class UdpServer:
         self.sock: socket.socket | None = None
         self.reply_sock: socket.socket | None = None
         self.port = 0
+
+    def sending(self) -> bool:
+        return False  # a datagram is sent whole, at once
 
     def bind(self) -> None:
         sock = _socket(socket.SOCK_DGRAM, self.opts.fd)
@@ -342,6 +362,10 @@ class TcpServer:
     def close(self) -> None:
         for conn in list(self.active.values()):
             self._release(conn)
+
+    def sending(self) -> bool:
+        """Bytes of a reply wait for room in a socket's buffer."""
+        return any(conn.out for conn in self.active.values())
 
     # -- accepting -------------------------------------------------------------------------
 
@@ -611,6 +635,7 @@ def main(argv: list[str] | None = None, stream: TextIO | None = None) -> int:
     log = EventLog(stream or sys.stdout, start, opts.max_events)
     loop = Loop()
     server: UdpServer | TcpServer = (UdpServer if opts.transport == "udp" else TcpServer)(opts, log, loop)
+    loop.on_idle = lambda: None if server.sending() else log.quiet()
     try:
         server.bind()
     except OSError as exc:

@@ -9,7 +9,7 @@ which one runs.
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Hashable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,9 @@ from grader.sandbox.usage import Usage
 
 Address = tuple[str, int]
 SocketFactory = Callable[[int, int], socket.socket]
+# How the peer of a program run looks while it has nothing scheduled (any value that
+# changes when it acts again), None while it has: see grader.sandbox.blocked.
+PeerQuiet = Callable[[], Hashable | None]
 
 
 class SandboxError(Exception):
@@ -83,8 +86,18 @@ class Sandbox(Protocol):
         """A network of its own for one program run, gone when the `with` ends (or after `lifetime`)."""
 
     def run_program(
-        self, submission_path: Path, program: Program, stdin: bytes, network: PeerNetwork, budget: float
+        self,
+        submission_path: Path,
+        program: Program,
+        stdin: bytes,
+        network: PeerNetwork,
+        budget: float,
+        peer_quiet: PeerQuiet | None = None,
     ) -> ProgramRun:
-        """Run `program` in `network` with `stdin`; it is killed once it has had `budget` seconds of its own."""
+        """Run `program` in `network` with `stdin`; it is killed once it has had `budget` seconds of its own.
+
+        With `peer_quiet`, a sandbox that can see the program is blocked forever while its
+        peer is quiet (grader.sandbox.blocked) stops it then, and says so in `never_woke`.
+        """
 
     def close(self) -> None: ...

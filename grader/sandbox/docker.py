@@ -40,7 +40,8 @@ from docker.types import LogConfig, Ulimit
 from grader import PACKAGE_DIR
 from grader.discover import SKIPPED_DIRS
 from grader.model import ExitInfo, Program, ProgramRun
-from grader.sandbox import Address, PeerNetwork, SandboxError
+from grader.sandbox import Address, PeerNetwork, PeerQuiet, SandboxError
+from grader.sandbox.blocked import BlockedWatch
 from grader.sandbox.netns import NamespaceSockets, RelaySockets, SocketMaker, can_enter
 from grader.sandbox.sockets import HOST_ADDRESS, BoundSocket, read_namespace, read_unread
 from grader.sandbox.usage import CgroupUsage, Usage, await_within_budget
@@ -217,8 +218,14 @@ def docker_problem(image: str | None = None) -> str | None:
     return None
 
 
-def _await_client(container, budget: float) -> tuple[ExitInfo | None, float]:
-    """The client's exit, or None once it has had `budget` seconds of its own (see usage.await_within_budget)."""
+PROBE = 0.1  # seconds between looks at whether a client is blocked forever
+
+
+def _await_client(container, budget: float, peer_quiet: PeerQuiet | None) -> tuple[ExitInfo | str | None, float]:
+    """The client's exit; or, once it has had `budget` seconds of its own (see usage.await_within_budget), None.
+
+    With `peer_quiet`, a str as soon as the client is seen blocked forever: how it is.
+    """
     container.reload()
     pid = container.attrs["State"]["Pid"]
     usage = CgroupUsage.of(pid) if pid else None
@@ -229,7 +236,22 @@ def _await_client(container, budget: float) -> tuple[ExitInfo | None, float]:
         reading = usage.read()
         return reading.waited_seconds if reading is not None else 0.0
 
-    return await_within_budget(budget, lambda timeout: _wait(container, timeout), waited)
+    if peer_quiet is None:
+        return await_within_budget(budget, lambda timeout: _wait(container, timeout), waited)
+    watch = BlockedWatch(pid, usage.pids, peer_quiet)
+
+    def wait_or_blocked(timeout: float) -> ExitInfo | str | None:
+        end = time.monotonic() + timeout
+        while True:
+            exit_info = _wait(container, max(0.01, min(PROBE, end - time.monotonic())))
+            if exit_info is not None:
+                return exit_info
+            if (blocked := watch.forever(time.monotonic())) is not None:
+                return blocked
+            if time.monotonic() >= end:
+                return None
+
+    return await_within_budget(budget, wait_or_blocked, waited)
 
 
 def _wait(container, budget: float) -> ExitInfo | None:
@@ -451,7 +473,13 @@ class DockerSandbox:
             self._remove(holder)
 
     def run_program(
-        self, submission_path: Path, program: Program, stdin: bytes, network: PeerNetwork, budget: float
+        self,
+        submission_path: Path,
+        program: Program,
+        stdin: bytes,
+        network: PeerNetwork,
+        budget: float,
+        peer_quiet: PeerQuiet | None = None,
     ) -> ProgramRun:
         """The program joins the network's holder; its stdin comes through a pipe."""
         holder: Any = network.holder
@@ -470,15 +498,16 @@ class DockerSandbox:
         )
         started = time.monotonic()  # the budget is the program's: the engine's time to create its container is not
         try:
-            exit_info, waited = _await_client(client, budget)
+            ended, waited = _await_client(client, budget, peer_quiet)
             duration = time.monotonic() - started
+            exit_info = ended if isinstance(ended, ExitInfo) else None
             if exit_info is None:
                 _kill(client)
             stdout = client.logs(stdout=True, stderr=False).decode("utf-8", "replace")
             stderr = client.logs(stdout=False, stderr=True).decode("utf-8", "replace")
         finally:
             self._remove(client)
-        return ProgramRun(stdout, stderr, exit_info, duration, budget, waited)
+        return ProgramRun(stdout, stderr, exit_info, duration, budget, waited, ended if isinstance(ended, str) else "")
 
     def _labels(self, role: str, submission_path: Path) -> dict[str, str]:
         # The submission's folder name lets an instructor (and the tests) tell whose container it is.

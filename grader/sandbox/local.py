@@ -36,7 +36,7 @@ from pathlib import Path
 import psutil
 
 from grader.model import ExitInfo, Program, ProgramRun
-from grader.sandbox import Address, PeerNetwork, SandboxError
+from grader.sandbox import Address, PeerNetwork, PeerQuiet, SandboxError
 from grader.sandbox.sockets import BoundSocket, read_unread
 from grader.sandbox.usage import Usage, process_tree_usage
 from grader.scratch import scratch_dir
@@ -418,8 +418,16 @@ class LocalSandbox:
         yield PeerNetwork("127.0.0.1", None)
 
     def run_program(
-        self, submission_path: Path, program: Program, stdin: bytes, network: PeerNetwork, budget: float
+        self,
+        submission_path: Path,
+        program: Program,
+        stdin: bytes,
+        network: PeerNetwork,
+        budget: float,
+        peer_quiet: PeerQuiet | None = None,
     ) -> ProgramRun:
+        # `peer_quiet` is not used: a local program shares the machine's network, where any
+        # process may still send to it, so it is never known to be blocked forever.
         folder = None
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as typed:
             typed.write(stdin)

@@ -60,6 +60,13 @@ class CgroupUsage:
                 return cls(root / relative, "cpu.stat")
         return None
 
+    def pids(self) -> list[int] | None:
+        """The processes in the cgroup; None once it is gone."""
+        try:
+            return [int(pid) for pid in (self._directory / "cgroup.procs").read_text().split()]
+        except (OSError, ValueError):
+            return None
+
     def read(self) -> Usage | None:
         try:
             raw = (self._directory / self._cpu_file).read_text()

@@ -127,9 +127,19 @@ def judge(expect: str, run: ClientRun, line: str, reply: str, source: Source) ->
 
 
 def _timed(run: ClientRun) -> bool:
-    """Killed after its budget, or stopped by a timeout of its own: either might not happen on a quieter machine."""
+    """Killed after its budget, or stopped by a timeout of its own: either might not happen on a quieter machine.
+
+    A client seen blocked forever is not: no machine, however quiet, would have woken it.
+    """
     output = (run.stdout + run.stderr).lower()
-    return run.hung or "timed out" in output or "timeout" in output
+    return (run.hung and not run.never_woke) or "timed out" in output or "timeout" in output
+
+
+def _stopped(run: ClientRun) -> str:
+    """Why a client that did not exit was stopped."""
+    if run.never_woke:
+        return f"it was {run.never_woke}, with nothing more coming to it: it would never wake"
+    return f"killed after {run.budget:g}s"
 
 
 def _judge(expect: str, run: ClientRun, line: str, reply: str, source: Source) -> Verdict:
@@ -171,7 +181,7 @@ def _judge(expect: str, run: ClientRun, line: str, reply: str, source: Source) -
     if expect == "exits":
         if run.hung:
             return Verdict(
-                False, f"the client did not exit: killed after {run.budget:g}s", evidence, _cause(run, source, reply)
+                False, f"the client did not exit: {_stopped(run)}", evidence, _cause(run, source, reply)
             )
         if run.exit is None or run.exit.code != 0:  # a crash is not the clean exit this check asks for
             return Verdict(False, f"the client stopped with an error ({ended})", evidence, _cause(run, source, reply))
@@ -179,14 +189,14 @@ def _judge(expect: str, run: ClientRun, line: str, reply: str, source: Source) -
     if expect == "exits_within_budget":
         if run.hung:
             return Verdict(
-                False, f"the client hung: killed after {run.budget:g}s", evidence, _cause(run, source, reply)
+                False, f"the client hung: {_stopped(run)}", evidence, _cause(run, source, reply)
             )
         outcome = "printed the reply" if printed else "reported the failure"
         return Verdict(True, f"the client {outcome} and exited ({ended})", evidence)
     # clear_failure: no server at all; the client must say so and stop
     if run.hung:
         return Verdict(
-            False, f"the client hung with no server: killed after {run.budget:g}s", evidence, _cause(run, source, reply)
+            False, f"the client hung with no server: {_stopped(run)}", evidence, _cause(run, source, reply)
         )
     if "Traceback" in run.stderr or "Traceback" in run.stdout:
         return Verdict(
@@ -203,7 +213,9 @@ def _judge(expect: str, run: ClientRun, line: str, reply: str, source: Source) -
 
 
 def _ending(run: ClientRun) -> str:
-    return f"{run.exit.reason} after {run.duration:.2f}s" if run.exit else "killed"
+    if run.exit:
+        return f"{run.exit.reason} after {run.duration:.2f}s"
+    return f"stopped after {run.duration:.2f}s, {run.never_woke}" if run.never_woke else "killed"
 
 
 def _not_printed(run: ClientRun, reply: str) -> str:
@@ -422,7 +434,8 @@ def play(
             else:
                 scripted = ScriptedServer(server, lifetime, sockets_for(server, network.make_socket))
             with scripted as serving:
-                ran = sandbox.run_program(folder, program, stdin, network, budget)
+                quiet = serving.quiet if serving is not None else lambda: "no server"
+                ran = sandbox.run_program(folder, program, stdin, network, budget, quiet)
     except (OSError, ScriptedServerError) as exc:
         raise SandboxError(f"cannot serve the client's run: {exc}") from None
     events = serving.events if serving is not None else []

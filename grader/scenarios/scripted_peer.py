@@ -20,10 +20,11 @@ from typing import IO
 
 from grader import PACKAGE_DIR
 from grader.sandbox import SocketFactory
-from grader.scripted_server import parse_events
+from grader.scripted_server import QUIET_EVENT, parse_events
 
 SCRIPTED_SERVER = PACKAGE_DIR / "scripted_server.py"
 READY = b'"event": "ready"'
+QUIET = f'"event": "{QUIET_EVENT}"'.encode()
 READY_WAIT = 10.0  # seconds; the server binds and reports at once unless the machine is swamped
 STOP_WAIT = 3.0
 
@@ -105,6 +106,12 @@ class ScriptedServer:
 
     def __exit__(self, *exc_info) -> None:
         self._stop()
+
+    def quiet(self) -> int | None:
+        """While it has nothing scheduled, the length of its log (which grows with anything it does); else None."""
+        size = os.fstat(self._log.fileno()).st_size
+        last = os.pread(self._log.fileno(), 256, max(0, size - 256)).rstrip(b"\n").rpartition(b"\n")[2]
+        return size if QUIET in last and self._process.poll() is None else None
 
     def _await_ready(self) -> None:
         deadline = time.monotonic() + READY_WAIT

@@ -8,6 +8,7 @@ and reads its event log. Every wait is bounded.
 from __future__ import annotations
 
 import ast
+import json
 import queue
 import signal
 import socket
@@ -438,3 +439,55 @@ def test_a_port_in_use_gives_an_error_and_no_ready(tmp_path):
     assert done.returncode == 1
     assert [e["event"] for e in parse_events(done.stdout)] == ["error"]
     assert "cannot bind" in done.stderr
+
+
+# -- quiet: nothing scheduled, so only the client can make the server act again ------------
+
+
+def raw_events(server: Scripted) -> list[str]:
+    """Every event name the server wrote, quiet lines included, in order."""
+    return [json.loads(line)["event"] for line in server.lines if line.startswith("{")]
+
+
+def test_a_udp_server_says_quiet_once_after_each_reply_and_parse_events_leaves_it_out(servers):
+    server = servers("udp", "normal")
+    with udp_client() as sock:
+        for line in (b"one", b"two"):
+            sock.sendto(line, server.addr)
+            sock.recvfrom(65535)
+    events = server.stop()
+    assert raw_events(server) == ["ready", "quiet", "datagram", "reply", "quiet", "datagram", "reply", "quiet", "end"]
+    assert "quiet" not in [e["event"] for e in events]
+
+
+def test_a_udp_server_with_a_late_reply_pending_is_not_quiet_until_it_has_sent_it(servers):
+    server = servers("udp", "reply_late", "--delay", "0.4")
+    with udp_client(timeout=3.0) as sock:
+        sock.sendto(b"later", server.addr)
+        sock.recvfrom(65535)
+    server.stop()
+    assert raw_events(server) == ["ready", "quiet", "datagram", "reply", "quiet", "end"]
+
+
+def test_a_tcp_server_is_not_quiet_while_it_waits_out_the_pause_that_completes_a_request(servers):
+    server = servers("tcp", "normal")
+    with tcp_client(server.addr) as sock:
+        sock.sendall(b"no newline yet")  # complete only after the server's pause
+        chunks, _ = recv_all(sock)
+    assert b"".join(chunks) == b"NO NEWLINE YET"
+    server.stop()
+    written = raw_events(server)
+    data_at = written.index("data")
+    assert "quiet" not in written[data_at : written.index("reply")]
+
+
+def test_quiet_lines_keep_the_log_within_twice_the_event_budget(servers):
+    server = servers("udp", "normal", "--max-events", "5")
+    with udp_client(timeout=0.2) as sock:
+        for i in range(50):
+            try:
+                sock.sendto(b"flood %d" % i, server.addr)
+            except OSError:
+                break
+        server.finish(timeout=5.0)
+    assert len(server.lines) <= 2 * 5 + 3
