@@ -180,24 +180,18 @@ def _judge(expect: str, run: ClientRun, line: str, reply: str, source: Source) -
         return Verdict(True, "the reply was printed", evidence)
     if expect == "exits":
         if run.hung:
-            return Verdict(
-                False, f"the client did not exit: {_stopped(run)}", evidence, _cause(run, source, reply)
-            )
+            return Verdict(False, f"the client did not exit: {_stopped(run)}", evidence, _cause(run, source, reply))
         if run.exit is None or run.exit.code != 0:  # a crash is not the clean exit this check asks for
             return Verdict(False, f"the client stopped with an error ({ended})", evidence, _cause(run, source, reply))
         return Verdict(True, f"the client exited by itself ({ended})", evidence)
     if expect == "exits_within_budget":
         if run.hung:
-            return Verdict(
-                False, f"the client hung: {_stopped(run)}", evidence, _cause(run, source, reply)
-            )
+            return Verdict(False, f"the client hung: {_stopped(run)}", evidence, _cause(run, source, reply))
         outcome = "printed the reply" if printed else "reported the failure"
         return Verdict(True, f"the client {outcome} and exited ({ended})", evidence)
     # clear_failure: no server at all; the client must say so and stop
     if run.hung:
-        return Verdict(
-            False, f"the client hung with no server: {_stopped(run)}", evidence, _cause(run, source, reply)
-        )
+        return Verdict(False, f"the client hung with no server: {_stopped(run)}", evidence, _cause(run, source, reply))
     if "Traceback" in run.stderr or "Traceback" in run.stdout:
         return Verdict(
             False,
