@@ -122,7 +122,9 @@ class UdpClientMachine:
 
     Lock-step (the default) sends one request and waits for its reply or its last timeout;
     burst sends them all at once. A request with no expected reply (the server only has to
-    survive it) is sent once and given one reply_timeout.
+    survive it) is sent once and given one reply_timeout. An attempt the schedule drops on
+    the way to the server can bring no reply, so the next one is due at once: the server
+    sees the same datagrams as if the grader had waited, and the check costs no idle time.
     """
 
     def __init__(self, plan: UdpPlan):
@@ -131,6 +133,7 @@ class UdpClientMachine:
         self.received: list[Received] = []
         self._attempts: dict[int, int] = {}
         self._last_sent: dict[int, float] = {}
+        self._dropped: set[int] = set()  # requests whose latest attempt the schedule dropped
         self._answered: set[int] = set()
         # Sent and not yet answered, in sending order: the only requests a reply or a timer
         # can still concern, so each exchange costs the same however many came before it.
@@ -170,7 +173,7 @@ class UdpClientMachine:
             del self._unanswered[index]
 
     def next_wakeup(self, now: float) -> float | None:
-        times = [self._last_sent[r.index] + self.plan.reply_timeout for r in self._open(now)]
+        times = [self._last_sent[r.index] + self._patience(r) for r in self._open(now)]
         return min(times) if times else None
 
     def finished(self, now: float) -> bool:
@@ -193,11 +196,20 @@ class UdpClientMachine:
     def _waited(self, req: Request, now: float) -> bool:
         # A hair of slack: the driver wakes at next_wakeup(), and the float sum that produced
         # it can land a rounding error short of a full reply_timeout.
-        return now - self._last_sent[req.index] >= self.plan.reply_timeout - 1e-9
+        return now - self._last_sent[req.index] >= self._patience(req) - 1e-9
+
+    def _patience(self, req: Request) -> float:
+        """How long the latest attempt of `req` is given for its reply."""
+        return 0.0 if req.index in self._dropped else self.plan.reply_timeout
 
     def _record(self, send: Send, now: float) -> Send:
-        self._attempts[send.request.index] = send.attempt + 1
-        self._last_sent[send.request.index] = now
+        index = send.request.index
+        self._attempts[index] = send.attempt + 1
+        self._last_sent[index] = now
+        if self.plan.schedule.fate(index, send.attempt).action is Action.DROP:
+            self._dropped.add(index)
+        else:
+            self._dropped.discard(index)
         self.sent.append((send, now))
         return send
 
@@ -322,6 +334,7 @@ def exchange_steps(machine: UdpClientMachine) -> list[Step]:
             request.expected is not None
             and not machine.answered(request)
             and last_attempt[request.index] == send.attempt
+            and fate.action is not Action.DROP  # a dropped send was given no time: no reply could come
         ):
             notes.append(f"no reply in {plan.reply_timeout:g} s")
         step = Step(at - start, Sender.GRADER, show(request.payload, SHOWN_BYTES), FATES[fate.action], _join(notes))

@@ -168,6 +168,35 @@ def test_polling_at_the_time_next_wakeup_names_retransmits(start, timeout):
     assert indices(m.poll(wake)) == [(0, 1)]
 
 
+def test_an_attempt_the_schedule_drops_is_sent_again_at_once():
+    m = machine(messages=1, drop_messages=(0,), retries=2, reply_timeout=0.5)
+
+    assert indices(m.poll(10.0)) == [(0, 0)]
+    assert m.next_wakeup(10.0) == 10.0
+    assert indices(m.poll(10.0)) == [(0, 1)]
+
+
+def test_an_attempt_that_was_delivered_still_gets_the_whole_reply_timeout():
+    m = machine(messages=1, drop_messages=(0,), retries=2, reply_timeout=0.5)
+    m.poll(10.0)
+    m.poll(10.0)  # the retransmission, delivered
+
+    assert m.poll(10.25) == []
+    assert m.next_wakeup(10.25) == 10.5
+
+
+def test_a_lossy_exchange_with_a_correct_server_spends_no_time_waiting_for_dropped_datagrams():
+    m = machine(messages=12, drop=0.3, drop_messages=(1,), retries=3, reply_timeout=0.6)
+
+    def delivered_only(send: Send) -> Replies:
+        dropped = m.plan.schedule.fate(send.request.index, send.attempt).action is Action.DROP
+        return [] if dropped else correct(send)
+
+    assert drive(m, delivered_only) == 0.0
+    assert judge(m).passed
+    assert len(m.sent) > 12  # the drops were played, and retransmitted
+
+
 def test_next_wakeup_is_none_when_nothing_waits():
     m = machine()
     (send,) = m.poll(0.0)
