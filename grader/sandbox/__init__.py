@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from grader.model import ExitInfo, Program, ProgramRun
+from grader.model import ExitInfo, Program, ProgramRun, Role
 from grader.sandbox.sockets import BoundSocket
 from grader.sandbox.usage import Usage
 
@@ -42,7 +42,7 @@ class PeerNetwork:
 
     host: str
     make_socket: SocketFactory | None
-    holder: object = None  # the sandbox's own handle of the network (its holder container); opaque elsewhere
+    handle: object = None  # the sandbox's own handle of the network (the client's container); opaque elsewhere
 
 
 class RunningServer(Protocol):
@@ -81,9 +81,9 @@ class Sandbox(Protocol):
     def start_server(self, submission_path: Path, program: Program, port: int) -> RunningServer: ...
 
     def peer_network(
-        self, submission_path: Path, names: Collection[str], lifetime: float
+        self, submission_path: Path, role: Role, names: Collection[str], lifetime: float
     ) -> AbstractContextManager[PeerNetwork]:
-        """A network of its own for one program run, gone when the `with` ends (or after `lifetime`)."""
+        """A network of its own for one run of a `role` program, gone when the `with` ends (or after `lifetime`)."""
 
     def run_program(
         self,

@@ -2,8 +2,9 @@
 
 Every student container has loopback only (`network_mode="none"`): it reaches nothing but
 the grader, whose sockets are made inside its network namespace (grader.sandbox.netns).
-A client's container joins a holder container, also loopback only, where the grader's
-scripted server listens. No bridge, no gateway, no DNS, no published port.
+A client's container starts grader.sandbox.launcher, which waits for the grader's go: the
+grader's scripted server listens in that container's loopback before the client runs. No
+bridge, no gateway, no DNS, no published port.
 
 Programs see a read-only copy of the submission in a Docker volume, never a host folder:
 no host path shows inside the container, no symlink of the submission is followed on the
@@ -15,10 +16,11 @@ later run can sweep what a killed run left without touching a live run's contain
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
+import json
 import os
-import shlex
 import shutil
 import socket
 import stat
@@ -39,9 +41,10 @@ from docker.types import LogConfig, Ulimit
 
 from grader import PACKAGE_DIR
 from grader.discover import SKIPPED_DIRS
-from grader.model import ExitInfo, Program, ProgramRun
-from grader.sandbox import Address, PeerNetwork, PeerQuiet, SandboxError
+from grader.model import ExitInfo, Program, ProgramRun, Role
+from grader.sandbox import Address, PeerNetwork, PeerQuiet, SandboxError, SocketFactory
 from grader.sandbox.blocked import BlockedWatch
+from grader.sandbox.launcher import GO_PORT
 from grader.sandbox.netns import NamespaceSockets, RelaySockets, SocketMaker, can_enter
 from grader.sandbox.sockets import HOST_ADDRESS, BoundSocket, read_namespace, read_unread
 from grader.sandbox.usage import CgroupUsage, Usage, await_within_budget
@@ -64,6 +67,10 @@ TMPFS = "size=16m,mode=1777"
 LOG_MAX = "1m"
 MAX_COPY_BYTES = 64 << 20  # a submission's files copied into its volume; beyond this it is refused
 MAX_COPY_FILES = 2000  # and its files and folders: a million empty files would make a huge archive too
+LAUNCHER = (PACKAGE_DIR / "sandbox" / "launcher.py").read_text()
+GO_WAIT = 10.0  # seconds for a client's container to take the go; it starts in well under one
+GO_RETRY = 0.01  # seconds between gos, until the launcher has bound its port and answers
+MAX_STDIN = 32 << 10  # bytes typed to a client: half a pipe, so the launcher never blocks
 RELAY_UID = 10002  # the relay's user when the grader is root: never the student's, whose sockets are judged
 _NOT_COPIED = SKIPPED_DIRS | {".git"}  # what discovery never reads, and the repository's history
 
@@ -252,6 +259,25 @@ def _await_client(container, budget: float, peer_quiet: PeerQuiet | None) -> tup
                 return None
 
     return await_within_budget(budget, wait_or_blocked, waited)
+
+
+def _go(make_socket: SocketFactory, command: tuple[str, ...], stdin: bytes) -> None:
+    """Tell a client's launcher what to run and what is typed to it, and make sure it heard."""
+    if len(stdin) > MAX_STDIN:
+        raise SandboxError(f"the input typed to the client is over {MAX_STDIN >> 10} KiB")
+    order = json.dumps({"argv": list(command), "stdin": base64.b64encode(stdin).decode()}).encode()
+    with make_socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(GO_RETRY)
+        deadline = time.monotonic() + GO_WAIT
+        while time.monotonic() < deadline:
+            # Sent again until answered: the first may come before the launcher has bound its port.
+            sock.sendto(order, ("127.0.0.1", GO_PORT))
+            try:
+                if sock.recv(16) == b"go":
+                    return
+            except (TimeoutError, ConnectionRefusedError):
+                continue
+    raise SandboxError(f"the client's container did not start its program within {GO_WAIT:g} s (the engine is swamped)")
 
 
 def _wait(container, budget: float) -> ExitInfo | None:
@@ -451,26 +477,29 @@ class DockerSandbox:
         return DockerServer(container, port, lambda: self._sockets_in(container), self._remove)
 
     @contextlib.contextmanager
-    def peer_network(self, submission_path: Path, names: Collection[str], lifetime: float) -> Iterator[PeerNetwork]:
-        """A holder container's loopback-only network, where the grader makes its peer's sockets.
+    def peer_network(
+        self, submission_path: Path, role: Role, names: Collection[str], lifetime: float
+    ) -> Iterator[PeerNetwork]:
+        """The loopback of a client's own container, started waiting for its go (grader.sandbox.launcher).
 
-        The holder sleeps `lifetime` seconds, so it ends by itself even if we are killed; its
-        hosts file maps `names` to the peer.
+        The launcher gives up after `lifetime` seconds without a go, so the container ends by
+        itself even if we are killed; its hosts file maps `names` to the peer.
         """
-        holder = self._start(
-            ["sleep", f"{lifetime:g}"],
+        client = self._start(
+            ["python3", "-I", "-S", "-c", LAUNCHER, f"{lifetime:g}"],
+            volumes=self._submission_mount(submission_path),
             network_mode="none",
             extra_hosts=dict.fromkeys(names, "127.0.0.1"),
-            labels=self._labels("holder", submission_path),
+            labels=self._labels(role.value, submission_path),
         )
         sockets: SocketMaker | None = None
         try:
-            sockets = self._sockets_in(holder)
-            yield PeerNetwork("127.0.0.1", sockets, holder)
+            sockets = self._sockets_in(client)
+            yield PeerNetwork("127.0.0.1", sockets, client)
         finally:
             if sockets is not None:
                 sockets.close()
-            self._remove(holder)
+            self._remove(client)
 
     def run_program(
         self,
@@ -481,32 +510,20 @@ class DockerSandbox:
         budget: float,
         peer_quiet: PeerQuiet | None = None,
     ) -> ProgramRun:
-        """The program joins the network's holder; its stdin comes through a pipe."""
-        holder: Any = network.holder
-        # The input comes through the environment and a pipe, not a mounted file: no host path
-        # shows inside the container. It is removed from the environment before the program runs.
-        client = self._start(
-            [
-                "sh",
-                "-c",
-                f'printf "%s" "$SOCKETLAB_STDIN" | {{ unset SOCKETLAB_STDIN; exec {shlex.join(program.command)}; }}',
-            ],
-            environment={"SOCKETLAB_STDIN": stdin.decode("utf-8", "replace")},
-            volumes=self._submission_mount(submission_path),
-            network_mode=f"container:{holder.id}",
-            labels=self._labels(program.role.value, submission_path),
-        )
-        started = time.monotonic()  # the budget is the program's: the engine's time to create its container is not
-        try:
-            ended, waited = _await_client(client, budget, peer_quiet)
-            duration = time.monotonic() - started
-            exit_info = ended if isinstance(ended, ExitInfo) else None
+        """The network's container becomes `program`, with `stdin` on a pipe; `peer_network` removes it."""
+        client: Any = network.handle
+        if network.make_socket is None:
+            raise SandboxError("the client's container has no network the grader can reach")
+        _go(network.make_socket, program.command, stdin)
+        started = time.monotonic()  # the budget is the program's: the engine's time to start its container is not
+        ended, waited = _await_client(client, budget, peer_quiet)
+        duration = time.monotonic() - started
+        exit_info = ended if isinstance(ended, ExitInfo) else None
+        with _engine("reading the client's output"):
             if exit_info is None:
                 _kill(client)
             stdout = client.logs(stdout=True, stderr=False).decode("utf-8", "replace")
             stderr = client.logs(stdout=False, stderr=True).decode("utf-8", "replace")
-        finally:
-            self._remove(client)
         return ProgramRun(stdout, stderr, exit_info, duration, budget, waited, ended if isinstance(ended, str) else "")
 
     def _labels(self, role: str, submission_path: Path) -> dict[str, str]:

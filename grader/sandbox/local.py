@@ -35,7 +35,7 @@ from pathlib import Path
 
 import psutil
 
-from grader.model import ExitInfo, Program, ProgramRun
+from grader.model import ExitInfo, Program, ProgramRun, Role
 from grader.sandbox import Address, PeerNetwork, PeerQuiet, SandboxError
 from grader.sandbox.sockets import BoundSocket, read_unread
 from grader.sandbox.usage import Usage, process_tree_usage
@@ -406,7 +406,9 @@ class LocalSandbox:
         return server
 
     @contextlib.contextmanager
-    def peer_network(self, submission_path: Path, names: Collection[str], lifetime: float) -> Iterator[PeerNetwork]:
+    def peer_network(
+        self, submission_path: Path, role: Role, names: Collection[str], lifetime: float
+    ) -> Iterator[PeerNetwork]:
         """The machine's own loopback, where the peer binds its sockets on 127.0.0.1.
 
         Host names cannot be mapped here (that needs a sandbox's hosts file). The servers this

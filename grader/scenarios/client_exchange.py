@@ -420,7 +420,7 @@ def play(
     """
     lifetime = budget + PEER_LIFETIME
     try:
-        with sandbox.peer_network(folder, PLACEHOLDER_HOSTS, lifetime) as network:
+        with sandbox.peer_network(folder, program.role, PLACEHOLDER_HOSTS, lifetime) as network:
             if server is None:
                 scripted: contextlib.AbstractContextManager = contextlib.nullcontext()
             elif network.make_socket is None:

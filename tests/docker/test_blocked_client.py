@@ -18,7 +18,7 @@ from grader.scenarios.scripted_peer import ScriptedServerSpec
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("docker_ready")]
 
-BUDGET = 4.0
+BUDGET = 8.0  # roomy: a timer of 2 s must fire within it on a busy machine too
 SILENT = ScriptedServerSpec("udp", "silent", 12000, 0.0, 1, 0.0)
 
 CLIENT = """\
@@ -54,15 +54,15 @@ def test_a_client_with_no_timeout_waiting_for_a_silent_server_is_stopped_long_be
 @pytest.mark.parametrize(
     "timer",
     [
-        pytest.param("sock.settimeout(3)", id="settimeout"),
+        pytest.param("sock.settimeout(2)", id="settimeout"),
         pytest.param(
-            'sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("qq", 3, 0))', id="SO_RCVTIMEO"
+            'sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("qq", 2, 0))', id="SO_RCVTIMEO"
         ),
-        pytest.param("signal.alarm(3)", id="alarm"),
+        pytest.param("signal.alarm(2)", id="alarm"),
     ],
 )
 def test_a_client_with_a_timer_of_its_own_is_left_to_wake_by_itself(sandbox, tmp_path, timer):
     run = run_client(sandbox, tmp_path / "timer", timer)
     assert run.never_woke == ""
     assert run.exit is not None, f"it was killed after {run.duration:.2f}s"
-    assert run.duration >= 2.5
+    assert run.duration >= 1.9

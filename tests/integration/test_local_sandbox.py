@@ -96,7 +96,7 @@ def run_probe(request, sandbox, submission) -> Callable[[str], object]:
             finally:
                 server.stop()
         else:
-            with sandbox.peer_network(submission, (), 25.0) as network:
+            with sandbox.peer_network(submission, Role.UDP_CLIENT, (), 25.0) as network:
                 run = sandbox.run_program(
                     submission, Program(Role.UDP_CLIENT, ("python3", "-u", PROBE), Path(PROBE)), b"", network, 15.0
                 )
@@ -209,7 +209,7 @@ def test_without_root_programs_run_as_the_graders_user_in_the_original_folder(mo
         (submission / PROBE).write_text(
             "import json, os\nprint(json.dumps([os.getuid(), os.getcwd(), 'SOCKETLAB_GRADER_SECRET' in os.environ]))\n"
         )
-        with box.peer_network(submission, (), 25.0) as network:
+        with box.peer_network(submission, Role.UDP_CLIENT, (), 25.0) as network:
             run = box.run_program(
                 submission, Program(Role.UDP_CLIENT, ("python3", PROBE), Path(PROBE)), b"", network, 15.0
             )
