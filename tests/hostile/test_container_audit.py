@@ -1,7 +1,8 @@
 """An audit of every container the grader starts: `docker inspect` must show the DESIGN.md limits.
 
 The grader runs the reference (all four roles, so servers and clients) while every
-container it starts is inspected the moment it exists. (The loader that fills a submission's volume is created and removed, never started.)
+container it starts is inspected the moment it exists. (The loader that fills a
+submission's volume is created and removed, never started.)
 """
 
 from __future__ import annotations
