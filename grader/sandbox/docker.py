@@ -2,9 +2,10 @@
 
 Every student container has loopback only (`network_mode="none"`): it reaches nothing but
 the grader, whose sockets are made inside its network namespace (grader.sandbox.netns).
-A client's container starts grader.sandbox.launcher, which waits for the grader's go: the
-grader's scripted server listens in that container's loopback before the client runs. No
-bridge, no gateway, no DNS, no published port.
+A client's container starts grader.sandbox.launcher, which runs each run of the client on
+the grader's order: the grader's scripted server listens in that container's loopback
+before the client runs, and the container serves every run of its role
+(grader.sandbox.client_container). No bridge, no gateway, no DNS, no published port.
 
 Programs see a read-only copy of the submission in a Docker volume, never a host folder:
 no host path shows inside the container, no symlink of the submission is followed on the
@@ -16,12 +17,9 @@ later run can sweep what a killed run left without touching a live run's contain
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import io
-import json
 import os
-import select
 import shutil
 import socket
 import stat
@@ -29,11 +27,9 @@ import sys
 import tarfile
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
-from typing import Any
 
 import docker
 import requests
@@ -43,12 +39,11 @@ from docker.types import LogConfig, Ulimit
 from grader import PACKAGE_DIR
 from grader.discover import SKIPPED_DIRS
 from grader.model import ExitInfo, Program, ProgramRun, Role
-from grader.sandbox import Address, PeerNetwork, PeerQuiet, SandboxError, SocketFactory
-from grader.sandbox.blocked import BlockedWatch
-from grader.sandbox.launcher import GO_PORT
+from grader.sandbox import Address, PeerNetwork, PeerQuiet, SandboxError
+from grader.sandbox.client_container import ClientContainer
 from grader.sandbox.netns import NamespaceSockets, RelaySockets, SocketMaker, can_enter
 from grader.sandbox.sockets import HOST_ADDRESS, BoundSocket, read_namespace, read_unread
-from grader.sandbox.usage import CgroupUsage, Usage, await_within_budget
+from grader.sandbox.usage import CgroupUsage, Usage
 from grader.scratch import PREFIX as SCRATCH_PREFIX
 from grader.scratch import process_alive
 
@@ -69,9 +64,7 @@ LOG_MAX = "1m"
 MAX_COPY_BYTES = 64 << 20  # a submission's files copied into its volume; beyond this it is refused
 MAX_COPY_FILES = 2000  # and its files and folders: a million empty files would make a huge archive too
 LAUNCHER = (PACKAGE_DIR / "sandbox" / "launcher.py").read_text()
-GO_WAIT = 10.0  # seconds for a client's container to take the go; it starts in well under one
-GO_RETRY = 0.01  # seconds between gos, until the launcher has bound its port and answers
-MAX_STDIN = 32 << 10  # bytes typed to a client: half a pipe, so the launcher never blocks
+LAUNCHER_WAIT = 600  # seconds a client's launcher waits for the grader's connection, or its next order
 RELAY_UID = 10002  # the relay's user when the grader is root: never the student's, whose sockets are judged
 _NOT_COPIED = SKIPPED_DIRS | {".git"}  # what discovery never reads, and the repository's history
 
@@ -226,81 +219,6 @@ def docker_problem(image: str | None = None) -> str | None:
     return None
 
 
-PROBE = 0.1  # seconds between looks at whether a client is blocked forever
-EXIT_WAIT = 30.0  # seconds the engine may take to report an exit the kernel has already seen
-
-
-def _await_client(container, budget: float, peer_quiet: PeerQuiet | None) -> tuple[ExitInfo | str | None, float]:
-    """The client's exit; or, once it has had `budget` seconds of its own (see usage.await_within_budget), None.
-
-    With `peer_quiet`, a str as soon as the client is seen blocked forever: how it is.
-    """
-    container.reload()
-    pid = container.attrs["State"]["Pid"]
-    usage = CgroupUsage.of(pid) if pid else None
-    if usage is None:
-        return _wait(container, budget), 0.0
-
-    def waited() -> float:
-        reading = usage.read()
-        return reading.waited_seconds if reading is not None else 0.0
-
-    if peer_quiet is None:
-        return await_within_budget(budget, lambda timeout: _wait(container, timeout), waited)
-    watch = BlockedWatch(pid, usage.pids, peer_quiet)
-    try:
-        init = os.pidfd_open(pid)
-    except OSError:  # the container's init is gone already: so is the program
-        return _wait(container, EXIT_WAIT), 0.0
-
-    def wait_or_blocked(timeout: float) -> ExitInfo | str | None:
-        # The kernel says when the container's init ends, between looks at /proc: no call to
-        # a busy engine that must answer within PROBE, which a swamped engine never does.
-        end = time.monotonic() + timeout
-        while True:
-            ready, _, _ = select.select([init], [], [], max(0.0, min(PROBE, end - time.monotonic())))
-            if ready:
-                return _wait(container, EXIT_WAIT)  # it ended in time: the engine's lag is not the program's
-            if (blocked := watch.forever(time.monotonic())) is not None:
-                return blocked
-            if time.monotonic() >= end:
-                return None
-
-    try:
-        return await_within_budget(budget, wait_or_blocked, waited)
-    finally:
-        os.close(init)
-
-
-def _go(make_socket: SocketFactory, command: tuple[str, ...], stdin: bytes) -> None:
-    """Tell a client's launcher what to run and what is typed to it, and make sure it heard."""
-    if len(stdin) > MAX_STDIN:
-        raise SandboxError(f"the input typed to the client is over {MAX_STDIN >> 10} KiB")
-    order = json.dumps({"argv": list(command), "stdin": base64.b64encode(stdin).decode()}).encode()
-    with make_socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(GO_RETRY)
-        deadline = time.monotonic() + GO_WAIT
-        while time.monotonic() < deadline:
-            # Sent again until answered: the first may come before the launcher has bound its port.
-            sock.sendto(order, ("127.0.0.1", GO_PORT))
-            try:
-                if sock.recv(16) == b"go":
-                    return
-            except (TimeoutError, ConnectionRefusedError):
-                continue
-    raise SandboxError(f"the client's container did not start its program within {GO_WAIT:g} s (the engine is swamped)")
-
-
-def _wait(container, budget: float) -> ExitInfo | None:
-    """The exit of a container, or None when it is still running after `budget` seconds."""
-    try:
-        status = container.wait(timeout=budget)
-    except (requests.exceptions.ConnectionError, requests.exceptions.ReadTimeout):
-        return None
-    container.reload()
-    return ExitInfo(status.get("StatusCode"), bool(container.attrs["State"].get("OOMKilled")))
-
-
 # What a call to the engine raises when the engine fails or is too slow to answer (a read
 # timeout of the HTTP API on an overloaded machine): never the student's doing.
 ENGINE_ERRORS = (DockerException, requests.exceptions.RequestException)
@@ -317,15 +235,6 @@ def _engine(doing: str):
 
 
 REMOVE_ATTEMPTS = 3  # each waits up to the client's timeout (30 s) for a busy engine
-
-
-def _kill(container) -> None:
-    """Kill a container that outlived its budget; one that ended by itself at that very moment is left as it is."""
-    try:
-        container.kill()
-    except APIError as exc:
-        if exc.status_code != 409:  # 409: "is not running", it exited between the wait and the kill
-            raise
 
 
 def _owner() -> str:
@@ -473,6 +382,7 @@ class DockerSandbox:
             sweep_leftovers(self.client)
         self._copies: dict[Path, str] = {}  # submission folder -> volume holding its readable copy
         self._containers: list = []
+        self._idle_clients: dict[tuple, list[ClientContainer]] = {}  # (folder, role, names) -> clean, idle containers
         self._containers_lock = threading.Lock()  # the engine may run checks side by side
 
     def start_server(self, submission_path: Path, program: Program, port: int) -> DockerServer:
@@ -491,13 +401,37 @@ class DockerSandbox:
     def peer_network(
         self, submission_path: Path, role: Role, names: Collection[str], lifetime: float
     ) -> Iterator[PeerNetwork]:
-        """The loopback of a client's own container, started waiting for its go (grader.sandbox.launcher).
+        """The loopback of a client's container (grader.sandbox.client_container), lent for one run.
 
-        The launcher gives up after `lifetime` seconds without a go, so the container ends by
-        itself even if we are killed; its hosts file maps `names` to the peer.
+        Each run of a client role of a submission borrows an idle container of that role, or
+        a new one; a container goes back for the next run only if its last run left nothing
+        behind. Its hosts file maps `names` to the peer. `lifetime` is not needed: the
+        launcher ends with the grader's connection to it.
         """
-        client = self._start(
-            ["python3", "-I", "-S", "-c", LAUNCHER, f"{lifetime:g}"],
+        key = (submission_path.resolve(), role, tuple(names))
+        borrowed = None
+        with self._containers_lock:
+            idle = self._idle_clients.get(key, [])
+            while idle and borrowed is None:
+                candidate = idle.pop()
+                if candidate.alive():
+                    borrowed = candidate
+                else:
+                    self._retire(candidate)
+        if borrowed is None:
+            borrowed = self._client_container(submission_path, role, names)
+        try:
+            yield PeerNetwork("127.0.0.1", borrowed.make_socket, borrowed)
+        finally:
+            if borrowed.reusable:
+                with self._containers_lock:
+                    self._idle_clients.setdefault(key, []).append(borrowed)
+            else:
+                self._retire(borrowed)
+
+    def _client_container(self, submission_path: Path, role: Role, names: Collection[str]) -> ClientContainer:
+        container = self._start(
+            ["python3", "-I", "-S", "-c", LAUNCHER, str(LAUNCHER_WAIT)],
             volumes=self._submission_mount(submission_path),
             network_mode="none",
             extra_hosts=dict.fromkeys(names, "127.0.0.1"),
@@ -505,12 +439,19 @@ class DockerSandbox:
         )
         sockets: SocketMaker | None = None
         try:
-            sockets = self._sockets_in(client)
-            yield PeerNetwork("127.0.0.1", sockets, client)
-        finally:
+            sockets = self._sockets_in(container)
+            pid = container.attrs["State"]["Pid"]
+            usage = CgroupUsage.of(pid)
+            return ClientContainer(container, pid, sockets, usage.pids if usage is not None else lambda: None)
+        except BaseException:
             if sockets is not None:
                 sockets.close()
-            self._remove(client)
+            self._remove(container)
+            raise
+
+    def _retire(self, client: ClientContainer) -> None:
+        client.close()
+        self._remove(client.handle)
 
     def run_program(
         self,
@@ -521,21 +462,11 @@ class DockerSandbox:
         budget: float,
         peer_quiet: PeerQuiet | None = None,
     ) -> ProgramRun:
-        """The network's container becomes `program`, with `stdin` on a pipe; `peer_network` removes it."""
-        client: Any = network.handle
-        if network.make_socket is None:
+        """One run of `program` in the network's container, with `stdin` on a pipe."""
+        client = network.handle
+        if not isinstance(client, ClientContainer):
             raise SandboxError("the client's container has no network the grader can reach")
-        _go(network.make_socket, program.command, stdin)
-        started = time.monotonic()  # the budget is the program's: the engine's time to start its container is not
-        ended, waited = _await_client(client, budget, peer_quiet)
-        duration = time.monotonic() - started
-        exit_info = ended if isinstance(ended, ExitInfo) else None
-        with _engine("reading the client's output"):
-            if exit_info is None:
-                _kill(client)
-            stdout = client.logs(stdout=True, stderr=False).decode("utf-8", "replace")
-            stderr = client.logs(stdout=False, stderr=True).decode("utf-8", "replace")
-        return ProgramRun(stdout, stderr, exit_info, duration, budget, waited, ended if isinstance(ended, str) else "")
+        return client.run(program.command, stdin, budget, peer_quiet)
 
     def _labels(self, role: str, submission_path: Path) -> dict[str, str]:
         # The submission's folder name lets an instructor (and the tests) tell whose container it is.
@@ -650,6 +581,11 @@ class DockerSandbox:
         return container
 
     def close(self) -> None:
+        with self._containers_lock:
+            idle = [client for clients in self._idle_clients.values() for client in clients]
+            self._idle_clients.clear()
+        for client in idle:
+            client.close()
         with self._containers_lock:
             remaining = list(self._containers)
         for container in remaining:

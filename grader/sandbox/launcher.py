@@ -1,52 +1,300 @@
-"""The first process of a client's container: it waits for the grader's go, then becomes the client.
+"""The first process of a client's container: it runs the grader's runs of the client, one at a time.
 
 A client sends its first datagram the moment it starts, so the grader's scripted server
 must already listen inside the client's network namespace, and that namespace exists only
-once the container runs. So the container starts this instead of the program: it waits on
-127.0.0.1:GO_PORT of its loopback for one datagram from the grader (the command line and
-the typed input), answers it, puts the input on a pipe as stdin and execs the command: the
-same process, with nothing of this script left. The container needs no second container
-to hold its network, and nothing but the grader, whose sockets are the only others in that
-namespace, can send the go.
+once the container runs. So the container starts this launcher instead of the program.
+It accepts one TCP connection on 127.0.0.1:CONTROL_PORT of its loopback, the grader's,
+made before any student program runs there, and then closes its listener: nothing else
+can ever give it orders. Each order runs the client once, with the typed input on a pipe
+as stdin; its output and its exit come back over the same connection (see `Frames`). One
+container serves every run of one client role of one submission: a run costs a process,
+not a container.
 
-Runs inside the container as `python3 -I -S -c <this file's text> LIFETIME`, as the
-student's user: the standard library only, no import of the grader. With no go within
-LIFETIME seconds it exits by itself (status 125), so a container a killed grader left ends.
+Nothing of a run is left for the next. Once the program ends (or the grader stops it),
+every other process of the container is killed with kill(-1, SIGKILL): a process of the
+student's user can neither survive it nor escape it by forking, since a fork racing a
+fatal signal fails. The container's writable places (/tmp, /dev/shm) are emptied, and
+the run is reported clean only if nothing is left and the launcher's own limits are as
+they were; the grader checks the container's processes from outside too, and removes a
+container that is not clean instead of using it again.
+
+The launcher makes itself undumpable (PR_SET_DUMPABLE 0): the student's programs run as
+the same user, and that keeps them from tracing it or reading its memory or descriptors.
+A program can still kill it; the grader then sees its connection close and removes the
+container.
+
+Runs inside the container as `python3 -I -S -c <this file's text> WAIT`, as the student's
+user: the standard library only, no import of the grader. With no connection within WAIT
+seconds, no order within WAIT seconds of the last run, or the grader's connection
+closed, it stops everything and exits (status 125), so a container a killed grader left ends.
 """
 
 import base64
+import ctypes
 import json
 import os
+import resource
+import select
+import shutil
+import signal
 import socket
+import struct
+import subprocess
 import sys
+import time
 
-GO_PORT = 61000  # above Linux's ephemeral range (32768-60999): no client's own socket is on it
+CONTROL_PORT = 61000  # above Linux's ephemeral range (32768-60999): no client's own socket is on it
 GONE = 125
 NOT_FOUND = 127  # a shell's status for a command it cannot run
+WRITABLE = ("/tmp", "/dev/shm")  # everything else of the container is read-only
+KILL_WAIT = 5.0  # seconds for the processes of a run to be gone after SIGKILL
+CHUNK = 65536
+PR_SET_DUMPABLE = 4
+
+# Frames, both ways: one byte of kind, four of length (big-endian), then the payload.
+RUN = b"R"  # grader -> launcher: {"argv": [...], "stdin": base64}
+STOP = b"K"  # grader -> launcher: stop the program now
+STDOUT = b"O"  # launcher -> grader: bytes the program wrote
+STDERR = b"E"
+EXITED = b"X"  # launcher -> grader: {"status": int, "stopped": bool}, docker-init's status: 128+N for signal N
+CLEAN = b"C"  # launcher -> grader: {"clean": bool, "left": str}, the last frame of a run
+HEADER = struct.Struct(">cI")
+MAX_FRAME = 1 << 20
 
 
-def main(argv: list[str]) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", GO_PORT))
-        sock.settimeout(float(argv[1]))
+def frame(kind: bytes, payload: bytes = b"") -> bytes:
+    return HEADER.pack(kind, len(payload)) + payload
+
+
+class Frames:
+    """Bytes in, whole frames out: `feed` what arrived, take the (kind, payload) pairs it completes."""
+
+    def __init__(self):
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> list:
+        self._buffer += data
+        found = []
+        while len(self._buffer) >= HEADER.size:
+            kind, size = HEADER.unpack_from(self._buffer)
+            if size > MAX_FRAME:
+                raise ValueError(f"a frame of {size} bytes")
+            if len(self._buffer) < HEADER.size + size:
+                break
+            found.append((kind, self._buffer[HEADER.size : HEADER.size + size]))
+            self._buffer = self._buffer[HEADER.size + size :]
+        return found
+
+
+def exit_status(returncode: int) -> int:
+    """docker-init's way: a program killed by signal N ends the container with 128+N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def main(argv: list) -> int:
+    if os.getuid() == 0 or os.getppid() != 1:
+        # kill(-1) reaches every process of its user: only under a container's init is that just the container.
+        sys.stderr.write("the launcher runs only as the first program of a client's container, never as root\n")
+        return GONE
+    wait = float(argv[1])
+    undumpable()
+    limits = own_limits()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", CONTROL_PORT))
+        listener.listen(1)
+        listener.settimeout(wait)
         try:
-            order, grader = sock.recvfrom(65535)
+            channel, _ = listener.accept()
         except OSError:
             return GONE
-        sock.sendto(b"go", grader)
-    go = json.loads(order)
-    command = [str(part) for part in go["argv"]]
-    typed = base64.b64decode(go["stdin"])
-    read, write = os.pipe()
-    os.write(write, typed)  # the grader sends less than a pipe holds, so this never blocks
-    os.close(write)
-    os.dup2(read, 0)
-    os.close(read)
+    channel.settimeout(None)
+    frames = Frames()
     try:
-        os.execvp(command[0], command)
+        while True:
+            order = next_order(channel, frames, wait)
+            if order is None:
+                return GONE
+            run(channel, frames, order)
+            left = leftovers(limits)
+            channel.sendall(frame(CLEAN, json.dumps({"clean": not left, "left": left}).encode()))
+    except (OSError, ValueError):
+        return GONE  # the grader is gone, or spoke nonsense: nothing more to do
+    finally:
+        kill_others()
+
+
+def undumpable() -> None:
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def own_limits() -> tuple:
+    names = sorted(name for name in dir(resource) if name.startswith("RLIMIT_"))
+    return tuple(resource.getrlimit(getattr(resource, name)) for name in names), os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def next_order(channel: socket.socket, frames: Frames, wait: float):
+    """The next run's order; None once the grader has closed the connection or gone quiet for `wait` seconds."""
+    while True:
+        ready, _, _ = select.select([channel], [], [], wait)
+        if not ready:
+            return None
+        data = channel.recv(CHUNK)
+        if not data:
+            return None
+        for kind, payload in frames.feed(data):
+            if kind == RUN:
+                return json.loads(payload)  # an order is never sent before the previous run's CLEAN
+
+
+def run(channel: socket.socket, frames: Frames, order: dict) -> None:
+    argv = [str(part) for part in order["argv"]]
+    typed = base64.b64decode(order["stdin"])
+    stdin_read, stdin_write = os.pipe()
+    os.write(stdin_write, typed)  # the grader sends less than a pipe holds, so this never blocks
+    os.close(stdin_write)
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    try:
+        child = subprocess.Popen(argv, stdin=stdin_read, stdout=out_write, stderr=err_write)
     except OSError as exc:
-        os.write(2, f"{command[0]}: {exc.strerror}\n".encode())
-    return NOT_FOUND
+        child = None
+        channel.sendall(frame(STDERR, f"{argv[0]}: {exc.strerror}\n".encode()))
+    finally:
+        for fd in (stdin_read, out_write, err_write):
+            os.close(fd)
+    streams = {out_read: STDOUT, err_read: STDERR}
+    stopped = False if child is None else follow(channel, frames, child, streams)
+    kill_others()
+    # Every writer is gone now: what is left in the pipes comes out, then their ends.
+    deadline = time.monotonic() + KILL_WAIT
+    while streams and time.monotonic() < deadline:
+        ready, _, _ = select.select(list(streams), [], [], max(0.0, deadline - time.monotonic()))
+        for fd in ready:
+            relay(channel, fd, streams)
+    for fd in streams:
+        os.close(fd)
+    status = NOT_FOUND if child is None else None if child.returncode is None else exit_status(child.returncode)
+    channel.sendall(frame(EXITED, json.dumps({"status": status, "stopped": stopped}).encode()))
+
+
+def follow(channel: socket.socket, frames: Frames, child: subprocess.Popen, streams: dict) -> bool:
+    """Relay the program's output until it ends; True when the grader stopped it."""
+    try:
+        ended = os.pidfd_open(child.pid)
+    except OSError:
+        ended = None  # an older kernel, or a seccomp profile without pidfd_open: look every 50 ms
+    try:
+        while True:
+            watched = [channel, *streams] + ([ended] if ended is not None else [])
+            ready, _, _ = select.select(watched, [], [], None if ended is not None else 0.05)
+            for fd in ready:
+                if fd in streams:
+                    relay(channel, fd, streams)
+            if channel in ready:
+                data = channel.recv(CHUNK)
+                if not data:
+                    raise OSError("the grader closed the connection")
+                if any(kind == STOP for kind, _ in frames.feed(data)):
+                    os.kill(-1, signal.SIGKILL)
+                    try:
+                        child.wait(KILL_WAIT)  # reaped here, not by kill_others: its status stays readable
+                    except subprocess.TimeoutExpired:
+                        pass
+                    return True
+            if child.poll() is not None:
+                return False
+    finally:
+        if ended is not None:
+            os.close(ended)
+
+
+def relay(channel: socket.socket, fd: int, streams: dict) -> None:
+    data = os.read(fd, CHUNK)
+    if data:
+        channel.sendall(frame(streams[fd], data))
+    else:
+        os.close(fd)
+        del streams[fd]
+
+
+def kill_others() -> bool:
+    """Kill every process of the container but init and this one; True once none is left."""
+    me = os.getpid()
+    deadline = time.monotonic() + KILL_WAIT
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # nothing else to signal
+        reap()
+        if not others(me):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.002)
+
+
+def reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def others(me: int) -> list:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) not in (1, me)]
+
+
+def leftovers(limits: tuple) -> str:
+    """What a run left that the next one would see, in words; empty when nothing."""
+    if not kill_others():
+        return "processes that did not end"
+    for folder in WRITABLE:
+        if not empty(folder):
+            return f"files in {folder} that could not be removed"
+    for kind in ("shm", "sem", "msg"):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as table:
+                if len(table.read().splitlines()) > 1:
+                    return f"System V {kind} objects"
+        except OSError:
+            pass
+    if own_limits() != limits:
+        return "the launcher's limits or priority changed"
+    return ""
+
+
+def empty(folder: str) -> bool:
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, onerror=_writable_then_again)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass
+    try:
+        return not os.listdir(folder)
+    except OSError:
+        return False
+
+
+def _writable_then_again(function, path, _exc_info) -> None:
+    """A folder its program made read-only is its own: make it writable, then try once more."""
+    os.chmod(os.path.dirname(path), 0o700)
+    if os.path.isdir(path) and not os.path.islink(path):
+        os.chmod(path, 0o700)
+    function(path)
 
 
 if __name__ == "__main__":

@@ -37,9 +37,14 @@ class Usage:
 class CgroupUsage:
     """The usage of the processes in one container's cgroup (v1 `cpuacct` or v2), found from one of its PIDs."""
 
-    def __init__(self, directory: Path, cpu_file: str):
+    def __init__(self, directory: Path, cpu_file: str, exclude: frozenset[int] = frozenset()):
         self._directory = directory
         self._cpu_file = cpu_file
+        self._exclude = exclude  # the grader's own processes in it (a client container's init and launcher)
+
+    def excluding(self, pids: frozenset[int]) -> CgroupUsage:
+        """The same cgroup, whose busy and waiting threads leave `pids` out."""
+        return CgroupUsage(self._directory, self._cpu_file, pids)
 
     @classmethod
     def of(cls, pid: int, root: Path = CGROUP_ROOT) -> CgroupUsage | None:
@@ -80,9 +85,35 @@ class CgroupUsage:
             cpu = int(raw.strip() or 0) / 1e9
         busy, waited = False, 0.0
         for pid in pids:
+            if int(pid) in self._exclude:
+                continue
             task_busy, task_waited = _tasks(int(pid))
             busy, waited = busy or task_busy, max(waited, task_waited)
         return Usage(cpu, busy, waited)
+
+
+def oom_kills(pid: int, root: Path = CGROUP_ROOT) -> int | None:
+    """Processes the memory limit has killed so far in `pid`'s cgroup (v1 or v2); None where that cannot be read."""
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        relative = path.lstrip("/")
+        if "memory" in controllers.split(","):
+            candidates = [root / controllers / relative / "memory.oom_control"]
+        elif controllers == "":
+            candidates = [root / relative / "memory.events"]
+        else:
+            continue
+        for candidate in candidates:
+            try:
+                fields = dict(entry.split() for entry in candidate.read_text().splitlines() if entry.strip())
+                return int(fields["oom_kill"])
+            except (OSError, ValueError, KeyError):
+                continue
+    return None
 
 
 def _tasks(pid: int) -> tuple[bool, float]:
