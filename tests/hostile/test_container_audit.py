@@ -109,7 +109,7 @@ def test_a_client_container_starts_the_launcher_not_the_students_program(inspect
     assert clients
     for attrs in clients:
         assert attrs["Path"] == "python3" and attrs["Args"][:3] == ["-I", "-S", "-c"], _name(attrs)
-        assert "GO_PORT" in attrs["Args"][3], _name(attrs)
+        assert "CONTROL_PORT" in attrs["Args"][3], _name(attrs)
 
 
 def test_no_container_is_given_a_dns_server_or_extra_network_setting(inspected):
