@@ -32,11 +32,25 @@ def check_seed(run_seed: int, check: CheckSpec) -> int:
     return derive_seed(run_seed, check.id)
 
 
-def lanes(checks: Sequence[CheckSpec], found: set[Role], kinds: dict[str, Kind] = KINDS) -> list[list[CheckSpec]]:
+# Runs of one client role at once. Each needs a container of its own while it runs; one
+# container serves a role's runs one after another (grader.sandbox.client_container), so
+# two keep a role to two containers while its slowest run (a client waiting out its own
+# timeouts) overlaps the others.
+CLIENT_RUNS_AT_ONCE = 2
+
+
+def lanes(
+    checks: Sequence[CheckSpec],
+    found: set[Role],
+    kinds: dict[str, Kind] = KINDS,
+    runs_at_once: int = CLIENT_RUNS_AT_ONCE,
+) -> list[list[CheckSpec]]:
     """Checks that share something stay in order in one lane; lanes share nothing.
 
     A server role's checks share its running server; the checks of one program run (a
     client's, by its kind's lane key) share that run. A role the submission lacks is one lane.
+    The runs of one client role are dealt in turn to `runs_at_once` lanes, each run's checks
+    together.
     """
     grouped: dict[tuple, list[CheckSpec]] = {}
     for check in checks:
@@ -46,7 +60,16 @@ def lanes(checks: Sequence[CheckSpec], found: set[Role], kinds: dict[str, Kind] 
         else:
             key = (check.role, kind.lane(check.params))
         grouped.setdefault(key, []).append(check)
-    return list(grouped.values())
+    dealt: dict[tuple, list[CheckSpec]] = {}
+    runs: dict[Role, int] = {}
+    for key, lane in grouped.items():
+        if len(key) == 1:
+            dealt[key] = lane
+            continue
+        role = key[0]
+        runs[role] = runs.get(role, 0) + 1
+        dealt.setdefault((role, (runs[role] - 1) % max(1, runs_at_once)), []).extend(lane)
+    return list(dealt.values())
 
 
 @dataclass

@@ -53,3 +53,29 @@ def test_client_checks_that_judge_one_run_share_a_lane_and_other_runs_get_their_
 def test_the_checks_of_a_role_the_submission_lacks_are_one_lane():
     checks = [client_check("sends_line", "normal"), client_check("exits", "silent")]
     assert ids(lanes(checks, {Role.UDP_SERVER})) == [["udp_client.sends_line", "udp_client.exits"]]
+
+
+def test_the_runs_of_a_client_role_are_dealt_in_turn_to_as_many_lanes_as_may_run_at_once():
+    checks = [
+        client_check("sends_line", "normal"),
+        client_check("exits", "silent"),
+        client_check("prints_reply", "normal"),
+        client_check("exits_within_budget", "drop_first"),
+        client_check("sends_line", "normal", Role.TCP_CLIENT),
+    ]
+    assert ids(lanes(checks, ALL_ROLES, runs_at_once=2)) == [
+        ["udp_client.sends_line", "udp_client.prints_reply", "udp_client.exits_within_budget"],
+        ["udp_client.exits"],
+        ["tcp_client.sends_line"],
+    ]
+
+
+def test_with_one_run_at_once_a_client_role_is_one_lane_in_the_order_of_its_runs():
+    checks = [
+        client_check("sends_line", "normal"),
+        client_check("exits", "silent"),
+        client_check("prints_reply_once", "normal"),
+    ]
+    assert ids(lanes(checks, ALL_ROLES, runs_at_once=1)) == [
+        ["udp_client.sends_line", "udp_client.prints_reply_once", "udp_client.exits"]
+    ]
