@@ -172,7 +172,12 @@ def receive_timeout(pid: int, fd: int) -> float | None:
         copy = libc.syscall(ctypes.c_long(PIDFD_GETFD), ctypes.c_long(pidfd), ctypes.c_long(fd), ctypes.c_long(0))
         if copy < 0:
             return None
-        with socket.socket(fileno=copy) as sock:  # closing the copy leaves the program's socket open
+        try:
+            sock = socket.socket(fileno=copy)  # closing the copy leaves the program's socket open
+        except OSError:
+            os.close(copy)  # no longer a socket: the program swapped the descriptor meanwhile
+            raise
+        with sock:
             seconds, micros = struct.unpack("qq", sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, 16))
         return seconds + micros / 1e6
     except OSError:

@@ -75,6 +75,7 @@ class ClientContainer:
             raise SandboxError("the client's container was not clean after its last run")
         ooms = oom_kills(self._init)
         seen = _Seen()
+        self.reusable = False  # until the launcher and the host both find the run cleaned up
         order = {"argv": list(command), "stdin": base64.b64encode(stdin).decode()}
         self._send(frame(RUN, json.dumps(order).encode()))
         started = time.monotonic()  # the budget is the program's: the container was ready before it

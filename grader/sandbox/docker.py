@@ -409,7 +409,7 @@ class DockerSandbox:
         launcher ends with the grader's connection to it.
         """
         key = (submission_path.resolve(), role, tuple(names))
-        borrowed = None
+        borrowed, dead = None, []
         with self._containers_lock:
             idle = self._idle_clients.get(key, [])
             while idle and borrowed is None:
@@ -417,7 +417,9 @@ class DockerSandbox:
                 if candidate.alive():
                     borrowed = candidate
                 else:
-                    self._retire(candidate)
+                    dead.append(candidate)
+        for candidate in dead:  # outside the lock, which removing a container takes
+            self._retire(candidate)
         if borrowed is None:
             borrowed = self._client_container(submission_path, role, names)
         try:
