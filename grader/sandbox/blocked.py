@@ -222,10 +222,8 @@ class BlockedWatch:
         pids: Callable[[], list[int] | None],
         peer_quiet: Callable[[], Hashable | None],
         settle: float = SETTLE,
-        grader_pids: frozenset[int] = frozenset(),
     ):
-        self._init = init_pid  # the container's init (docker-init): the grader's, never the student's
-        self._grader_pids = grader_pids | {init_pid}  # and the launcher of a client's container
+        self._init = init_pid  # the container's init (a client's launcher): the grader's, never the student's
         self._pids = pids
         self._peer_quiet = peer_quiet
         self._settling = Settling(settle)
@@ -239,7 +237,7 @@ class BlockedWatch:
         before = self._peer_quiet()
         if before is None:
             return None, None
-        states = tuple(read_process(pid) for pid in self._pids() or [] if pid not in self._grader_pids)
+        states = tuple(read_process(pid) for pid in self._pids() or [] if pid != self._init)
         if never_wakes(states, Machine(0, 0)) is None:  # the cheap part first
             return None, None
         how = never_wakes(states, Machine(pending_alarms(), bytes_in_flight(self._init)))

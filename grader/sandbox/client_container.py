@@ -4,8 +4,8 @@ The container starts grader.sandbox.launcher, and the grader connects to it once
 inside the container's network namespace, before any student program runs there. Each
 run of the client is then an order on that connection: a new process in the same
 container, not a new container. The launcher relays the program's output and its exit,
-and after each run it kills whatever the run left and empties /tmp and /dev/shm; the
-grader checks from outside that only init and the launcher are left before it lends the
+and after each run it kills whatever the run left and empties /tmp, /dev/shm and
+/dev/mqueue; the grader checks from outside that only the launcher is left before it lends the
 container to the next run of the same client role of the same submission, and removes it
 otherwise. Nothing here talks to Docker: grader.sandbox.docker makes and removes the
 container.
@@ -32,8 +32,15 @@ CONNECT_WAIT = 10.0  # seconds for a new container's launcher to listen; it star
 CONNECT_RETRY = 0.01
 PROBE = 0.1  # seconds between looks at whether a client is blocked forever
 CLEAN_WAIT = 2 * KILL_WAIT + 5.0  # seconds for the launcher to report a run's end and its cleaning
-MAX_STDIN = 32 << 10  # bytes typed to a client: half a pipe, so the launcher never blocks
+MAX_STDIN = 4 << 10  # bytes typed to a client: a page, which a pipe holds even when its user's pipes are shrunk
 MAX_OUTPUT = 1 << 20  # bytes kept of each stream, the last ones: what Docker's log cap kept before
+
+
+KILLED = 128 + 9  # the status of a program whose namespace lost its init: SIGKILL, from the kernel
+
+
+class _LauncherLost(Exception):
+    """The launcher's connection closed during a run."""
 
 
 @dataclass
@@ -48,23 +55,32 @@ class _Seen:
 class ClientContainer:
     """A running client container whose launcher the grader is connected to; `run` as often as it stays clean."""
 
-    def __init__(self, handle: object, init_pid: int, make_socket: SocketMaker, pids: Callable[[], list[int] | None]):
+    def __init__(
+        self,
+        handle: object,
+        launcher_pid: int,
+        make_socket: SocketMaker,
+        pids: Callable[[], list[int] | None],
+        idle_limit: float,
+    ):
+        """`launcher_pid`: the container's init, on this machine; `idle_limit`: seconds it may sit unused."""
         self.handle = handle  # the sandbox's own handle of the container (opaque here)
         self.make_socket = make_socket
-        self._init = init_pid
+        self._launcher = launcher_pid
         self._pids = pids
+        self._idle_limit = idle_limit
         self._frames = Frames()
         self._channel = _connect(make_socket)
         found = pids()
-        # Before any program runs, the container holds its init and the launcher, nothing else.
-        # Where its processes cannot be seen, nothing a run leaves can be checked: one run only.
-        theirs = set(found or []) - {init_pid}
-        self._launcher = theirs.pop() if found is not None and len(found) == 2 and len(theirs) == 1 else None
-        if found is not None and self._launcher is None:
+        # Before any program runs, the container holds the launcher and nothing else. Where its
+        # processes cannot be seen, nothing a run leaves can be checked: it serves one run only.
+        self._checked = found is not None
+        if found is not None and found != [launcher_pid]:
             self.close()
-            raise SandboxError(f"the client's container holds {len(found)} processes before any run, not 2")
-        usage = CgroupUsage.of(init_pid)
-        self._usage = None if usage is None else usage.excluding(frozenset({init_pid, self._launcher or init_pid}))
+            raise SandboxError(f"the client's container holds {len(found)} processes before any run, not 1")
+        usage = CgroupUsage.of(launcher_pid)
+        self._usage = None if usage is None else usage.excluding(frozenset({launcher_pid}))
+        self._last_used = time.monotonic()
         self.reusable = True  # False once a run left something behind, or the launcher is gone
 
     def run(self, command: tuple[str, ...], stdin: bytes, budget: float, peer_quiet: PeerQuiet | None) -> ProgramRun:
@@ -73,17 +89,13 @@ class ClientContainer:
             raise SandboxError(f"the input typed to the client is over {MAX_STDIN >> 10} KiB")
         if not self.reusable:
             raise SandboxError("the client's container was not clean after its last run")
-        ooms = oom_kills(self._init)
+        ooms = oom_kills(self._launcher)
         seen = _Seen()
         self.reusable = False  # until the launcher and the host both find the run cleaned up
         order = {"argv": list(command), "stdin": base64.b64encode(stdin).decode()}
         self._send(frame(RUN, json.dumps(order).encode()))
         started = time.monotonic()  # the budget is the program's: the container was ready before it
-        watch = (
-            None
-            if peer_quiet is None
-            else BlockedWatch(self._init, self._pids, peer_quiet, grader_pids=frozenset({self._launcher or self._init}))
-        )
+        watch = None if peer_quiet is None else BlockedWatch(self._launcher, self._pids, peer_quiet)
 
         def wait_or_blocked(timeout: float) -> dict | str | None:
             end = time.monotonic() + timeout
@@ -97,15 +109,21 @@ class ClientContainer:
                     return None
             return seen.exited
 
-        ended, waited = await_within_budget(budget, wait_or_blocked, self._waited)
-        duration = time.monotonic() - started
-        if not isinstance(ended, dict):
-            self._send(frame(STOP))
-        clean = self._await_clean(seen)
-        self.reusable = clean and self._launcher is not None and set(self._pids() or []) == {self._init, self._launcher}
+        try:
+            ended, waited = await_within_budget(budget, wait_or_blocked, self._waited)
+            duration = time.monotonic() - started
+            if not isinstance(ended, dict):
+                self._send(frame(STOP))
+            clean = self._await_clean(seen)
+        except _LauncherLost:
+            # Only the program could do that (its memory, or limits it set on the launcher); and
+            # with the namespace's init gone, the kernel killed every process of the program.
+            ended, waited, duration, clean = {"status": KILLED}, 0.0, time.monotonic() - started, False
+        self.reusable = clean and self._checked and self._pids() == [self._launcher]
+        self._last_used = time.monotonic()
         exit_info = None
         if isinstance(ended, dict):
-            oom = ooms is not None and (oom_kills(self._init) or 0) > ooms
+            oom = ooms is not None and (oom_kills(self._launcher) or 0) > ooms
             exit_info = ExitInfo(ended.get("status"), oom)
         return ProgramRun(
             seen.output[STDOUT].decode("utf-8", "replace"),
@@ -138,10 +156,7 @@ class ClientContainer:
             data = b""
         if not data:
             self.reusable = False
-            raise SandboxError(
-                "the client's container lost its launcher during the run (a program of the submission may have "
-                "killed it); the container is removed"
-            )
+            raise _LauncherLost()
         try:
             frames = self._frames.feed(data)
         except ValueError as exc:
@@ -165,9 +180,12 @@ class ClientContainer:
             raise SandboxError(f"the client's container no longer takes orders: {exc}") from None
 
     def alive(self) -> bool:
-        """Whether the launcher still takes orders: between runs it sends nothing, so a readable channel is closed."""
+        """Whether the launcher still takes orders: between runs it sends nothing, so a readable channel is closed.
+
+        One unused for long is not trusted to stay: its launcher ends after a wait of its own.
+        """
         ready, _, _ = select.select([self._channel], [], [], 0)
-        return self.reusable and not ready
+        return self.reusable and not ready and time.monotonic() - self._last_used < self._idle_limit
 
     def close(self) -> None:
         self.reusable = False

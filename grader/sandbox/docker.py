@@ -434,6 +434,7 @@ class DockerSandbox:
     def _client_container(self, submission_path: Path, role: Role, names: Collection[str]) -> ClientContainer:
         container = self._start(
             ["python3", "-I", "-S", "-c", LAUNCHER, str(LAUNCHER_WAIT)],
+            init=False,  # the launcher is the container's init: see grader.sandbox.launcher
             volumes=self._submission_mount(submission_path),
             network_mode="none",
             extra_hosts=dict.fromkeys(names, "127.0.0.1"),
@@ -444,7 +445,9 @@ class DockerSandbox:
             sockets = self._sockets_in(container)
             pid = container.attrs["State"]["Pid"]
             usage = CgroupUsage.of(pid)
-            return ClientContainer(container, pid, sockets, usage.pids if usage is not None else lambda: None)
+            return ClientContainer(
+                container, pid, sockets, usage.pids if usage is not None else lambda: None, LAUNCHER_WAIT / 2
+            )
         except BaseException:
             if sockets is not None:
                 sockets.close()
@@ -553,7 +556,7 @@ class DockerSandbox:
                     self._containers.remove(container)
             return
 
-    def _start(self, command: list[str], user: str = f"{STUDENT_UID}:{STUDENT_UID}", **extra):
+    def _start(self, command: list[str], user: str = f"{STUDENT_UID}:{STUDENT_UID}", init: bool = True, **extra):
         try:
             container = self.client.containers.run(
                 self.image,
@@ -569,7 +572,7 @@ class DockerSandbox:
                 mem_limit=MEMORY,
                 memswap_limit=MEMORY,
                 nano_cpus=NANO_CPUS,
-                init=True,
+                init=init,
                 ulimits=[Ulimit(name="nofile", soft=NOFILE, hard=NOFILE), Ulimit(name="fsize", soft=FSIZE, hard=FSIZE)],
                 log_config=LogConfig(type="json-file", config={"max-size": LOG_MAX, "max-file": "1"}),
                 **extra,

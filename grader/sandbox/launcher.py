@@ -13,15 +13,18 @@ not a container.
 Nothing of a run is left for the next. Once the program ends (or the grader stops it),
 every other process of the container is killed with kill(-1, SIGKILL): a process of the
 student's user can neither survive it nor escape it by forking, since a fork racing a
-fatal signal fails. The container's writable places (/tmp, /dev/shm) are emptied, and
-the run is reported clean only if nothing is left and the launcher's own limits are as
-they were; the grader checks the container's processes from outside too, and removes a
-container that is not clean instead of using it again.
+fatal signal fails. The container's writable places (/tmp, /dev/shm, /dev/mqueue) are
+emptied, and the run is reported clean only if nothing is left and the launcher's own
+limits, priority and scheduling are as they were; the grader checks the container's
+processes from outside too, and removes a container that is not clean instead of using
+it again.
 
-The launcher makes itself undumpable (PR_SET_DUMPABLE 0): the student's programs run as
-the same user, and that keeps them from tracing it or reading its memory or descriptors.
-A program can still kill it; the grader then sees its connection close and removes the
-container.
+The launcher is the container's init (PID 1, no docker-init): the kernel delivers no
+signal to a namespace's init from inside it unless it handles that signal, so the
+student's programs, which run as the same user, cannot kill or stop it, and it reaps
+the orphans they leave. It makes itself undumpable (PR_SET_DUMPABLE 0), which keeps them
+from tracing it or reading its memory or descriptors. What they can still do to it
+(lower its limits with prlimit, say) is seen after the run, and the container is retired.
 
 Runs inside the container as `python3 -I -S -c <this file's text> WAIT`, as the student's
 user: the standard library only, no import of the grader. With no connection within WAIT
@@ -39,7 +42,6 @@ import shutil
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import time
 
@@ -70,19 +72,21 @@ class Frames:
     """Bytes in, whole frames out: `feed` what arrived, take the (kind, payload) pairs it completes."""
 
     def __init__(self):
-        self._buffer = b""
+        self._buffer = bytearray()
 
     def feed(self, data: bytes) -> list:
         self._buffer += data
         found = []
-        while len(self._buffer) >= HEADER.size:
-            kind, size = HEADER.unpack_from(self._buffer)
+        start = 0
+        while len(self._buffer) - start >= HEADER.size:
+            kind, size = HEADER.unpack_from(self._buffer, start)
             if size > MAX_FRAME:
                 raise ValueError(f"a frame of {size} bytes")
-            if len(self._buffer) < HEADER.size + size:
+            if len(self._buffer) - start < HEADER.size + size:
                 break
-            found.append((kind, self._buffer[HEADER.size : HEADER.size + size]))
-            self._buffer = self._buffer[HEADER.size + size :]
+            found.append((kind, bytes(self._buffer[start + HEADER.size : start + HEADER.size + size])))
+            start += HEADER.size + size
+        del self._buffer[:start]  # once per call: many small frames cost no more than one big one
         return found
 
 
@@ -92,11 +96,20 @@ def exit_status(returncode: int) -> int:
 
 
 def main(argv: list) -> int:
-    if os.getuid() == 0 or os.getppid() != 1:
-        # kill(-1) reaches every process of its user: only under a container's init is that just the container.
+    if os.getuid() == 0 or os.getpid() != 1:
+        # kill(-1) reaches every process of its user: only as a container's init is that just the container.
         sys.stderr.write("the launcher runs only as the first program of a client's container, never as root\n")
         return GONE
     wait = float(argv[1])
+    # The namespace's init gets no signal from inside it that it does not handle: with
+    # Python's SIGINT handler gone, no program of the student can stop it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # Every child that ends (the program, or an orphan it left to init) wakes the run's loop.
+    woken, wake = os.pipe()
+    os.set_blocking(woken, False)
+    os.set_blocking(wake, False)
+    signal.set_wakeup_fd(wake, warn_on_full_buffer=False)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
     undumpable()
     limits = own_limits()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
@@ -115,7 +128,7 @@ def main(argv: list) -> int:
             order = next_order(channel, frames, wait)
             if order is None:
                 return GONE
-            run(channel, frames, order)
+            run(channel, frames, order, woken)
             try:
                 left = leftovers(limits)
             except Exception as exc:  # a tree too deep to remove, say: not clean, and the grader retires the container
@@ -124,7 +137,7 @@ def main(argv: list) -> int:
     except (OSError, ValueError):
         return GONE  # the grader is gone, or spoke nonsense: nothing more to do
     finally:
-        kill_others()
+        kill_others({})
 
 
 def undumpable() -> None:
@@ -132,8 +145,14 @@ def undumpable() -> None:
 
 
 def own_limits() -> tuple:
+    """What a program of the same user can change in the launcher, and every later run would inherit."""
     names = sorted(name for name in dir(resource) if name.startswith("RLIMIT_"))
-    return tuple(resource.getrlimit(getattr(resource, name)) for name in names), os.getpriority(os.PRIO_PROCESS, 0)
+    return (
+        tuple(resource.getrlimit(getattr(resource, name)) for name in names),
+        os.getpriority(os.PRIO_PROCESS, 0),
+        os.sched_getscheduler(0),
+        sorted(os.sched_getaffinity(0)),
+    )
 
 
 def next_order(channel: socket.socket, frames: Frames, wait: float):
@@ -150,25 +169,38 @@ def next_order(channel: socket.socket, frames: Frames, wait: float):
                 return json.loads(payload)  # an order is never sent before the previous run's CLEAN
 
 
-def run(channel: socket.socket, frames: Frames, order: dict) -> None:
+def run(channel: socket.socket, frames: Frames, order: dict, woken: int) -> None:
     argv = [str(part) for part in order["argv"]]
     typed = base64.b64decode(order["stdin"])
     stdin_read, stdin_write = os.pipe()
-    os.write(stdin_write, typed)  # the grader sends less than a pipe holds, so this never blocks
+    os.write(stdin_write, typed)  # the grader sends less than a page, which a pipe always holds
     os.close(stdin_write)
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
+    child = None
     try:
-        child = subprocess.Popen(argv, stdin=stdin_read, stdout=out_write, stderr=err_write)
+        # Only these three reach the program: every other descriptor of the launcher is close-on-exec.
+        child = os.posix_spawnp(
+            argv[0],
+            argv,
+            dict(os.environ),
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, stdin_read, 0),
+                (os.POSIX_SPAWN_DUP2, out_write, 1),
+                (os.POSIX_SPAWN_DUP2, err_write, 2),
+            ],
+            setsigdef=(signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT),  # as a shell would start it
+            setsigmask=(),
+        )
     except OSError as exc:
-        child = None
         channel.sendall(frame(STDERR, f"{argv[0]}: {exc.strerror}\n".encode()))
     finally:
         for fd in (stdin_read, out_write, err_write):
             os.close(fd)
     streams = {out_read: STDOUT, err_read: STDERR}
-    stopped = False if child is None else follow(channel, frames, child, streams)
-    kill_others()
+    ended: dict = {}  # pid -> wait status, of every process this launcher has reaped during the run
+    stopped = False if child is None else follow(channel, frames, child, streams, ended, woken)
+    kill_others(ended)
     # Every writer is gone now: what is left in the pipes comes out, then their ends.
     deadline = time.monotonic() + KILL_WAIT
     while streams and time.monotonic() < deadline:
@@ -177,39 +209,37 @@ def run(channel: socket.socket, frames: Frames, order: dict) -> None:
             relay(channel, fd, streams)
     for fd in streams:
         os.close(fd)
-    status = NOT_FOUND if child is None else None if child.returncode is None else exit_status(child.returncode)
+    status = NOT_FOUND if child is None else None if child not in ended else exit_status(ended[child])
     channel.sendall(frame(EXITED, json.dumps({"status": status, "stopped": stopped}).encode()))
 
 
-def follow(channel: socket.socket, frames: Frames, child: subprocess.Popen, streams: dict) -> bool:
-    """Relay the program's output until it ends; True when the grader stopped it."""
-    try:
-        ended = os.pidfd_open(child.pid)
-    except OSError:
-        ended = None  # an older kernel, or a seccomp profile without pidfd_open: look every 50 ms
-    try:
-        while True:
-            watched = [channel, *streams] + ([ended] if ended is not None else [])
-            ready, _, _ = select.select(watched, [], [], None if ended is not None else 0.05)
-            for fd in ready:
-                if fd in streams:
-                    relay(channel, fd, streams)
-            if channel in ready:
-                data = channel.recv(CHUNK)
-                if not data:
-                    raise OSError("the grader closed the connection")
-                if any(kind == STOP for kind, _ in frames.feed(data)):
-                    os.kill(-1, signal.SIGKILL)
-                    try:
-                        child.wait(KILL_WAIT)  # reaped here, not by kill_others: its status stays readable
-                    except subprocess.TimeoutExpired:
-                        pass
-                    return True
-            if child.poll() is not None:
-                return False
-    finally:
-        if ended is not None:
-            os.close(ended)
+def follow(channel: socket.socket, frames: Frames, child: int, streams: dict, ended: dict, woken: int) -> bool:
+    """Relay the program's output until it ends; True when the grader stopped it.
+
+    As the namespace's init, the launcher inherits every orphan of the program: each child
+    that ends wakes it (SIGCHLD), and it reaps at once, as docker-init would, so zombies
+    never fill the container's process limit.
+    """
+    reap(ended)
+    while child not in ended:
+        ready, _, _ = select.select([channel, woken, *streams], [], [])
+        for fd in ready:
+            if fd in streams:
+                relay(channel, fd, streams)
+        if woken in ready:
+            while True:
+                try:
+                    os.read(woken, CHUNK)
+                except BlockingIOError:
+                    break
+        if channel in ready:
+            data = channel.recv(CHUNK)
+            if not data:
+                raise OSError("the grader closed the connection")
+            if any(kind == STOP for kind, _ in frames.feed(data)):
+                return True
+        reap(ended)
+    return False
 
 
 def relay(channel: socket.socket, fd: int, streams: dict) -> None:
@@ -221,8 +251,8 @@ def relay(channel: socket.socket, fd: int, streams: dict) -> None:
         del streams[fd]
 
 
-def kill_others() -> bool:
-    """Kill every process of the container but init and this one; True once none is left."""
+def kill_others(ended: dict) -> bool:
+    """Kill every process of the container but this one, reaping them into `ended`; True once none is left."""
     me = os.getpid()
     deadline = time.monotonic() + KILL_WAIT
     while True:
@@ -230,7 +260,7 @@ def kill_others() -> bool:
             os.kill(-1, signal.SIGKILL)
         except ProcessLookupError:
             pass  # nothing else to signal
-        reap()
+        reap(ended)
         if not others(me):
             return True
         if time.monotonic() >= deadline:
@@ -238,23 +268,25 @@ def kill_others() -> bool:
         time.sleep(0.002)
 
 
-def reap() -> None:
+def reap(ended: dict) -> None:
+    """Collect every child that has ended (the program, and the orphans it left to init)."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
+        ended[pid] = os.waitstatus_to_exitcode(status)
 
 
 def others(me: int) -> list:
-    return [int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) not in (1, me)]
+    return [int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) != me]
 
 
 def leftovers(limits: tuple) -> str:
     """What a run left that the next one would see, in words; empty when nothing."""
-    if not kill_others():
+    if not kill_others({}):
         return "processes that did not end"
     for folder in WRITABLE:
         if not empty(folder):
