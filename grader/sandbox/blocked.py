@@ -30,6 +30,8 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.sandbox import sock_diag
+
 # Only the calls a blocked receive or a waiting parent sleeps in; anything else (poll,
 # select, epoll, sleeps, futexes: each may have a timeout) is never "forever".
 _SYSCALLS = {
@@ -194,10 +196,18 @@ def pending_alarms(timer_list: Path = Path("/proc/timer_list")) -> int | None:
         return None
 
 
-def bytes_in_flight(pid: int, proc: Path = Path("/proc")) -> int | None:
-    """Bytes waiting in the send queues of the sockets of `pid`'s network namespace (tx_queue of /proc/net/*)."""
+def bytes_in_flight(pid: int, proc: Path = Path("/proc"), diag: socket.socket | None = None) -> int | None:
+    """Bytes waiting in the send queues of the sockets of `pid`'s network namespace (tx_queue of /proc/net/*).
+
+    With `diag`, a sock_diag socket of that namespace, TCP's come from it (grader.sandbox.sock_diag).
+    """
     total = 0
-    for table in ("tcp", "tcp6", "udp", "udp6"):
+    if diag is not None:
+        try:
+            total = sum(s.send_queue for s in sock_diag.dump(diag, sock_diag.ALL_STATES))
+        except OSError:
+            return None
+    for table in ("udp", "udp6") if diag is not None else ("tcp", "tcp6", "udp", "udp6"):
         try:
             lines = (proc / str(pid) / "net" / table).read_text().splitlines()[1:]
         except FileNotFoundError:
@@ -222,8 +232,10 @@ class BlockedWatch:
         pids: Callable[[], list[int] | None],
         peer_quiet: Callable[[], Hashable | None],
         settle: float = SETTLE,
+        diag: socket.socket | None = None,
     ):
         self._init = init_pid  # the container's init (a client's launcher): the grader's, never the student's
+        self._diag = diag  # a sock_diag socket of its namespace, where the grader could make one
         self._pids = pids
         self._peer_quiet = peer_quiet
         self._settling = Settling(settle)
@@ -240,7 +252,7 @@ class BlockedWatch:
         states = tuple(read_process(pid) for pid in self._pids() or [] if pid != self._init)
         if never_wakes(states, Machine(0, 0)) is None:  # the cheap part first
             return None, None
-        how = never_wakes(states, Machine(pending_alarms(), bytes_in_flight(self._init)))
+        how = never_wakes(states, Machine(pending_alarms(), bytes_in_flight(self._init, diag=self._diag)))
         if how is None or self._peer_quiet() != before:
             return None, None
         return (before, states), how

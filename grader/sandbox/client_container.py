@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from grader.model import ExitInfo, ProgramRun
-from grader.sandbox import PeerQuiet, SandboxError
+from grader.sandbox import PeerQuiet, SandboxError, sock_diag
 from grader.sandbox.blocked import BlockedWatch
 from grader.sandbox.launcher import CLEAN, CONTROL_PORT, EXITED, KILL_WAIT, RUN, STDERR, STDOUT, STOP, Frames, frame
 from grader.sandbox.netns import SocketMaker
@@ -71,6 +71,7 @@ class ClientContainer:
         self._idle_limit = idle_limit
         self._frames = Frames()
         self._channel = _connect(make_socket)
+        self._diag = sock_diag.open_in(make_socket)
         found = pids()
         # Before any program runs, the container holds the launcher and nothing else. Where its
         # processes cannot be seen, nothing a run leaves can be checked: it serves one run only.
@@ -95,7 +96,7 @@ class ClientContainer:
         order = {"argv": list(command), "stdin": base64.b64encode(stdin).decode()}
         self._send(frame(RUN, json.dumps(order).encode()))
         started = time.monotonic()  # the budget is the program's: the container was ready before it
-        watch = None if peer_quiet is None else BlockedWatch(self._launcher, self._pids, peer_quiet)
+        watch = None if peer_quiet is None else BlockedWatch(self._launcher, self._pids, peer_quiet, diag=self._diag)
 
         def wait_or_blocked(timeout: float) -> dict | str | None:
             end = time.monotonic() + timeout
@@ -190,6 +191,8 @@ class ClientContainer:
     def close(self) -> None:
         self.reusable = False
         self._channel.close()
+        if self._diag is not None:
+            self._diag.close()
         self.make_socket.close()
 
 

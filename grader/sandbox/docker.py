@@ -39,7 +39,7 @@ from docker.types import LogConfig, Ulimit
 from grader import PACKAGE_DIR
 from grader.discover import SKIPPED_DIRS
 from grader.model import ExitInfo, Program, ProgramRun, Role
-from grader.sandbox import Address, PeerNetwork, PeerQuiet, SandboxError
+from grader.sandbox import Address, PeerNetwork, PeerQuiet, SandboxError, sock_diag
 from grader.sandbox.client_container import ClientContainer
 from grader.sandbox.netns import NamespaceSockets, RelaySockets, SocketMaker, can_enter
 from grader.sandbox.sockets import HOST_ADDRESS, BoundSocket, read_namespace, read_unread
@@ -300,6 +300,9 @@ class DockerServer:
         self._pid: int | None = None
         self._exit: ExitInfo | None = None
         self._cgroup: CgroupUsage | None = None
+        self._diag: socket.socket | None = None  # sock_diag, inside its namespace: see grader.sandbox.sock_diag
+        self._diag_lock = threading.Lock()  # one request and its answer at a time
+        self._diag_tried = False
 
     def address(self, transport: str) -> Address:
         return (HOST_ADDRESS, self._port)
@@ -314,11 +317,29 @@ class DockerServer:
 
     def bound_sockets(self) -> list[BoundSocket] | None:
         pid = self._namespace_pid()
-        return [] if pid is None else read_namespace(pid, STUDENT_UID)
+        if pid is None:
+            return []
+        with self._diag_lock:
+            return read_namespace(pid, STUDENT_UID, self._diag_socket())
 
     def unread_bytes(self, peer_port: int) -> int | None:
         pid = self._namespace_pid()
-        return None if pid is None else read_unread(pid, self._port, peer_port)
+        if pid is None:
+            return None
+        with self._diag_lock:
+            return read_unread(pid, self._port, peer_port, self._diag_socket())
+
+    def _diag_socket(self) -> socket.socket | None:
+        """Made once, where the grader can make sockets in the namespace; None: /proc is read instead."""
+        if not self._diag_tried:
+            self._diag_tried = True
+            try:
+                if self._sockets is None:
+                    self._sockets = self._open_sockets()
+                self._diag = sock_diag.open_in(self._sockets)
+            except SandboxError:
+                self._diag = None
+        return self._diag
 
     def usage(self) -> Usage | None:
         if self._cgroup is None:
@@ -355,6 +376,8 @@ class DockerServer:
         return raw.decode("utf-8", "replace").rstrip("\n")
 
     def stop(self) -> None:
+        if self._diag is not None:
+            self._diag.close()
         if self._sockets is not None:
             self._sockets.close()
         self._remove(self._container)

@@ -29,7 +29,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 class SocketMaker(Protocol):
     """Makes the grader's sockets inside one container's network namespace; `close()` when done."""
 
-    def __call__(self, family: int, kind: int) -> socket.socket: ...
+    def __call__(self, family: int, kind: int, proto: int = 0) -> socket.socket: ...
 
     def close(self) -> None: ...
 
@@ -76,10 +76,10 @@ class NamespaceSockets:
                 exc.errno or errno.ESRCH, f"the container's network namespace is gone: {exc.strerror}"
             ) from None
 
-    def __call__(self, family: int, kind: int) -> socket.socket:
+    def __call__(self, family: int, kind: int, proto: int = 0) -> socket.socket:
         if self._fd < 0:
             raise NamespaceError(errno.EBADF, "the container's network namespace was already released")
-        return _in_namespace(self._fd, lambda: socket.socket(family, kind))
+        return _in_namespace(self._fd, lambda: socket.socket(family, kind, proto))
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -117,8 +117,10 @@ class RelaySockets:
         self._path = path
         self._on_close = on_close
 
-    def __call__(self, family: int, kind: int) -> socket.socket:
+    def __call__(self, family: int, kind: int, proto: int = 0) -> socket.socket:
         names: dict[int, bytes] = {socket.SOCK_DGRAM: b"udp", socket.SOCK_STREAM: b"tcp"}
+        if family != socket.AF_INET or proto != 0 or kind not in names:
+            raise NamespaceError(errno.EAFNOSUPPORT, "the socket relay makes IPv4 UDP and TCP sockets only")
         name = names[kind]
         deadline = time.monotonic() + RELAY_WAIT
         while True:

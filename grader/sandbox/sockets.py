@@ -12,6 +12,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.sandbox import sock_diag
+
 # Inside a sandbox's loopback-only network namespace, the grader reaches a server at this
 # address, which stands for "the machine's own address": a server bound to '' (or to its
 # host name, which the sandbox maps here) is reached, one bound to 127.0.0.1 alone is not,
@@ -68,10 +70,20 @@ def _decode_host(hex_addr: str, ipv6: bool) -> str:
     return str(addr.ipv4_mapped or addr)
 
 
-def read_namespace(pid: int, uid: int | None = None) -> list[BoundSocket]:
-    """The bound server sockets in the network namespace of `pid` (a container's init)."""
+def read_namespace(pid: int, uid: int | None = None, diag: socket.socket | None = None) -> list[BoundSocket]:
+    """The bound server sockets in the network namespace of `pid` (a container's init).
+
+    With `diag`, a sock_diag socket of that namespace, TCP's come from it: see grader.sandbox.sock_diag.
+    """
     found: list[BoundSocket] = []
-    for transport in ("tcp", "udp"):
+    transports = ("udp",) if diag is not None else ("tcp", "udp")
+    if diag is not None:
+        found.extend(
+            BoundSocket("tcp", s.local[0], s.local[1])
+            for s in sock_diag.dump(diag, sock_diag.states(sock_diag.TCP_LISTEN))
+            if uid is None or s.uid == uid
+        )
+    for transport in transports:
         for suffix, v6 in (("", False), ("6", True)):
             try:
                 text = Path(f"/proc/{pid}/net/{transport}{suffix}").read_text()
@@ -95,8 +107,13 @@ def parse_unread(text: str, local_port: int, peer_port: int) -> int | None:
     return None
 
 
-def read_unread(pid: int, local_port: int, peer_port: int) -> int | None:
-    """`parse_unread` over the TCP tables of the network namespace of `pid`."""
+def read_unread(pid: int, local_port: int, peer_port: int, diag: socket.socket | None = None) -> int | None:
+    """`parse_unread` over the TCP tables of the network namespace of `pid`, or over `diag`'s when given."""
+    if diag is not None:
+        for s in sock_diag.dump(diag, sock_diag.states(sock_diag.TCP_ESTABLISHED)):
+            if s.local[1] == local_port and s.remote[1] == peer_port:
+                return s.receive_queue
+        return None
     for suffix in ("", "6"):
         try:
             text = Path(f"/proc/{pid}/net/tcp{suffix}").read_text()
