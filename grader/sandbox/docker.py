@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import select
 import shutil
 import socket
 import stat
@@ -65,6 +66,7 @@ MAX_COPY_BYTES = 64 << 20  # a submission's files copied into its volume; beyond
 MAX_COPY_FILES = 2000  # and its files and folders: a million empty files would make a huge archive too
 LAUNCHER = (PACKAGE_DIR / "sandbox" / "launcher.py").read_text()
 LAUNCHER_WAIT = 600  # seconds a client's launcher waits for the grader's connection, or its next order
+EXIT_WAIT = 30.0  # seconds the engine may take to report an exit the kernel has already seen
 RELAY_UID = 10002  # the relay's user when the grader is root: never the student's, whose sockets are judged
 _NOT_COPIED = SKIPPED_DIRS | {".git"}  # what discovery never reads, and the repository's history
 
@@ -303,6 +305,7 @@ class DockerServer:
         self._diag: socket.socket | None = None  # sock_diag, inside its namespace: see grader.sandbox.sock_diag
         self._diag_lock = threading.Lock()  # one request and its answer at a time
         self._diag_tried = False
+        self._init_pidfd: int | None = None  # -1: none could be had
 
     def address(self, transport: str) -> Address:
         return (HOST_ADDRESS, self._port)
@@ -355,14 +358,39 @@ class DockerServer:
         return self._pid
 
     def exit_info(self) -> ExitInfo | None:
+        """None while running: asked of the kernel (a pidfd of the container's init), the engine only once it ended.
+
+        Start-up is watched every 20 ms and each check asks again; an engine asked each time
+        costs a few milliseconds of CPU per answer.
+        """
         if self._exit is not None:
             return self._exit
+        if self._init_pidfd is None:
+            try:
+                pid = self._namespace_pid()
+                self._init_pidfd = os.pidfd_open(pid) if pid is not None else -1
+            except NotFound:
+                return ExitInfo(None)
+            except OSError:
+                self._init_pidfd = -1  # gone already, or no pidfd here: the engine says
+        if self._init_pidfd >= 0:
+            try:
+                ended, _, _ = select.select([self._init_pidfd], [], [], 0)
+            except (OSError, ValueError):  # closed meanwhile: the grading is stopping it
+                ended = [True]
+            if not ended:
+                return None
         try:
             with _engine("asking whether the server still runs"):
                 self._container.reload()
+                state = self._container.attrs["State"]
+                if state["Running"] and self._init_pidfd >= 0:
+                    # The kernel saw it end; the engine may take a moment to say so.
+                    self._container.wait(timeout=EXIT_WAIT)
+                    self._container.reload()
+                    state = self._container.attrs["State"]
         except NotFound:
             return ExitInfo(None)
-        state = self._container.attrs["State"]
         if state["Running"]:
             return None
         self._exit = ExitInfo(state.get("ExitCode"), bool(state.get("OOMKilled")))
@@ -376,6 +404,9 @@ class DockerServer:
         return raw.decode("utf-8", "replace").rstrip("\n")
 
     def stop(self) -> None:
+        if self._init_pidfd is not None and self._init_pidfd >= 0:
+            os.close(self._init_pidfd)
+            self._init_pidfd = -1
         if self._diag is not None:
             self._diag.close()
         if self._sockets is not None:
