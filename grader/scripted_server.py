@@ -630,9 +630,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None, stream: TextIO | None = None) -> int:
+    """The script: serve until the lifetime ends, the event budget is spent, or SIGTERM/SIGINT."""
     opts = parse_args(argv)
+    wake_r, wake_w = socket.socketpair()
+    wake_w.setblocking(False)
+    signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)  # a signal writes to wake_r's pair
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda signum, frame: None)
+    try:
+        return serve(opts, stream or sys.stdout, wake_r)
+    finally:
+        signal.set_wakeup_fd(-1)
+        wake_w.close()
+
+
+def serve(opts: argparse.Namespace, stream: TextIO, stop: socket.socket) -> int:
+    """Serve as `opts` say, writing events to `stream`, until anything arrives on `stop` (or the lifetime ends).
+
+    The grader runs it in a thread of its own (grader.scenarios.scripted_peer), the script
+    in a process of its own; `stop` is closed when it returns.
+    """
     start = time.monotonic()
-    log = EventLog(stream or sys.stdout, start, opts.max_events)
+    log = EventLog(stream, start, opts.max_events)
     loop = Loop()
     server: UdpServer | TcpServer = (UdpServer if opts.transport == "udp" else TcpServer)(opts, log, loop)
     loop.on_idle = lambda: None if server.sending() else log.quiet()
@@ -646,33 +665,21 @@ def main(argv: list[str] | None = None, stream: TextIO | None = None) -> int:
         except _Stop:
             pass
         loop.close()
+        stop.close()
         return 1
 
-    wake_r, wake_w = socket.socketpair()
-    wake_r.setblocking(False)
-    wake_w.setblocking(False)
-
-    def _drain_wakeup(mask: int) -> None:
-        try:
-            wake_r.recv(512)
-        except OSError:
-            pass
-
-    def _on_signal(signum: int, frame: Any) -> None:
+    def _stopped(mask: int) -> None:
         loop.stop_reason = "signal"
 
-    loop.sel.register(wake_r, selectors.EVENT_READ, _drain_wakeup)
-    signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-
+    stop.setblocking(False)
+    loop.sel.register(stop, selectors.EVENT_READ, _stopped)  # closed by loop.close()
     status = 0
     try:
         log.write("ready", transport=opts.transport, port=server.port, behaviour=opts.behaviour)
         loop.run(start + opts.lifetime)
         reason = "lifetime"
-    except _Stop as stop:
-        reason = stop.reason
+    except _Stop as stopped:
+        reason = stopped.reason
     except Exception:
         traceback.print_exc(file=sys.stderr)
         reason, status = "error", 1
@@ -680,8 +687,6 @@ def main(argv: list[str] | None = None, stream: TextIO | None = None) -> int:
         if isinstance(server, TcpServer):
             server.close()
         loop.close()
-        signal.set_wakeup_fd(-1)
-        wake_w.close()
     if reason != "stdout":
         try:
             log.write("end", reason=reason)

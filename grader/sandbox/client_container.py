@@ -22,10 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from grader.model import ExitInfo, ProgramRun
-from grader.sandbox import PeerQuiet, SandboxError, sock_diag
+from grader.sandbox import PeerQuiet, SandboxError
 from grader.sandbox.blocked import BlockedWatch
 from grader.sandbox.launcher import CLEAN, CONTROL_PORT, EXITED, KILL_WAIT, RUN, STDERR, STDOUT, STOP, Frames, frame
 from grader.sandbox.netns import SocketMaker
+from grader.sandbox.sock_diag import open_in as open_diag
 from grader.sandbox.usage import CgroupUsage, await_within_budget, oom_kills
 
 CONNECT_WAIT = 10.0  # seconds for a new container's launcher to listen; it starts in well under one
@@ -71,7 +72,7 @@ class ClientContainer:
         self._idle_limit = idle_limit
         self._frames = Frames()
         self._channel = _connect(make_socket)
-        self._diag = sock_diag.open_in(make_socket)
+        self._diag = open_diag(make_socket)
         found = pids()
         # Before any program runs, the container holds the launcher and nothing else. Where its
         # processes cannot be seen, nothing a run leaves can be checked: it serves one run only.

@@ -40,9 +40,10 @@ from docker.types import LogConfig, Ulimit
 from grader import PACKAGE_DIR
 from grader.discover import SKIPPED_DIRS
 from grader.model import ExitInfo, Program, ProgramRun, Role
-from grader.sandbox import Address, PeerNetwork, PeerQuiet, SandboxError, sock_diag
+from grader.sandbox import Address, PeerNetwork, PeerQuiet, SandboxError
 from grader.sandbox.client_container import ClientContainer
 from grader.sandbox.netns import NamespaceSockets, RelaySockets, SocketMaker, can_enter
+from grader.sandbox.sock_diag import open_in as open_diag
 from grader.sandbox.sockets import HOST_ADDRESS, BoundSocket, read_namespace, read_unread
 from grader.sandbox.usage import CgroupUsage, Usage
 from grader.scratch import PREFIX as SCRATCH_PREFIX
@@ -339,7 +340,7 @@ class DockerServer:
             try:
                 if self._sockets is None:
                     self._sockets = self._open_sockets()
-                self._diag = sock_diag.open_in(self._sockets)
+                self._diag = open_diag(self._sockets)
             except SandboxError:
                 self._diag = None
         return self._diag

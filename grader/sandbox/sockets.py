@@ -12,7 +12,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.sandbox import sock_diag
+from grader.sandbox.sock_diag import TCP_ESTABLISHED, TCP_LISTEN, dump, states
 
 # Inside a sandbox's loopback-only network namespace, the grader reaches a server at this
 # address, which stands for "the machine's own address": a server bound to '' (or to its
@@ -80,7 +80,7 @@ def read_namespace(pid: int, uid: int | None = None, diag: socket.socket | None 
     if diag is not None:
         found.extend(
             BoundSocket("tcp", s.local[0], s.local[1])
-            for s in sock_diag.dump(diag, sock_diag.states(sock_diag.TCP_LISTEN))
+            for s in dump(diag, states(TCP_LISTEN))
             if uid is None or s.uid == uid
         )
     for transport in transports:
@@ -110,7 +110,7 @@ def parse_unread(text: str, local_port: int, peer_port: int) -> int | None:
 def read_unread(pid: int, local_port: int, peer_port: int, diag: socket.socket | None = None) -> int | None:
     """`parse_unread` over the TCP tables of the network namespace of `pid`, or over `diag`'s when given."""
     if diag is not None:
-        for s in sock_diag.dump(diag, sock_diag.states(sock_diag.TCP_ESTABLISHED)):
+        for s in dump(diag, states(TCP_ESTABLISHED)):
             if s.local[1] == local_port and s.remote[1] == peer_port:
                 return s.receive_queue
         return None
