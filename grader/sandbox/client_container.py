@@ -95,7 +95,10 @@ class ClientContainer:
         seen = _Seen()
         self.reusable = False  # until the launcher and the host both find the run cleaned up
         order = {"argv": list(command), "stdin": base64.b64encode(stdin).decode()}
-        self._send(frame(RUN, json.dumps(order).encode()))
+        try:
+            self._send(frame(RUN, json.dumps(order).encode()))
+        except _LauncherLost:
+            raise SandboxError("the client's container no longer takes orders") from None
         started = time.monotonic()  # the budget is the program's: the container was ready before it
         watch = None if peer_quiet is None else BlockedWatch(self._launcher, self._pids, peer_quiet, diag=self._diag)
 
@@ -111,16 +114,20 @@ class ClientContainer:
                     return None
             return seen.exited
 
+        ended: dict | str | None = None
+        waited, duration, decided = 0.0, 0.0, False
         try:
             ended, waited = await_within_budget(budget, wait_or_blocked, self._waited)
-            duration = time.monotonic() - started
+            duration, decided = time.monotonic() - started, True
             if not isinstance(ended, dict):
                 self._send(frame(STOP))
             clean = self._await_clean(seen)
         except _LauncherLost:
             # Only the program could do that (its memory, or limits it set on the launcher); and
             # with the namespace's init gone, the kernel killed every process of the program.
-            ended, waited, duration, clean = {"status": KILLED}, 0.0, time.monotonic() - started, False
+            clean = False
+            if not decided:
+                ended, duration = seen.exited or {"status": KILLED}, time.monotonic() - started
         self.reusable = clean and self._checked and self._pids() == [self._launcher]
         self._last_used = time.monotonic()
         exit_info = None
@@ -177,9 +184,9 @@ class ClientContainer:
     def _send(self, data: bytes) -> None:
         try:
             self._channel.sendall(data)
-        except OSError as exc:
+        except OSError:
             self.reusable = False
-            raise SandboxError(f"the client's container no longer takes orders: {exc}") from None
+            raise _LauncherLost() from None
 
     def alive(self) -> bool:
         """Whether the launcher still takes orders: between runs it sends nothing, so a readable channel is closed.
