@@ -101,6 +101,7 @@ LINGER = 1.0  # s the server keeps draining after its FIN before releasing the s
 MAX_CONNS = 16
 MAX_LATE = 256  # UDP late replies pending at once
 BATCH = 64  # datagrams or accepts handled per wake-up
+MAX_DRAINED = 1000  # datagrams read and dropped from the wrong-port socket in all
 
 
 def uppercase(data: bytes) -> bytes:
@@ -234,6 +235,7 @@ class UdpServer:
         self.late_pending = 0
         self.sock: socket.socket | None = None
         self.reply_sock: socket.socket | None = None
+        self.drained = 0
         self.port = 0
 
     def sending(self) -> bool:
@@ -263,9 +265,13 @@ class UdpServer:
         self.loop.sel.register(sock, selectors.EVENT_READ, self._on_readable)
 
     def _drain_other(self, mask: int) -> None:
-        """Anything sent to the wrong-port socket is read and dropped (bounded)."""
+        """Anything sent to the wrong-port socket is read and dropped; after MAX_DRAINED, left to the kernel to drop."""
         assert self.reply_sock is not None
         for _ in range(BATCH):
+            if self.drained >= MAX_DRAINED:
+                self.loop.sel.unregister(self.reply_sock)  # a flood costs the grader nothing more
+                return
+            self.drained += 1
             try:
                 self.reply_sock.recvfrom(MAX_DATAGRAM)
             except BlockingIOError:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.sandbox.sock_diag import ALL_STATES, dump
+from grader.sandbox.sock_diag import ALL_STATES, TCP_LISTEN, dump
 
 # Only the calls a blocked receive or a waiting parent sleeps in; anything else (poll,
 # select, epoll, sleeps, futexes: each may have a timeout) is never "forever".
@@ -204,7 +204,8 @@ def bytes_in_flight(pid: int, proc: Path = Path("/proc"), diag: socket.socket | 
     total = 0
     if diag is not None:
         try:
-            total = sum(s.send_queue for s in dump(diag, ALL_STATES))
+            # A listening socket's "send queue" in sock_diag is its backlog, not bytes (/proc shows 0).
+            total = sum(s.send_queue for s in dump(diag, ALL_STATES) if s.state != TCP_LISTEN)
         except OSError:
             return None
     for table in ("udp", "udp6") if diag is not None else ("tcp", "tcp6", "udp", "udp6"):

@@ -102,15 +102,20 @@ class ClientContainer:
         started = time.monotonic()  # the budget is the program's: the container was ready before it
         watch = None if peer_quiet is None else BlockedWatch(self._launcher, self._pids, peer_quiet, diag=self._diag)
 
+        looked = [0.0]  # when /proc was last read: output arriving in a flood must not make it constant
+
         def wait_or_blocked(timeout: float) -> dict | str | None:
             end = time.monotonic() + timeout
             while seen.exited is None:
                 self._receive(max(0.0, min(PROBE, end - time.monotonic())), seen)
                 if seen.exited is not None:
                     break
-                if watch is not None and (blocked := watch.forever(time.monotonic())) is not None:
-                    return blocked
-                if time.monotonic() >= end:
+                now = time.monotonic()
+                if watch is not None and now - looked[0] >= PROBE:
+                    looked[0] = now
+                    if (blocked := watch.forever(now)) is not None:
+                        return blocked
+                if now >= end:
                     return None
             return seen.exited
 
@@ -155,9 +160,13 @@ class ClientContainer:
             self._receive(deadline - time.monotonic(), seen)
         return seen.cleaned is not None and bool(seen.cleaned.get("clean"))
 
+    def _readable(self, timeout: float) -> bool:
+        poller = select.poll()  # not select(): a descriptor may be numbered beyond 1023
+        poller.register(self._channel, select.POLLIN)
+        return bool(poller.poll(max(0, int(timeout * 1000))))
+
     def _receive(self, timeout: float, seen: _Seen) -> None:
-        ready, _, _ = select.select([self._channel], [], [], timeout)
-        if not ready:
+        if not self._readable(timeout):
             return
         try:
             data = self._channel.recv(1 << 16)
@@ -193,8 +202,7 @@ class ClientContainer:
 
         One unused for long is not trusted to stay: its launcher ends after a wait of its own.
         """
-        ready, _, _ = select.select([self._channel], [], [], 0)
-        return self.reusable and not ready and time.monotonic() - self._last_used < self._idle_limit
+        return self.reusable and not self._readable(0) and time.monotonic() - self._last_used < self._idle_limit
 
     def close(self) -> None:
         self.reusable = False

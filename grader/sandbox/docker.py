@@ -324,14 +324,28 @@ class DockerServer:
         if pid is None:
             return []
         with self._diag_lock:
-            return read_namespace(pid, STUDENT_UID, self._diag_socket())
+            try:
+                return read_namespace(pid, STUDENT_UID, self._diag_socket())
+            except OSError:
+                self._drop_diag()
+                return read_namespace(pid, STUDENT_UID)
 
     def unread_bytes(self, peer_port: int) -> int | None:
         pid = self._namespace_pid()
         if pid is None:
             return None
         with self._diag_lock:
-            return read_unread(pid, self._port, peer_port, self._diag_socket())
+            try:
+                return read_unread(pid, self._port, peer_port, self._diag_socket())
+            except OSError:
+                self._drop_diag()
+                return read_unread(pid, self._port, peer_port)
+
+    def _drop_diag(self) -> None:
+        """After any failure (an answer cut short would leave the next one out of step): /proc from now on."""
+        if self._diag is not None:
+            self._diag.close()
+            self._diag = None
 
     def _diag_socket(self) -> socket.socket | None:
         """Made once, where the grader can make sockets in the namespace; None: /proc is read instead."""
@@ -375,11 +389,9 @@ class DockerServer:
             except OSError:
                 self._init_pidfd = -1  # gone already, or no pidfd here: the engine says
         if self._init_pidfd >= 0:
-            try:
-                ended, _, _ = select.select([self._init_pidfd], [], [], 0)
-            except (OSError, ValueError):  # closed meanwhile: the grading is stopping it
-                ended = [True]
-            if not ended:
+            poller = select.poll()  # not select(): a descriptor may be numbered beyond 1023
+            poller.register(self._init_pidfd, select.POLLIN)
+            if not poller.poll(0):
                 return None
         try:
             with _engine("asking whether the server still runs"):
@@ -479,6 +491,11 @@ class DockerSandbox:
             borrowed = self._client_container(submission_path, role, names)
         try:
             yield PeerNetwork("127.0.0.1", borrowed.make_socket, borrowed)
+        except BaseException:
+            # The peer could not be served there (a port the last run left taken, say): the
+            # run that confirms this one gets a new container.
+            borrowed.reusable = False
+            raise
         finally:
             if borrowed.reusable:
                 with self._containers_lock:

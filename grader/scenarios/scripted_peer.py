@@ -25,7 +25,7 @@ READY = '"event": "ready"'
 QUIET = f'"event": "{QUIET_EVENT}"'
 READY_WAIT = 10.0  # seconds; the server binds and reports at once unless the machine is swamped
 STOP_WAIT = 3.0
-MAX_LOG = 1 << 20  # characters of events kept: the server's event budget keeps it far below
+MAX_LOG = 32 << 20  # characters of events kept: 200 events of at most 64 KiB each, in base64, stay below
 
 
 @dataclass(frozen=True)

@@ -66,3 +66,25 @@ def test_a_client_with_a_timer_of_its_own_is_left_to_wake_by_itself(sandbox, tmp
     assert run.never_woke == ""
     assert run.exit is not None, f"it was killed after {run.duration:.2f}s"
     assert run.duration >= 1.9
+
+
+TCP_SILENT = ScriptedServerSpec("tcp", "silent", 12000, 0.0, 1, 0.0)
+
+TCP_CLIENT = """\
+import socket
+sock = socket.create_connection(("127.0.0.1", 12000))
+sock.sendall(b"hello\\n")
+print(sock.recv(1024))
+"""
+
+
+def test_a_tcp_client_with_no_timeout_waiting_for_a_silent_server_is_stopped_long_before_its_budget(sandbox, tmp_path):
+    # The scripted server's listening socket stays open beside the connection: its backlog is
+    # no byte in flight (sock_diag reports it where /proc/net/tcp shows a send queue).
+    folder = tmp_path / "tcp-no-timeout"
+    folder.mkdir()
+    (folder / "TCPClient.py").write_text(TCP_CLIENT)
+    run = play(sandbox, folder, Program(Role.TCP_CLIENT, ("python3", "-u", "TCPClient.py")), b"", TCP_SILENT, BUDGET)
+    assert run.hung
+    assert run.never_woke == "blocked in recvfrom() on a socket with no timeout"
+    assert run.duration < BUDGET / 2
