@@ -132,6 +132,7 @@ class Grading:
     seed: int
     time_limit: float | None = None  # for the whole submission; None: the assignment's
     lanes: int = 1  # lanes run at once by `start_lanes`; 1: every check in turn, when pytest asks for it
+    client_runs: int = CLIENT_RUNS_AT_ONCE  # runs of one client role at once, each in a container of its own
     _deadline: Deadline = field(init=False)
     _pool: ThreadPoolExecutor | None = None
     _planned: dict[str, Future] = field(default_factory=dict)
@@ -160,7 +161,7 @@ class Grading:
         if self.lanes < 2 or not self.sandbox.sandboxed or self._pool is not None:
             return
         self._pool = ThreadPoolExecutor(self.lanes, thread_name_prefix=f"lane-{self.submission.name[:12]}")
-        for lane in lanes(checks, set(self.submission.programs)):
+        for lane in lanes(checks, set(self.submission.programs), runs_at_once=self.client_runs):
             futures: list[Future] = [Future() for _ in lane]
             self._planned.update({check.id: future for check, future in zip(lane, futures, strict=True)})
             self._pool.submit(self._run_lane, lane, futures)

@@ -21,7 +21,7 @@ import pytest
 
 from grader import PACKAGE_DIR
 from grader.discover import DiscoveryError, discover
-from grader.engine import Grading
+from grader.engine import CLIENT_RUNS_AT_ONCE, Grading
 from grader.names import shown, terminal_text
 from grader.report import terminal_summary
 from grader.sandbox import SandboxError, local
@@ -65,6 +65,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help=f"lanes of checks run side by side in Docker, sharing nothing (default: {LANES}; "
         "local processes always run one at a time)",
+    )
+    group.addoption(
+        "--client-runs",
+        type=int,
+        default=CLIENT_RUNS_AT_ONCE,
+        metavar="N",
+        help=f"runs of one client role side by side, each in a container of its own (default: "
+        f"{CLIENT_RUNS_AT_ONCE}; `grader grade` uses 1: a class is bound by the machine's CPU, "
+        "and each container costs some)",
     )
     group.addoption(
         "--time-limit",
@@ -143,6 +152,7 @@ def grading(request: pytest.FixtureRequest, pytestconfig: pytest.Config, record_
         assignment.seed if seed is None else seed,
         pytestconfig.getoption("--time-limit"),
         max(1, pytestconfig.getoption("--lanes")),
+        max(1, pytestconfig.getoption("--client-runs")),
     )
     found = ", ".join(f"{role.value}={p.source or ' '.join(p.command)}" for role, p in submission.programs.items())
     # Names from the submission are escaped: pytest writes property values raw, and an ESC

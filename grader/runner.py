@@ -62,6 +62,7 @@ def pytest_command(
         f"--sandbox={sandbox}",
         f"--seed={seed}",
         f"--time-limit={time_limit:g}",
+        f"--client-runs={CLASS_CLIENT_RUNS}",
         f"--junitxml={junit}",
         "-o",
         f"junit_suite_name={student}",
@@ -70,6 +71,10 @@ def pytest_command(
         "no:cacheprovider",
     ]
 
+
+# A class run is bound by the machine's CPU, not by one student's waits: the runs of a client
+# role one after another need one container for the role, not two.
+CLASS_CLIENT_RUNS = 1
 
 PR_SET_PDEATHSIG = 1
 

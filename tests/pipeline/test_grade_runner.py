@@ -122,6 +122,7 @@ def test_the_command_is_the_students_own_pytest_run_on_the_graders_own_configura
         "--sandbox=docker",
         "--seed=9",
         "--time-limit=120",
+        "--client-runs=1",
     ):
         assert option in argv
     assert any(argv[i : i + 2] == ["-o", "junit_suite_name=alice"] for i in range(len(argv)))
