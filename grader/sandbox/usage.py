@@ -40,7 +40,7 @@ class CgroupUsage:
     def __init__(self, directory: Path, cpu_file: str, exclude: frozenset[int] = frozenset()):
         self._directory = directory
         self._cpu_file = cpu_file
-        self._exclude = exclude  # the grader's own processes in it (a client container's init and launcher)
+        self._exclude = exclude  # the grader's own processes in it (a client container's launcher)
 
     def excluding(self, pids: frozenset[int]) -> CgroupUsage:
         """The same cgroup, whose busy and waiting threads leave `pids` out."""
@@ -49,21 +49,8 @@ class CgroupUsage:
     @classmethod
     def of(cls, pid: int, root: Path = CGROUP_ROOT) -> CgroupUsage | None:
         """None where the cgroup cannot be read (another layout, no permission): then callers time on the clock."""
-        try:
-            lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
-        except OSError:
-            return None
-        for line in lines:
-            _, controllers, path = line.split(":", 2)
-            relative = path.lstrip("/")
-            if "cpuacct" in controllers.split(","):
-                for mount in (controllers, "cpuacct", "cpu,cpuacct"):
-                    candidate = root / mount / relative
-                    if (candidate / "cpuacct.usage").is_file():
-                        return cls(candidate, "cpuacct.usage")
-            elif controllers == "" and (root / relative / "cpu.stat").is_file():
-                return cls(root / relative, "cpu.stat")
-        return None
+        found = _cgroup_file(pid, "cpuacct", "cpuacct.usage", "cpu.stat", root)
+        return None if found is None else cls(found.parent, found.name)
 
     def pids(self) -> list[int] | None:
         """The processes in the cgroup; None once it is gone."""
@@ -94,6 +81,16 @@ class CgroupUsage:
 
 def oom_kills(pid: int, root: Path = CGROUP_ROOT) -> int | None:
     """Processes the memory limit has killed so far in `pid`'s cgroup (v1 or v2); None where that cannot be read."""
+    found = _cgroup_file(pid, "memory", "memory.oom_control", "memory.events", root)
+    try:
+        fields = dict(entry.split() for entry in found.read_text().splitlines() if entry.strip()) if found else {}
+        return int(fields["oom_kill"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _cgroup_file(pid: int, controller: str, v1_file: str, v2_file: str, root: Path) -> Path | None:
+    """`pid`'s cgroup file: `v1_file` in its `controller` hierarchy (v1), or `v2_file` (v2); None if neither."""
     try:
         lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
     except OSError:
@@ -101,18 +98,12 @@ def oom_kills(pid: int, root: Path = CGROUP_ROOT) -> int | None:
     for line in lines:
         _, controllers, path = line.split(":", 2)
         relative = path.lstrip("/")
-        if "memory" in controllers.split(","):
-            candidates = [root / controllers / relative / "memory.oom_control"]
-        elif controllers == "":
-            candidates = [root / relative / "memory.events"]
-        else:
-            continue
-        for candidate in candidates:
-            try:
-                fields = dict(entry.split() for entry in candidate.read_text().splitlines() if entry.strip())
-                return int(fields["oom_kill"])
-            except (OSError, ValueError, KeyError):
-                continue
+        if controller in controllers.split(","):
+            for mount in (controllers, controller, "cpu,cpuacct"):  # the last: cpu and cpuacct mounted together
+                if (root / mount / relative / v1_file).is_file():
+                    return root / mount / relative / v1_file
+        elif controllers == "" and (root / relative / v2_file).is_file():
+            return root / relative / v2_file
     return None
 
 
