@@ -2,7 +2,8 @@
 """UDP uppercase client: the reference answer to the Kurose & Ross socket exercise.
 
 Sends each line of standard input to the server as one datagram and prints the reply.
-UDP may lose a datagram, so a request with no reply is sent again a few times.
+UDP may lose a datagram, so a request with no reply is sent again a few times; where
+nothing listens at all, the kernel says so and the client stops at once.
 
     python3 -u udp_client.py [--host localhost] [--port 12000] < sentences.txt
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
-import time
 from collections.abc import Iterator
 
 PROMPT = b"Input lowercase sentence: "
@@ -38,38 +38,35 @@ def drain(sock: socket.socket) -> None:
     sock.settimeout(0)
     for _ in range(MAX_DRAIN):
         try:
-            sock.recvfrom(RECV_BUFFER)
+            sock.recv(RECV_BUFFER)
         except BlockingIOError:
             return
         except ConnectionError:
             continue  # an ICMP error about an earlier datagram (Windows): nothing to read
 
 
-def exchange(
-    sock: socket.socket, server: tuple[str, int], message: bytes, timeout: float, attempts: int
-) -> bytes | None:
-    """Send `message`, retransmitting on timeout; return the reply, or None if none came.
+def exchange(sock: socket.socket, message: bytes, timeout: float, attempts: int) -> bytes | None:
+    """Send `message` on the connected `sock`, retransmitting on timeout; return the reply, or None if none came.
 
     The reply carries no request id, so which request it answers has to be inferred.
     After a retransmission the server may answer both copies, and the late duplicate
     must not be taken for the answer to the *next* line. The rule: before sending a new
     request, drain whatever is already queued (it can only belong to earlier requests);
-    then accept the first datagram whose source (ip, port) is the server's, and ignore
-    datagrams from anyone else. A duplicate delayed past the next send can still fool
-    this rule: only a sequence number could rule that out, and the protocol has none.
+    then take the first datagram that arrives. The socket is connected to the server, so
+    the kernel delivers datagrams from the server's (ip, port) only, and reports a refusal
+    (nothing listens there: ICMP port unreachable) as ConnectionRefusedError instead of
+    leaving us to wait out every timeout. A duplicate delayed past the next send can
+    still fool this rule: only a sequence number could rule that out, and the protocol
+    has none.
     """
     drain(sock)
     for _ in range(attempts):
-        sock.sendto(message, server)
-        deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
-            sock.settimeout(remaining)
-            try:
-                reply, sender = sock.recvfrom(RECV_BUFFER)
-            except (TimeoutError, ConnectionError):
-                break  # lost, or refused (ICMP, on some systems): try again
-            if sender[:2] == server:
-                return reply
+        sock.send(message)
+        sock.settimeout(timeout)
+        try:
+            return sock.recv(RECV_BUFFER)
+        except TimeoutError:
+            continue  # lost on the way there or back: send it again
     return None
 
 
@@ -103,12 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     where = f"{args.host}:{args.port}"
     attempts = args.retries + 1
     try:
-        # Resolve once: replies are matched against this exact (ip, port).
+        # Resolve once: the socket is connected to this exact (ip, port), and hears no one else.
         info = socket.getaddrinfo(args.host, args.port, socket.AF_INET, socket.SOCK_DGRAM)
         server: tuple[str, int] = info[0][4][:2]
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.connect(server)
             for message in read_lines(prompt=sys.stdin.isatty()):
-                reply = exchange(sock, server, message, args.timeout, attempts)
+                reply = exchange(sock, message, args.timeout, attempts)
                 if reply is None:
                     return fail(f"no reply from {where} after {attempts} attempts")
                 # The reply's bytes go out as they came, so invalid UTF-8 cannot crash us.

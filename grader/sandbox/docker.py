@@ -2,10 +2,11 @@
 
 Every student container has loopback only (`network_mode="none"`): it reaches nothing but
 the grader, whose sockets are made inside its network namespace (grader.sandbox.netns).
-A client's container starts grader.sandbox.launcher, which runs each run of the client on
-the grader's order: the grader's scripted server listens in that container's loopback
-before the client runs, and the container serves every run of its role
-(grader.sandbox.client_container). No bridge, no gateway, no DNS, no published port.
+Every student container starts grader.sandbox.launcher, which starts the role's program on
+the grader's order, as a new process each time: one container serves every start of a
+server (the first, and each after a crash; grader.sandbox.server_container) and every run
+of a client, whose scripted server listens in the container's loopback before the client
+runs (grader.sandbox.client_container). No bridge, no gateway, no DNS, no published port.
 
 Programs see a read-only copy of the submission in a Docker volume, never a host folder:
 no host path shows inside the container, no symlink of the submission is followed on the
@@ -20,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import select
 import shutil
 import socket
 import stat
@@ -29,8 +29,9 @@ import tarfile
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import docker
 import requests
@@ -39,13 +40,14 @@ from docker.types import LogConfig, Ulimit
 
 from grader import PACKAGE_DIR
 from grader.discover import SKIPPED_DIRS
-from grader.model import ExitInfo, Program, ProgramRun, Role
-from grader.sandbox import Address, PeerNetwork, PeerQuiet, SandboxError
+from grader.model import Program, ProgramRun, Role
+from grader.sandbox import PeerNetwork, PeerQuiet, SandboxError
 from grader.sandbox.client_container import ClientContainer
+from grader.sandbox.launcher_container import LauncherContainer
 from grader.sandbox.netns import NamespaceSockets, RelaySockets, SocketMaker, can_enter
-from grader.sandbox.sock_diag import open_in as open_diag
-from grader.sandbox.sockets import HOST_ADDRESS, BoundSocket, read_namespace, read_unread
-from grader.sandbox.usage import CgroupUsage, Usage
+from grader.sandbox.server_container import ServerContainer, ServerRun
+from grader.sandbox.sockets import HOST_ADDRESS
+from grader.sandbox.usage import CgroupUsage
 from grader.scratch import PREFIX as SCRATCH_PREFIX
 from grader.scratch import process_alive
 
@@ -67,8 +69,8 @@ MAX_COPY_BYTES = 64 << 20  # a submission's files copied into its volume; beyond
 MAX_COPY_FILES = 2000  # and its files and folders: a million empty files would make a huge archive too
 LAUNCHER = (PACKAGE_DIR / "sandbox" / "launcher.py").read_text()
 LAUNCHER_WAIT = 600  # seconds a client's launcher waits for the grader's connection, or its next order
-EXIT_WAIT = 30.0  # seconds the engine may take to report an exit the kernel has already seen
 RELAY_UID = 10002  # the relay's user when the grader is root: never the student's, whose sockets are judged
+L = TypeVar("L", bound=LauncherContainer)
 _NOT_COPIED = SKIPPED_DIRS | {".git"}  # what discovery never reads, and the repository's history
 
 
@@ -286,147 +288,6 @@ def sweep_leftovers(client: docker.DockerClient, everything: bool = False) -> in
     return removed
 
 
-class DockerServer:
-    """A student server in its container, which has loopback only.
-
-    The grader's sockets for it are made inside the container's network namespace (see
-    grader.sandbox.netns) and reach it at HOST_ADDRESS there: no bridge, no published
-    port, no route between the program and anything but the grader.
-    """
-
-    def __init__(self, container, port: int, open_sockets: Callable[[], SocketMaker], remove: Callable[[object], None]):
-        self._container = container
-        self._port = port
-        self._open_sockets = open_sockets
-        self._remove = remove
-        self._sockets: SocketMaker | None = None
-        self._pid: int | None = None
-        self._exit: ExitInfo | None = None
-        self._cgroup: CgroupUsage | None = None
-        self._diag: socket.socket | None = None  # sock_diag, inside its namespace: see grader.sandbox.sock_diag
-        self._diag_lock = threading.Lock()  # one request and its answer at a time
-        self._diag_tried = False
-        self._init_pidfd: int | None = None  # -1: none could be had
-
-    def address(self, transport: str) -> Address:
-        return (HOST_ADDRESS, self._port)
-
-    def make_socket(self, family: int, kind: int) -> socket.socket:
-        if self._sockets is None:
-            self._sockets = self._open_sockets()
-        try:
-            return self._sockets(family, kind)
-        except OSError as exc:
-            raise SandboxError(f"cannot make a socket inside the server's container: {exc}") from None
-
-    def bound_sockets(self) -> list[BoundSocket] | None:
-        pid = self._namespace_pid()
-        if pid is None:
-            return []
-        with self._diag_lock:
-            try:
-                return read_namespace(pid, STUDENT_UID, self._diag_socket())
-            except OSError:
-                self._drop_diag()
-                return read_namespace(pid, STUDENT_UID)
-
-    def unread_bytes(self, peer_port: int) -> int | None:
-        pid = self._namespace_pid()
-        if pid is None:
-            return None
-        with self._diag_lock:
-            try:
-                return read_unread(pid, self._port, peer_port, self._diag_socket())
-            except OSError:
-                self._drop_diag()
-                return read_unread(pid, self._port, peer_port)
-
-    def _drop_diag(self) -> None:
-        """After any failure (an answer cut short would leave the next one out of step): /proc from now on."""
-        if self._diag is not None:
-            self._diag.close()
-            self._diag = None
-
-    def _diag_socket(self) -> socket.socket | None:
-        """Made once, where the grader can make sockets in the namespace; None: /proc is read instead."""
-        if not self._diag_tried:
-            self._diag_tried = True
-            try:
-                if self._sockets is None:
-                    self._sockets = self._open_sockets()
-                self._diag = open_diag(self._sockets)
-            except SandboxError:
-                self._diag = None
-        return self._diag
-
-    def usage(self) -> Usage | None:
-        if self._cgroup is None:
-            pid = self._namespace_pid()
-            self._cgroup = None if pid is None else CgroupUsage.of(pid)
-        return None if self._cgroup is None else self._cgroup.read()
-
-    def _namespace_pid(self) -> int | None:
-        if self._pid is None:
-            with _engine("looking up the server's process"):
-                self._container.reload()
-            self._pid = self._container.attrs["State"]["Pid"] or None
-        return self._pid
-
-    def exit_info(self) -> ExitInfo | None:
-        """None while running: asked of the kernel (a pidfd of the container's init), the engine only once it ended.
-
-        Start-up is watched every 20 ms and each check asks again; an engine asked each time
-        costs a few milliseconds of CPU per answer.
-        """
-        if self._exit is not None:
-            return self._exit
-        if self._init_pidfd is None:
-            try:
-                pid = self._namespace_pid()
-                self._init_pidfd = os.pidfd_open(pid) if pid is not None else -1
-            except NotFound:
-                return ExitInfo(None)
-            except OSError:
-                self._init_pidfd = -1  # gone already, or no pidfd here: the engine says
-        if self._init_pidfd >= 0:
-            poller = select.poll()  # not select(): a descriptor may be numbered beyond 1023
-            poller.register(self._init_pidfd, select.POLLIN)
-            if not poller.poll(0):
-                return None
-        try:
-            with _engine("asking whether the server still runs"):
-                self._container.reload()
-                state = self._container.attrs["State"]
-                if state["Running"] and self._init_pidfd >= 0:
-                    # The kernel saw it end; the engine may take a moment to say so.
-                    self._container.wait(timeout=EXIT_WAIT)
-                    self._container.reload()
-                    state = self._container.attrs["State"]
-        except NotFound:
-            return ExitInfo(None)
-        if state["Running"]:
-            return None
-        self._exit = ExitInfo(state.get("ExitCode"), bool(state.get("OOMKilled")))
-        return self._exit
-
-    def output_tail(self, lines: int = 20) -> str:
-        try:
-            raw = self._container.logs(stdout=True, stderr=True, tail=lines)
-        except ENGINE_ERRORS:
-            return ""
-        return raw.decode("utf-8", "replace").rstrip("\n")
-
-    def stop(self) -> None:
-        if self._init_pidfd is not None and self._init_pidfd >= 0:
-            os.close(self._init_pidfd)
-            self._init_pidfd = -1
-        if self._diag is not None:
-            self._diag.close()
-        if self._sockets is not None:
-            self._sockets.close()
-        self._remove(self._container)
-
-
 class DockerSandbox:
     name = "docker"
     sandboxed = True
@@ -449,20 +310,27 @@ class DockerSandbox:
             sweep_leftovers(self.client)
         self._copies: dict[Path, str] = {}  # submission folder -> volume holding its readable copy
         self._containers: list = []
-        self._idle_clients: dict[tuple, list[ClientContainer]] = {}  # (folder, role, names) -> clean, idle containers
+        self._idle: dict[tuple, list[LauncherContainer]] = {}  # (folder, role, host names) -> clean, idle containers
         self._containers_lock = threading.Lock()  # the engine may run checks side by side
 
-    def start_server(self, submission_path: Path, program: Program, port: int) -> DockerServer:
-        container = self._start(
-            list(program.command),
-            volumes=self._submission_mount(submission_path),
-            network_mode="none",
+    def start_server(self, submission_path: Path, program: Program, port: int) -> ServerRun:
+        """`program` as a new process in its role's idle container, or a new one: a crash costs a process."""
+        key = (submission_path.resolve(), program.role, ())
+        container = self._borrow(key) or self._launcher_container(
+            ServerContainer,
+            submission_path,
+            program.role,
             # `gethostbyname(gethostname())` then names the address the grader reaches, as on a real host.
             hostname=SANDBOX_HOSTNAME,
             extra_hosts={SANDBOX_HOSTNAME: HOST_ADDRESS},
-            labels=self._labels(program.role.value, submission_path),
         )
-        return DockerServer(container, port, lambda: self._sockets_in(container), self._remove)
+        if not isinstance(container, ServerContainer):
+            raise SandboxError("a server's container was lent as a client's")
+        try:
+            return container.serve(program.command, port, STUDENT_UID, lambda used: self._give_back(key, used))
+        except BaseException:
+            self._retire(container)
+            raise
 
     @contextlib.contextmanager
     def peer_network(
@@ -476,19 +344,11 @@ class DockerSandbox:
         launcher ends with the grader's connection to it.
         """
         key = (submission_path.resolve(), role, tuple(names))
-        borrowed, dead = None, []
-        with self._containers_lock:
-            idle = self._idle_clients.get(key, [])
-            while idle and borrowed is None:
-                candidate = idle.pop()
-                if candidate.alive():
-                    borrowed = candidate
-                else:
-                    dead.append(candidate)
-        for candidate in dead:  # outside the lock, which removing a container takes
-            self._retire(candidate)
-        if borrowed is None:
-            borrowed = self._client_container(submission_path, role, names)
+        borrowed = self._borrow(key) or self._launcher_container(
+            ClientContainer, submission_path, role, extra_hosts=dict.fromkeys(names, "127.0.0.1")
+        )
+        if not isinstance(borrowed, ClientContainer):
+            raise SandboxError("a client's container was lent as a server's")
         try:
             yield PeerNetwork("127.0.0.1", borrowed.make_socket, borrowed)
         except BaseException:
@@ -497,38 +357,56 @@ class DockerSandbox:
             borrowed.reusable = False
             raise
         finally:
-            if borrowed.reusable:
-                with self._containers_lock:
-                    self._idle_clients.setdefault(key, []).append(borrowed)
-            else:
-                self._retire(borrowed)
+            self._give_back(key, borrowed)
 
-    def _client_container(self, submission_path: Path, role: Role, names: Collection[str]) -> ClientContainer:
+    def _borrow(self, key: tuple) -> LauncherContainer | None:
+        """An idle container of `key` (submission folder, role, host names) whose launcher still takes orders."""
+        borrowed, dead = None, []
+        with self._containers_lock:
+            idle = self._idle.get(key, [])
+            while idle and borrowed is None:
+                candidate = idle.pop()
+                if candidate.alive():
+                    borrowed = candidate
+                else:
+                    dead.append(candidate)
+        for candidate in dead:  # outside the lock, which removing a container takes
+            self._retire(candidate)
+        return borrowed
+
+    def _give_back(self, key: tuple, used: LauncherContainer) -> None:
+        """Keep a container whose last run left nothing behind for the next run of its role; remove any other."""
+        if used.reusable:
+            with self._containers_lock:
+                self._idle.setdefault(key, []).append(used)
+        else:
+            self._retire(used)
+
+    def _launcher_container(self, kind: type[L], submission_path: Path, role: Role, **extra) -> L:
+        """A new container of `role` whose first process is the launcher, connected to."""
         container = self._start(
             ["python3", "-I", "-S", "-c", LAUNCHER, str(LAUNCHER_WAIT)],
             init=False,  # the launcher is the container's init: see grader.sandbox.launcher
             volumes=self._submission_mount(submission_path),
             network_mode="none",
-            extra_hosts=dict.fromkeys(names, "127.0.0.1"),
             labels=self._labels(role.value, submission_path),
+            **extra,
         )
         sockets: SocketMaker | None = None
         try:
             sockets = self._sockets_in(container)
             pid = container.attrs["State"]["Pid"]
             usage = CgroupUsage.of(pid)
-            return ClientContainer(
-                container, pid, sockets, usage.pids if usage is not None else lambda: None, LAUNCHER_WAIT / 2
-            )
+            return kind(container, pid, sockets, usage.pids if usage is not None else lambda: None, LAUNCHER_WAIT / 2)
         except BaseException:
             if sockets is not None:
                 sockets.close()
             self._remove(container)
             raise
 
-    def _retire(self, client: ClientContainer) -> None:
-        client.close()
-        self._remove(client.handle)
+    def _retire(self, used: LauncherContainer) -> None:
+        used.close()
+        self._remove(used.handle)
 
     def run_program(
         self,
@@ -659,10 +537,10 @@ class DockerSandbox:
 
     def close(self) -> None:
         with self._containers_lock:
-            idle = [client for clients in self._idle_clients.values() for client in clients]
-            self._idle_clients.clear()
-        for client in idle:
-            client.close()
+            idle = [used for containers in self._idle.values() for used in containers]
+            self._idle.clear()
+        for used in idle:
+            used.close()
         with self._containers_lock:
             remaining = list(self._containers)
         for container in remaining:

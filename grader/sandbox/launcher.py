@@ -1,14 +1,14 @@
-"""The first process of a client's container: it runs the grader's runs of the client, one at a time.
+"""The first process of a student's container: it starts the role's program on the grader's orders, one run at a time.
 
 A client sends its first datagram the moment it starts, so the grader's scripted server
 must already listen inside the client's network namespace, and that namespace exists only
 once the container runs. So the container starts this launcher instead of the program.
 It accepts one TCP connection on 127.0.0.1:CONTROL_PORT of its loopback, the grader's,
 made before any student program runs there, and then closes its listener: nothing else
-can ever give it orders. Each order runs the client once, with the typed input on a pipe
-as stdin; its output and its exit come back over the same connection (see `Frames`). One
-container serves every run of one client role of one submission: a run costs a process,
-not a container.
+can ever give it orders. Each order starts the program once, with the typed input on a
+pipe as stdin; its output and its exit come back over the same connection (see
+`Frames`). One container serves every run of one role of one submission: a client's run,
+or a server's restart after a crash, costs a process, not a container.
 
 Nothing of a run is left for the next. Once the program ends (or the grader stops it),
 every other process of the container is killed with kill(-1, SIGKILL): a process of the
@@ -98,7 +98,7 @@ def exit_status(returncode: int) -> int:
 def main(argv: list) -> int:
     if os.getuid() == 0 or os.getpid() != 1:
         # kill(-1) reaches every process of its user: only as a container's init is that just the container.
-        sys.stderr.write("the launcher runs only as the first program of a client's container, never as root\n")
+        sys.stderr.write("the launcher runs only as the first program of a student's container, never as root\n")
         return GONE
     wait = float(argv[1])
     # The namespace's init gets no signal from inside it that it does not handle: with

@@ -12,7 +12,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.sandbox.sock_diag import TCP_ESTABLISHED, TCP_LISTEN, dump, states
+from grader.sandbox.sock_diag import ALL_STATES, TCP_ESTABLISHED, TCP_LISTEN, dump, states
 
 # Inside a sandbox's loopback-only network namespace, the grader reaches a server at this
 # address, which stands for "the machine's own address": a server bound to '' (or to its
@@ -123,3 +123,26 @@ def read_unread(pid: int, local_port: int, peer_port: int, diag: socket.socket |
         if unread is not None:
             return unread
     return None
+
+
+def parse_tcp_local_ports(text: str) -> set[int]:
+    """The local port of every TCP socket of /proc/net/tcp[6], in any state (TIME_WAIT included)."""
+    ports = set()
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) > 1 and ":" in fields[1]:
+            ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def read_tcp_local_ports(pid: int, diag: socket.socket | None = None) -> set[int]:
+    """`parse_tcp_local_ports` over the network namespace of `pid`, or over `diag`'s when given."""
+    if diag is not None:
+        return {s.local[1] for s in dump(diag, ALL_STATES)}
+    ports: set[int] = set()
+    for suffix in ("", "6"):
+        try:
+            ports |= parse_tcp_local_ports(Path(f"/proc/{pid}/net/tcp{suffix}").read_text())
+        except OSError:
+            continue
+    return ports

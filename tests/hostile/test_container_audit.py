@@ -77,9 +77,8 @@ def test_every_container_has_its_limits(inspected):
         assert 0 < host["NanoCpus"] <= 1_000_000_000, _name(attrs)
         assert {u["Name"] for u in host["Ulimits"] or []} >= {"nofile", "fsize"}, _name(attrs)
         assert host["LogConfig"]["Config"].get("max-size"), _name(attrs)
-        # An init reaps and stops what a program leaves: docker-init, or a client's own launcher.
-        client = attrs["Config"]["Labels"].get("socketlab.role", "").endswith("_client")
-        assert host["Init"] is (not client), _name(attrs)
+        # An init reaps and stops what a program leaves: a student container's own launcher, or docker-init.
+        assert host["Init"] is not _students(attrs), _name(attrs)
 
 
 def test_every_root_filesystem_is_read_only(inspected):
@@ -106,10 +105,14 @@ def test_every_container_has_loopback_only(inspected):
         assert set(attrs["NetworkSettings"]["Networks"]) <= {"none"}, _name(attrs)
 
 
-def test_a_client_container_starts_the_launcher_not_the_students_program(inspected):
-    clients = [attrs for attrs in inspected if attrs["Config"]["Labels"].get("socketlab.role", "").endswith("_client")]
-    assert clients
-    for attrs in clients:
+def _students(attrs: dict) -> bool:
+    return attrs["Config"]["Labels"].get("socketlab.role", "").endswith(("_client", "_server"))
+
+
+def test_every_student_container_starts_the_launcher_not_the_students_program(inspected):
+    students = [attrs for attrs in inspected if _students(attrs)]
+    assert len(students) >= 4
+    for attrs in students:
         assert attrs["Path"] == "python3" and attrs["Args"][:3] == ["-I", "-S", "-c"], _name(attrs)
         assert "CONTROL_PORT" in attrs["Args"][3], _name(attrs)
 

@@ -41,4 +41,4 @@ def test_outside_a_containers_init_the_launcher_refuses_to_start_since_kill_minu
         [sys.executable, "-I", "-S", "-c", LAUNCHER, "5"], capture_output=True, timeout=30, check=False
     )
     assert done.returncode == GONE
-    assert b"only as the first program of a client's container" in done.stderr
+    assert b"only as the first program of a student's container" in done.stderr

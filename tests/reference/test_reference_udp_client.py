@@ -172,13 +172,11 @@ def test_udp_client_without_a_server_exits_1_with_a_one_line_message(run_script:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind((LOCALHOST, 0))
         port = str(probe.getsockname()[1])  # free once the probe closes: nobody listens there
-    started = time.monotonic()
-    result = run_script("udp_client.py", "--host", LOCALHOST, "--port", port, *FAST, input=b"hello\n")
-    elapsed = time.monotonic() - started
+    # Timeouts long enough that only the kernel's refusal, not a wait, can end it.
+    result = run_script("udp_client.py", "--host", LOCALHOST, "--port", port, "--timeout", "60", input=b"hello\n")
     assert result.returncode == 1
     assert result.stdout == b""
-    assert result.stderr.decode() == f"udp_client: no reply from {LOCALHOST}:{port} after 4 attempts\n"
-    assert elapsed < 5  # 4 attempts x 0.3 s, plus start-up
+    assert result.stderr.decode() == f"udp_client: cannot send to {LOCALHOST}:{port}: Connection refused\n"
 
 
 def test_udp_client_prints_no_prompt_when_stdin_is_not_a_terminal(

@@ -1,4 +1,4 @@
-"""The pool of idle client containers, without Docker: a dead one found at borrow time is removed, never a hang."""
+"""The pool of idle student containers, without Docker: a dead one found at borrow time is removed, never a hang."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 from grader.model import Role
+from grader.sandbox.client_container import ClientContainer
 from grader.sandbox.docker import DockerSandbox
 
 
@@ -17,12 +18,12 @@ class Handle:
         self._removed.append(self._name)
 
 
-class IdleClient:
-    def __init__(self, removed: list[str], name: str, alive: bool):
+class IdleClient(ClientContainer):
+    def __init__(self, removed: list[str], name: str, alive: bool):  # no launcher to connect to
         self.handle = Handle(removed, name)
         self.reusable = alive
         self._alive = alive
-        self.make_socket = None
+        self.make_socket = None  # type: ignore[assignment]
 
     def alive(self) -> bool:
         return self._alive
@@ -36,7 +37,7 @@ def pool_of(clients: list[IdleClient], folder: Path) -> DockerSandbox:
     sandbox = DockerSandbox.__new__(DockerSandbox)
     sandbox._containers_lock = threading.Lock()
     sandbox._containers = []
-    sandbox._idle_clients = {(folder.resolve(), Role.UDP_CLIENT, ("hostname",)): list(clients)}
+    sandbox._idle = {(folder.resolve(), Role.UDP_CLIENT, ("hostname",)): list(clients)}
     return sandbox
 
 

@@ -5,15 +5,8 @@ from __future__ import annotations
 import os
 import socket
 
-from grader.sandbox.docker import DockerServer
-
-
-class Container:
-    def __init__(self) -> None:
-        self.attrs = {"State": {"Pid": os.getpid()}}
-
-    def reload(self) -> None:
-        pass
+from grader.sandbox.launcher_container import Seen
+from grader.sandbox.server_container import ServerRun
 
 
 class BrokenNetlink:
@@ -31,24 +24,28 @@ class BrokenNetlink:
         self.closed = True
 
 
-class Sockets:
+class Container:
+    """A server's container whose launcher is this process, with a broken sock_diag socket."""
+
     def __init__(self, netlink: BrokenNetlink):
-        self.netlink = netlink
+        self._launcher = os.getpid()
+        self._usage = None
+        self._diag = netlink
 
-    def __call__(self, family: int, kind: int, proto: int = 0):
-        return self.netlink if family == socket.AF_NETLINK else socket.socket(family, kind, proto)
+    def _begin(self, command: tuple[str, ...], stdin: bytes) -> Seen:
+        return Seen(exited={"status": 0}, cleaned={"clean": True})  # a run already over: nothing to read
 
-    def close(self) -> None:
+    def _receive(self, timeout: float, seen: Seen) -> None:
         pass
 
 
 def test_a_sock_diag_that_fails_is_dropped_and_proc_answers_instead():
     netlink = BrokenNetlink()
-    server = DockerServer(Container(), 12000, lambda: Sockets(netlink), lambda container: None)
+    server = ServerRun(Container(netlink), ("true",), 12000, os.getuid(), lambda container: None)  # type: ignore[arg-type]
     with socket.create_server(("127.0.0.1", 0)) as listening:
         port = listening.getsockname()[1]
         found = server.bound_sockets()
         assert found is not None
         assert server.unread_bytes(port) is None
-    assert netlink.closed
-    assert server.bound_sockets() == found  # from /proc again, without a second try of sock_diag
+        assert netlink.closed
+        assert server.bound_sockets() == found  # from /proc again, without a second try of sock_diag
