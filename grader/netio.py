@@ -49,6 +49,7 @@ MAX_RECEIVED_BYTES = 8 << 20  # and their bytes: 5000 datagrams of 64 KiB would 
 RECV_SIZE = 65536  # bytes asked of one recv; how many make a reply is the machine's call
 
 Unread = Callable[[int], "int | None"]
+Released = Callable[[int], bool]
 SocketFactory = Callable[[int, int], socket.socket]  # where the grader's sockets are made: see sandbox.netns
 
 
@@ -159,15 +160,22 @@ def _same_socket(source: Address, target: Address) -> bool:
 
 
 def play_tcp(
-    machine: StreamClient, target: Address, unread: Unread | None = None, make_socket: SocketFactory = socket.socket
+    machine: StreamClient,
+    target: Address,
+    unread: Unread | None = None,
+    make_socket: SocketFactory = socket.socket,
+    released: Released | None = None,
 ) -> None:
     """Play a scripted TCP client machine against `target` until it is done.
 
     Every decision is the machine's, its time limits included; this only does what it asks
     on real sockets. `unread(port)` tells how much of what our socket on `port` sent the
-    server has not read yet, for a machine that asks (AskUnread).
+    server has not read yet, for a machine that asks (AskUnread). `released(port)` tells
+    whether the server has let go of its end of that connection: a close the machine asks
+    as FIN is done with RST when the server closed first and holds the socket no more,
+    which nothing of the server can see, and which spares its side TIME_WAIT.
     """
-    link = _TcpLink(target, make_socket, unread, time.monotonic())
+    link = _TcpLink(target, make_socket, unread, time.monotonic(), released)
     try:
         action = machine.start(link.clock())
         while not isinstance(action, Done):  # the machine bounds every wait and every loop
@@ -179,10 +187,18 @@ def play_tcp(
 class _TcpLink:
     """The machine's connections as real sockets: each action done as asked, its outcome told back."""
 
-    def __init__(self, target: Address, make_socket: SocketFactory, unread: Unread | None, start: float):
+    def __init__(
+        self,
+        target: Address,
+        make_socket: SocketFactory,
+        unread: Unread | None,
+        start: float,
+        released: Released | None = None,
+    ):
         self.target = target
         self.make_socket = make_socket
         self.unread = unread
+        self.released = released
         self.start = start
         self.sockets: dict[int, socket.socket] = {}
 
@@ -217,7 +233,7 @@ class _TcpLink:
                 return self._read(conn, timeout)
             case Close(conn, rst):
                 sock = self.sockets.pop(conn)
-                if rst:
+                if rst or self._let_go(sock):
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 sock.close()
                 return Tick(self.clock())
@@ -235,6 +251,17 @@ class _TcpLink:
             return ConnectFailed(conn, _describe_error(exc), self.clock())
         self.sockets[conn] = sock
         return Connected(conn, self.clock())
+
+    def _let_go(self, sock: socket.socket) -> bool:
+        """The server closed first (its EOF waits unread here) and holds its end no more."""
+        if self.released is None:
+            return False
+        try:
+            sock.settimeout(0)
+            closed = sock.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return False  # nothing yet (the server has not closed), or already reset
+        return closed and self.released(sock.getsockname()[1])
 
     def _read(self, conn: int, timeout: float) -> Event:
         sock = self.sockets[conn]

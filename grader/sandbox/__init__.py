@@ -68,6 +68,14 @@ class RunningServer(Protocol):
         read one slice before the next is sent, so slices stay slices on a busy machine.
         """
 
+    def released(self, peer_port: int) -> bool:
+        """Whether the program has let go of its end of our TCP connection from `peer_port`: no process holds it.
+
+        Our side may then close with RST: nothing of the program can see it, and its side of
+        the connection skips TIME_WAIT, which would keep a server without SO_REUSEADDR from
+        binding its port again when restarted in the same network namespace.
+        """
+
     def output_tail(self, lines: int = 20) -> str: ...
 
     def stop(self) -> None: ...

@@ -37,7 +37,7 @@ import psutil
 
 from grader.model import ExitInfo, Program, ProgramRun, Role
 from grader.sandbox import Address, PeerNetwork, PeerQuiet, SandboxError
-from grader.sandbox.sockets import BoundSocket, read_unread
+from grader.sandbox.sockets import BoundSocket, read_released, read_unread
 from grader.sandbox.usage import Usage, process_tree_usage
 from grader.scratch import scratch_dir
 
@@ -330,6 +330,9 @@ class LocalServer:
 
     def unread_bytes(self, peer_port: int) -> int | None:
         return read_unread(self._process.pid, self._port, peer_port)  # the host's namespace: ours too
+
+    def released(self, peer_port: int) -> bool:
+        return read_released(self._process.pid, self._port, peer_port)
 
     def exit_info(self) -> ExitInfo | None:
         code = self._process.poll()

@@ -19,7 +19,14 @@ from grader.model import ExitInfo
 from grader.sandbox import Address, SandboxError
 from grader.sandbox.launcher import STOP, frame
 from grader.sandbox.launcher_container import CLEAN_WAIT, KILLED, LauncherContainer, LauncherLost, Seen
-from grader.sandbox.sockets import HOST_ADDRESS, BoundSocket, read_namespace, read_tcp_local_ports, read_unread
+from grader.sandbox.sockets import (
+    HOST_ADDRESS,
+    BoundSocket,
+    read_namespace,
+    read_released,
+    read_tcp_local_ports,
+    read_unread,
+)
 from grader.sandbox.usage import Usage, oom_kills
 
 PROBE = 0.5  # seconds the output thread waits at a time; it also ends once the run is over
@@ -102,6 +109,14 @@ class ServerRun:
             except OSError:
                 self._drop_diag()
                 return read_unread(self._container._launcher, self._port, peer_port)
+
+    def released(self, peer_port: int) -> bool:
+        with self._diag_lock:
+            try:
+                return read_released(self._container._launcher, self._port, peer_port, self._container._diag)
+            except OSError:
+                self._drop_diag()
+                return read_released(self._container._launcher, self._port, peer_port)
 
     def _drop_diag(self) -> None:
         """After any failure (an answer cut short would leave the next one out of step): /proc from now on."""

@@ -52,6 +52,7 @@ class DiagSocket:
     receive_queue: int  # bytes not read yet (listening: connections not accepted yet)
     send_queue: int  # bytes not sent or not acknowledged yet
     uid: int
+    inode: int = 0  # 0: no process holds the socket any more (closed, and the kernel finishes the connection)
 
 
 def request(family: int, wanted: int, sequence: int = 1) -> bytes:
@@ -80,7 +81,7 @@ def parse(data: bytes) -> tuple[list[DiagSocket], bool]:
         if kind == SOCK_DIAG_BY_FAMILY and length >= _HEADER.size + _MESSAGE.size + _SOCKID_SIZE + _QUEUES.size:
             family, state, _, _ = _MESSAGE.unpack_from(data, body)
             local_port, remote_port, local, remote = _SOCKID.unpack_from(data, body + _MESSAGE.size)
-            _, unread, unsent, uid, _ = _QUEUES.unpack_from(data, body + _MESSAGE.size + _SOCKID_SIZE)
+            _, unread, unsent, uid, inode = _QUEUES.unpack_from(data, body + _MESSAGE.size + _SOCKID_SIZE)
             found.append(
                 DiagSocket(
                     family,
@@ -90,6 +91,7 @@ def parse(data: bytes) -> tuple[list[DiagSocket], bool]:
                     unread,
                     unsent,
                     uid,
+                    inode,
                 )
             )
         offset += (length + 3) & ~3

@@ -125,6 +125,35 @@ def read_unread(pid: int, local_port: int, peer_port: int, diag: socket.socket |
     return None
 
 
+def parse_released(text: str, local_port: int, peer_port: int) -> bool:
+    """Whether no process holds the program's end of its TCP connection local_port <- peer_port, from /proc/net/tcp[6].
+
+    Its inode is 0 then: the program closed it, and only the kernel finishes the connection.
+    """
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 10:
+            continue
+        if int(fields[1].rsplit(":", 1)[1], 16) == local_port and int(fields[2].rsplit(":", 1)[1], 16) == peer_port:
+            return fields[9] == "0"
+    return False
+
+
+def read_released(pid: int, local_port: int, peer_port: int, diag: socket.socket | None = None) -> bool:
+    """`parse_released` over the TCP tables of the network namespace of `pid`, or over `diag`'s when given."""
+    if diag is not None:
+        return any(
+            s.local[1] == local_port and s.remote[1] == peer_port and s.inode == 0 for s in dump(diag, ALL_STATES)
+        )
+    for suffix in ("", "6"):
+        try:
+            if parse_released(Path(f"/proc/{pid}/net/tcp{suffix}").read_text(), local_port, peer_port):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def parse_tcp_local_ports(text: str) -> set[int]:
     """The local port of every TCP socket of /proc/net/tcp[6], in any state (TIME_WAIT included)."""
     ports = set()

@@ -467,7 +467,13 @@ def run(check: ServerCheck) -> Verdict:
     tcp_plan = plan(check.check.params, check.transform, check.seed)
     machine = TcpClientMachine(tcp_plan, stop_at=check.deadline.remaining())
     recorder = Recorder(machine)
-    netio.play_tcp(recorder, check.server.address("tcp"), check.server.unread_bytes, check.server.make_socket)
+    netio.play_tcp(
+        recorder,
+        check.server.address("tcp"),
+        check.server.unread_bytes,
+        check.server.make_socket,
+        check.server.released,
+    )
     verdict = judge(tcp_plan, machine.records)
     verdict.steps = stream_steps(recorder.log, planned_writes(tcp_plan))
     return verdict

@@ -136,7 +136,7 @@ def judge(machine: TwoRequestsMachine) -> Verdict:
 def run(check: ServerCheck) -> Verdict:
     machine = TwoRequestsMachine(plan(check.check.params, check.transform, check.seed), check.deadline.remaining())
     recorder = Recorder(machine)
-    netio.play_tcp(recorder, check.server.address("tcp"), None, check.server.make_socket)
+    netio.play_tcp(recorder, check.server.address("tcp"), None, check.server.make_socket, check.server.released)
     verdict = judge(machine)
     verdict.steps = stream_steps(recorder.log)
     return verdict

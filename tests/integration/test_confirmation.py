@@ -83,6 +83,9 @@ class StandInServer:
     def unread_bytes(self, peer_port: int) -> None:
         return None
 
+    def released(self, peer_port: int) -> bool:
+        return False
+
     def output_tail(self, lines: int = 20) -> str:
         return ""
 

@@ -38,7 +38,7 @@ def test_an_answer_gives_each_sockets_addresses_queues_and_owner_then_says_it_is
     )
     found, done = sock_diag.parse(data + DONE)
     assert done
-    assert found == [sock_diag.DiagSocket(2, 1, ("127.0.0.2", 12000), ("127.0.0.1", 40000), 5, 7, 10001)]
+    assert found == [sock_diag.DiagSocket(2, 1, ("127.0.0.2", 12000), ("127.0.0.1", 40000), 5, 7, 10001, 4242)]
 
 
 def test_an_ipv6_socket_holding_a_mapped_ipv4_address_is_shown_as_ipv4():
