@@ -60,6 +60,7 @@ STDOUT = b"O"  # launcher -> grader: bytes the program wrote
 STDERR = b"E"
 EXITED = b"X"  # launcher -> grader: {"status": int, "stopped": bool}, docker-init's status: 128+N for signal N
 CLEAN = b"C"  # launcher -> grader: {"clean": bool, "left": str}, the last frame of a run
+READY = b"Y"  # launcher -> grader, once: its listener is closed (until then it shows among the container's sockets)
 HEADER = struct.Struct(">cI")
 MAX_FRAME = 1 << 20
 
@@ -122,6 +123,10 @@ def main(argv: list) -> int:
         except OSError:
             return GONE
     channel.settimeout(None)
+    try:
+        channel.sendall(frame(READY))
+    except OSError:
+        return GONE
     frames = Frames()
     try:
         while True:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from grader.sandbox import SandboxError
-from grader.sandbox.launcher import CLEAN, CONTROL_PORT, EXITED, KILL_WAIT, RUN, STDERR, STDOUT, Frames, frame
+from grader.sandbox.launcher import CLEAN, CONTROL_PORT, EXITED, KILL_WAIT, READY, RUN, STDERR, STDOUT, Frames, frame
 from grader.sandbox.netns import SocketMaker
 from grader.sandbox.sock_diag import open_in as open_diag
 from grader.sandbox.usage import CgroupUsage
@@ -50,6 +50,7 @@ class Seen:
     interleaved: bytearray = field(default_factory=bytearray)  # both streams in the order they came, as a log
     exited: dict | None = None
     cleaned: dict | None = None
+    ready: bool = False  # the launcher's listener is closed
 
 
 class LauncherContainer:
@@ -72,6 +73,7 @@ class LauncherContainer:
         self._frames = Frames()
         self._channel = _connect(make_socket)
         self._diag = open_diag(make_socket)
+        self._await_ready()
         found = pids()
         # Before any program runs, the container holds the launcher and nothing else. Where its
         # processes cannot be seen, nothing a run leaves can be checked: it serves one run only.
@@ -83,6 +85,26 @@ class LauncherContainer:
         self._usage = None if usage is None else usage.excluding(frozenset({launcher_pid}))
         self._last_used = time.monotonic()
         self.reusable = True  # False once a run left something behind, or the launcher is gone
+
+    def _await_ready(self) -> None:
+        """Until the launcher has taken our connection and closed its listener.
+
+        The kernel completes a connection before the launcher accepts it: until then its
+        listener is among the container's sockets, where it would pass for the server's.
+        """
+        seen = Seen()
+        deadline = time.monotonic() + CONNECT_WAIT
+        try:
+            while not seen.ready and time.monotonic() < deadline:
+                self._receive(deadline - time.monotonic(), seen)
+        except LauncherLost:
+            pass
+        if not seen.ready:
+            self.close()
+            raise SandboxError(
+                f"the container's launcher did not take the grader's connection within {CONNECT_WAIT:g} s "
+                "(the engine is swamped)"
+            )
 
     def _begin(self, command: tuple[str, ...], stdin: bytes) -> Seen:
         """Order one run of `command` with `stdin`; what it reports is gathered by `_receive`."""
@@ -139,6 +161,8 @@ class LauncherContainer:
                 seen.exited = json.loads(payload)
             elif kind == CLEAN:
                 seen.cleaned = json.loads(payload)
+            elif kind == READY:
+                seen.ready = True
 
     def _send(self, data: bytes) -> None:
         try:

@@ -52,7 +52,7 @@ PROGRAMS = {
         import os, time
         me = os.getpid()
         others = sorted(int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me))
-        print("others", others, "files", sorted(os.listdir("/tmp")), flush=True)
+        print(f"others {others} files {sorted(os.listdir('/tmp'))}", flush=True)  # one write, even unbuffered
         time.sleep(600)
         """,
     "floods": """\
@@ -127,6 +127,12 @@ def test_a_server_answers_the_graders_socket_and_is_running_until_stopped(sandbo
     server.stop()
 
 
+def test_the_launchers_listener_is_closed_before_the_server_starts_so_never_taken_for_the_servers(sandbox, folder):
+    server = start(sandbox, folder, "idle")
+    assert server.bound_sockets() == []
+    server.stop()
+
+
 def test_a_crash_reports_its_status_and_its_output(sandbox, folder):
     server = start(sandbox, folder, "crashes")
     assert until(server.exit_info)
@@ -152,7 +158,7 @@ def test_a_daemon_and_the_files_a_stopped_server_left_are_gone_before_its_restar
     assert until(lambda: any(s.port == 12000 for s in first.bound_sockets() or []))
     first.stop()
     second = start(sandbox, folder, "inspect")
-    assert until(lambda: "others" in second.output_tail())
+    assert until(lambda: "files" in second.output_tail())
     assert second._container is first._container
     assert second.output_tail() == "others [] files []"
     second.stop()

@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from grader.sandbox.client_container import KILLED, ClientContainer
-from grader.sandbox.launcher import CONTROL_PORT, RUN, STDOUT, Frames, frame
+from grader.sandbox.launcher import CONTROL_PORT, READY, RUN, STDOUT, Frames, frame
 
 
 class HostSockets:
@@ -36,6 +36,7 @@ def launcher_that_dies_during_the_run():
     def serve() -> None:
         channel, _ = listener.accept()
         with channel:
+            channel.sendall(frame(READY))
             frames = Frames()
             while not orders:
                 for kind, payload in frames.feed(channel.recv(1 << 16)):
