@@ -2,13 +2,21 @@
 
 A process per student keeps one student's disaster (a hung check, a crashed grader) from
 touching the others, and it is exactly what a student runs: `pytest grader/ --submission`.
+
+A class run pays pytest's start-up (its imports and the grader's: most of a second of CPU)
+once, not once per student: the pytest command of `pytest_command` runs in a process forked
+from multiprocessing's fork server, which imported pytest and the grader and never grades
+anything itself, so each student's process starts as clean as a new interpreter would.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
+import multiprocessing
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -16,6 +24,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import psutil
 
@@ -79,36 +88,139 @@ CLASS_CLIENT_RUNS = 1
 PR_SET_PDEATHSIG = 1
 
 
-def run_child(argv: list[str], log: Path, timeout: float, cancel: threading.Event) -> ChildRun:
-    """Run `argv` from the folder that holds the grader package; stop it at `timeout` or when `cancel` is set."""
-    with log.open("wb") as out:
-        # Its own session: the terminal's Ctrl-C reaches only us, and we stop children in order.
-        process = subprocess.Popen(
-            argv,
-            cwd=GRADER_DIR.parent,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_interrupt_when_parent_dies,
+PYTEST_PREFIX = ["-P", "-m", "pytest"]  # after the interpreter: how pytest_command starts
+PRELOADED = ["pytest", "grader.plugin", "grader.runner"]  # what the fork server imports once
+
+
+class _Child(Protocol):
+    pid: int
+
+    def ended(self, timeout: float) -> bool: ...
+
+    def status(self) -> int | None: ...
+
+
+class _Spawned:
+    """A new interpreter (or any program): `argv` as given."""
+
+    def __init__(self, argv: list[str], log: Path):
+        with log.open("wb") as out:
+            # Its own session: the terminal's Ctrl-C reaches only us, and we stop children in order.
+            self._process = subprocess.Popen(
+                argv,
+                cwd=GRADER_DIR.parent,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_interrupt_when_parent_dies,
+            )
+        self.pid = self._process.pid
+
+    def ended(self, timeout: float) -> bool:
+        try:
+            self._process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def status(self) -> int | None:
+        return self._process.returncode
+
+
+class _Forked:
+    """pytest, in a process forked from the fork server: what `python -P -m pytest ARGS` would run."""
+
+    def __init__(self, args: list[str], log: Path):
+        self._process = _fork_server().Process(
+            target=_pytest_in_fork, args=(args, str(log), str(GRADER_DIR.parent), os.getpid()), name="grader-pytest"
         )
+        self._process.start()
+        assert self._process.pid is not None
+        self.pid = self._process.pid
+
+    def ended(self, timeout: float) -> bool:
+        self._process.join(timeout)
+        return self._process.exitcode is not None
+
+    def status(self) -> int | None:
+        return self._process.exitcode
+
+
+@functools.cache
+def _fork_server() -> multiprocessing.context.ForkServerContext:
+    """multiprocessing's fork server (one per grader process), importing pytest and the grader before it forks."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOADED)
+    return context
+
+
+def _pytest_in_fork(args: list[str], log: str, cwd: str, grader_pid: int) -> None:
+    """The forked child: what a new `python -P -m pytest` process started by `_Spawned` would be, then pytest."""
+    os.setsid()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # no new interpreter installs it here
+    _interrupt_when_gone(grader_pid)
+    output = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    nothing = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(nothing, 0)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    os.close(output)
+    os.close(nothing)
+    # -P: the folder the grader was started from is not where modules are found.
+    started_in = os.getcwd()
+    sys.path[:] = [entry for entry in sys.path if entry not in ("", ".", started_in)]
+    os.chdir(cwd)
+
+    import pytest
+
+    sys.exit(pytest.main(args))
+
+
+def _interrupt_when_gone(grader_pid: int) -> None:
+    """SIGINT to this process once the grader has ended, even by SIGKILL, as `_interrupt_when_parent_dies` does.
+
+    The fork server, this process's parent, outlives the grader while any of its children
+    lives, so the kernel's parent-death signal would never come: a thread waits on the
+    grader itself (a pidfd) instead.
+    """
+    try:
+        grader = os.pidfd_open(grader_pid)
+    except ProcessLookupError:
+        raise SystemExit("the grader ended before its pytest started") from None
+
+    def wait() -> None:
+        ended = select.poll()  # not select(): a descriptor may be numbered beyond 1023
+        ended.register(grader, select.POLLIN)
+        ended.poll()
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=wait, name="grader-watch", daemon=True).start()
+
+
+def run_child(argv: list[str], log: Path, timeout: float, cancel: threading.Event) -> ChildRun:
+    """Run `argv` from the folder that holds the grader package; stop it at `timeout` or when `cancel` is set.
+
+    The grader's own pytest (`pytest_command`) is forked from the fork server; anything else is a new process.
+    """
+    forked = argv[0] == sys.executable and argv[1:4] == PYTEST_PREFIX
+    child: _Child = _Forked(argv[4:], log) if forked else _Spawned(argv, log)
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            return ChildRun(process.wait(timeout=POLL))
-        except subprocess.TimeoutExpired:
-            pass
+        if child.ended(POLL):
+            return ChildRun(child.status())
         if cancel.is_set():
-            return ChildRun(_stop(process), cancelled=True)
+            return ChildRun(_stop(child), cancelled=True)
         if time.monotonic() >= deadline:
-            return ChildRun(_stop(process), timed_out=True)
+            return ChildRun(_stop(child), timed_out=True)
 
 
 def _interrupt_when_parent_dies() -> None:
-    """Linux: when the grader dies, even by SIGKILL, the kernel sends its child SIGINT.
+    """Linux: when its parent dies, even by SIGKILL, the kernel sends the child SIGINT.
 
     The child then tears its fixtures down and removes its containers, instead of grading
-    on unsupervised beside the next run. Elsewhere this is a no-op, and the next run's
+    on unsupervised beside the next run. (A forked child's parent is the fork server, which
+    ends as soon as the grader does.) Elsewhere this is a no-op, and the next run's
     start-up sweep still removes what a dead run left.
     """
     # An ignored SIGINT (inherited from a shell's background job) would be ignored by the
@@ -119,25 +231,23 @@ def _interrupt_when_parent_dies() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT)
 
 
-def _stop(process: subprocess.Popen) -> int | None:
+def _stop(child: _Child) -> int | None:
     """SIGINT first: pytest then tears its fixtures down, and the sandbox removes its containers."""
-    _signal_group(process.pid, signal.SIGINT)
-    try:
-        return process.wait(timeout=STOP_GRACE)
-    except subprocess.TimeoutExpired:
-        pass
+    _signal_group(child.pid, signal.SIGINT)
+    if child.ended(STOP_GRACE):
+        return child.status()
     try:
         # Local-mode programs run in sessions of their own, out of reach of the group's signal.
-        descendants = psutil.Process(process.pid).children(recursive=True)
+        descendants = psutil.Process(child.pid).children(recursive=True)
     except psutil.Error:
         descendants = []
-    _signal_group(process.pid, signal.SIGKILL)
-    for child in descendants:
+    _signal_group(child.pid, signal.SIGKILL)
+    for descendant in descendants:
         try:
-            child.kill()
+            descendant.kill()
         except psutil.Error:
             pass
-    process.wait()
+    child.ended(STOP_GRACE)
     return None
 
 

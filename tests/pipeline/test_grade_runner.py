@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -173,3 +174,52 @@ def test_the_log_tail_keeps_the_last_lines():
     log = "\n".join(f"line {i}" for i in range(100))
     assert runner.log_tail(log).splitlines() == [f"line {i}" for i in range(100 - runner.LOG_LINES, 100)]
     assert runner.log_tail("") == "(no output)"
+
+
+SLOW_TEST = """
+import time
+
+def test_waits():
+    time.sleep(60)
+"""
+
+
+def test_the_graders_pytest_is_forked_with_its_exit_status_and_output_kept(tmp_path):
+    (tmp_path / "test_quick.py").write_text("def test_passes():\n    print('hello')\n")
+    log = tmp_path / "log"
+    argv = [sys.executable, *runner.PYTEST_PREFIX, str(tmp_path / "test_quick.py"), "-s", "-p", "no:cacheprovider"]
+    run = runner.run_child(argv, log, 60, threading.Event())
+    assert run == runner.ChildRun(0)
+    assert "hello" in log.read_text() and "1 passed" in log.read_text()
+    assert runner._fork_server().get_start_method() == "forkserver"
+
+
+def test_a_forked_pytest_past_its_timeout_gets_sigint_and_tears_down(tmp_path):
+    (tmp_path / "test_slow.py").write_text(SLOW_TEST)
+    log = tmp_path / "log"
+    argv = [sys.executable, *runner.PYTEST_PREFIX, str(tmp_path / "test_slow.py"), "-p", "no:cacheprovider"]
+    run = runner.run_child(argv, log, 3, threading.Event())
+    assert run == runner.ChildRun(2, timed_out=True)  # pytest's status once interrupted
+    assert "KeyboardInterrupt" in log.read_text()
+
+
+CHECK_SHADOW = """
+import sys, threading
+from pathlib import Path
+from grader import runner
+import shadow  # found here, in the folder this grader process started from
+argv = [sys.executable, *runner.PYTEST_PREFIX, str(Path("tests").resolve()), "-p", "no:cacheprovider"]
+run = runner.run_child(argv, Path("log").resolve(), 60, threading.Event())
+sys.exit(run.returncode)
+"""
+
+
+def test_a_forked_pytest_does_not_find_modules_in_the_folder_the_grader_started_from(tmp_path):
+    (tmp_path / "shadow.py").write_text("FOUND = True\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_imports.py").write_text(
+        "import importlib.util\n\ndef test_no_shadow():\n    assert importlib.util.find_spec('shadow') is None\n"
+    )
+    # `-c` puts the working folder first on the grader's own sys.path, as `python -m grader` would.
+    done = subprocess.run([sys.executable, "-c", CHECK_SHADOW], cwd=tmp_path, timeout=120, check=False)
+    assert done.returncode == 0, (tmp_path / "log").read_text()
