@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from bench.cpu import busy_cpu_seconds, children_cpu_seconds
+from bench.cpu import adopting_orphans, busy_cpu_seconds, children_cpu_seconds
 from bench.memory import MemoryPeak, MemorySampler
 from bench.stats import ratio
 from grader.junit import read_suites
@@ -170,12 +170,13 @@ def grade_copies(count: int, jobs: int, scratch: Path) -> ClassTiming:
     with ContainerStarts() as starts, (out / "grader.log").open("wb") as log:
         busy_before, grader_before = busy_cpu_seconds(), children_cpu_seconds()
         started = time.monotonic()
-        process = subprocess.Popen(
-            grader_command(submissions, out, jobs), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-        with MemorySampler(process.pid) as sampler:
-            returncode = _wait(process, limit)
-        seconds = time.monotonic() - started
+        with adopting_orphans():
+            process = subprocess.Popen(
+                grader_command(submissions, out, jobs), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+            with MemorySampler(process.pid) as sampler:
+                returncode = _wait(process, limit)
+            seconds = time.monotonic() - started
         cpu_seconds, grader_cpu_seconds = busy_cpu_seconds() - busy_before, children_cpu_seconds() - grader_before
     if returncode != 0:
         tail = (out / "grader.log").read_text(encoding="utf-8", errors="replace")[-2000:]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from collections import namedtuple
 from pathlib import Path
@@ -15,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # bench/ is a folder of the repository, not an installed package
 
-from bench import docker_run, run, selfcheck, throughput
+from bench import cpu, docker_run, run, selfcheck, throughput
 from bench.cpu import busy_of
 from bench.docker_run import DockerRunFigures
 from bench.exchange import SETTLE, ExchangeFigures, Trace, Variant, clean_round_trips
@@ -381,3 +382,23 @@ def test_results_are_written_with_a_timestamp_and_as_latest(tmp_path):
     assert written["docker_run"]["image"] == DEFAULT_IMAGE
     assert written["selfcheck"]["textbook"]["check"]["median"] == 6.0
     assert written["throughput"][0]["memory"]["tree_mib"] == 200.0
+
+
+# A child that leaves a grandchild behind, which burns CPU after the child has ended (as the
+# grader's fork server does after the grader).
+LEAVES_A_WORKER = """
+import os, time
+if os.fork() == 0:
+    time.sleep(0.2)
+    end = time.process_time() + 0.3
+    while time.process_time() < end:
+        pass
+    os._exit(0)
+"""
+
+
+def test_the_cpu_time_of_a_process_a_child_left_behind_is_counted_once_it_ends():
+    before = cpu.children_cpu_seconds()
+    with cpu.adopting_orphans():
+        subprocess.run([sys.executable, "-c", LEAVES_A_WORKER], check=True)
+    assert cpu.children_cpu_seconds() - before >= 0.3
