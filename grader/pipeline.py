@@ -25,7 +25,7 @@ from grader.headroom import HeadroomRule, Throttle
 from grader.model import Status, StudentReport
 from grader.names import shown
 from grader.roster import Entry
-from grader.runner import ChildRun, exit_message, log_tail, pytest_command, run_child
+from grader.runner import ChildRun, exit_message, log_tail, pytest_command, run_child, start_fork_server
 from grader.sandbox.choose import choose_sandbox
 from grader.sandbox.docker import (
     DEFAULT_IMAGE,
@@ -121,6 +121,8 @@ def grade(
 ) -> Outcome:
     """Grade `entries` into `out/junit/`; Ctrl-C stops the running children and keeps what is done."""
     grading = _ClassRun(settings, out, runner)
+    if runner is run_child:
+        start_fork_server()  # here, before the gradings' threads: it changes folder for a moment
     with ThreadPoolExecutor(max_workers=settings.jobs, thread_name_prefix="grade") as pool:
         futures = [pool.submit(grading.one, entry) for entry in entries]
         interrupted = False

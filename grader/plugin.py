@@ -9,6 +9,9 @@ before pytest looks for conftests. Were it not, the `DIR` of `--submission DIR` 
 taken for a test path and a `conftest.py` in the submission imported, on the host, as the
 grader's user. Loaded into every pytest session of the environment, it stays inert unless
 the session runs the grader's own checks.
+
+PYTEST_DONT_REWRITE: it has no assertion to rewrite, and a class run's fork server imports
+it before pytest could (grader.runner), which pytest would otherwise warn about in each log.
 """
 
 from __future__ import annotations

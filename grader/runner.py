@@ -14,9 +14,10 @@ from __future__ import annotations
 import ctypes
 import functools
 import multiprocessing
+import multiprocessing.connection
+import multiprocessing.forkserver
 import os
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -89,7 +90,8 @@ PR_SET_PDEATHSIG = 1
 
 
 PYTEST_PREFIX = ["-P", "-m", "pytest"]  # after the interpreter: how pytest_command starts
-PRELOADED = ["pytest", "grader.plugin", "grader.runner"]  # what the fork server imports once
+# What the fork server imports once; "__main__" (the grader's command) too, or each child would run it again.
+PRELOADED = ["__main__", "pytest", "grader.plugin", "grader.runner"]
 
 
 class _Child(Protocol):
@@ -132,34 +134,52 @@ class _Forked:
     """pytest, in a process forked from the fork server: what `python -P -m pytest ARGS` would run."""
 
     def __init__(self, args: list[str], log: Path):
-        self._process = _fork_server().Process(
-            target=_pytest_in_fork, args=(args, str(log), str(GRADER_DIR.parent), os.getpid()), name="grader-pytest"
+        context = start_fork_server()  # started already where threads run: see start_fork_server
+        self._process = context.Process(
+            target=_pytest_in_fork, args=(args, str(log), str(GRADER_DIR.parent)), name="grader-pytest"
         )
-        self._process.start()
+        with _MULTIPROCESSING:
+            self._process.start()
         assert self._process.pid is not None
         self.pid = self._process.pid
 
     def ended(self, timeout: float) -> bool:
-        self._process.join(timeout)
-        return self._process.exitcode is not None
+        multiprocessing.connection.wait([self._process.sentinel], timeout)
+        return self.status() is not None
 
     def status(self) -> int | None:
-        return self._process.exitcode
+        with _MULTIPROCESSING:
+            return self._process.exitcode
+
+
+# multiprocessing's bookkeeping of its children is not thread-safe: starting one polls the
+# others, and two threads reading one child's status from its pipe could leave one with 255.
+_MULTIPROCESSING = threading.Lock()
 
 
 @functools.cache
-def _fork_server() -> multiprocessing.context.ForkServerContext:
-    """multiprocessing's fork server (one per grader process), importing pytest and the grader before it forks."""
+def start_fork_server() -> multiprocessing.context.ForkServerContext:
+    """multiprocessing's fork server (one per grader process), importing pytest and the grader before it forks.
+
+    It is started from the folder that holds the grader package, whichever folder the grader
+    was started from: the fork server puts its working folder on its module path (Python
+    3.11 starts it without -P), and the instructor's could hold a submission. Call it from
+    the main thread before any other starts (`grader grade` does), since it changes folder
+    for a moment.
+    """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOADED)
+    started_in = os.getcwd()
+    os.chdir(GRADER_DIR.parent)
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        os.chdir(started_in)
     return context
 
 
-def _pytest_in_fork(args: list[str], log: str, cwd: str, grader_pid: int) -> None:
+def _pytest_in_fork(args: list[str], log: str, cwd: str) -> None:
     """The forked child: what a new `python -P -m pytest` process started by `_Spawned` would be, then pytest."""
-    os.setsid()
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # no new interpreter installs it here
-    _interrupt_when_gone(grader_pid)
     output = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     nothing = os.open(os.devnull, os.O_RDONLY)
     os.dup2(nothing, 0)
@@ -167,9 +187,11 @@ def _pytest_in_fork(args: list[str], log: str, cwd: str, grader_pid: int) -> Non
     os.dup2(output, 2)
     os.close(output)
     os.close(nothing)
-    # -P: the folder the grader was started from is not where modules are found.
-    started_in = os.getcwd()
-    sys.path[:] = [entry for entry in sys.path if entry not in ("", ".", started_in)]
+    os.setsid()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # no new interpreter installs it here
+    _interrupt_when_grader_ends()
+    # -P: the folder the fork server started in is not where modules are found.
+    sys.path[:] = [entry for entry in sys.path if entry not in ("", ".", os.getcwd(), cwd)]
     os.chdir(cwd)
 
     import pytest
@@ -177,22 +199,20 @@ def _pytest_in_fork(args: list[str], log: str, cwd: str, grader_pid: int) -> Non
     sys.exit(pytest.main(args))
 
 
-def _interrupt_when_gone(grader_pid: int) -> None:
+def _interrupt_when_grader_ends() -> None:
     """SIGINT to this process once the grader has ended, even by SIGKILL, as `_interrupt_when_parent_dies` does.
 
     The fork server, this process's parent, outlives the grader while any of its children
-    lives, so the kernel's parent-death signal would never come: a thread waits on the
-    grader itself (a pidfd) instead.
+    lives, so the kernel's parent-death signal would never come. The grader holds the
+    other end of a pipe multiprocessing gave this process (its parent's sentinel): it
+    becomes readable when the grader ends.
     """
-    try:
-        grader = os.pidfd_open(grader_pid)
-    except ProcessLookupError:
-        raise SystemExit("the grader ended before its pytest started") from None
+    grader = multiprocessing.parent_process()
+    if grader is None:
+        return
 
     def wait() -> None:
-        ended = select.poll()  # not select(): a descriptor may be numbered beyond 1023
-        ended.register(grader, select.POLLIN)
-        ended.poll()
+        multiprocessing.connection.wait([grader.sentinel])
         os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=wait, name="grader-watch", daemon=True).start()
@@ -252,10 +272,14 @@ def _stop(child: _Child) -> int | None:
 
 
 def _signal_group(pgid: int, signum: int) -> None:
+    """The child's whole group; the child alone while it has no group of its own yet (a fork not yet in its session)."""
     try:
         os.killpg(pgid, signum)
     except ProcessLookupError:
-        pass
+        try:
+            os.kill(pgid, signum)
+        except ProcessLookupError:
+            pass
 
 
 def exit_message(log: str) -> str | None:

@@ -46,6 +46,7 @@ class ServerPool:
         server = self.running.get(role)
         if server is not None and server.exit_info() is None:
             return server
+        self.discard(role)  # it ended between checks: stopped, its container may serve the restart
         server = self.sandbox.start_server(self.submission.path, self.submission.programs[role], self.port)
         self.running[role] = server  # at once, so that stop_all() stops it even while it starts
         outcome = self._await_start(role, server, deadline)

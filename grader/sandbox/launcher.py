@@ -74,6 +74,7 @@ class Frames:
 
     def __init__(self):
         self._buffer = bytearray()
+        self.early: list = []  # frames read with a run's order, that belong to the run
 
     def feed(self, data: bytes) -> list:
         self._buffer += data
@@ -169,9 +170,13 @@ def next_order(channel: socket.socket, frames: Frames, wait: float):
         data = channel.recv(CHUNK)
         if not data:
             return None
-        for kind, payload in frames.feed(data):
+        found = frames.feed(data)
+        for index, (kind, payload) in enumerate(found):
             if kind == RUN:
-                return json.loads(payload)  # an order is never sent before the previous run's CLEAN
+                # An order is never sent before the previous run's CLEAN; a STOP may follow it
+                # in the same read, and is the run's to see.
+                frames.early = found[index + 1 :]
+                return json.loads(payload)
 
 
 def run(channel: socket.socket, frames: Frames, order: dict, woken: int) -> None:
@@ -205,6 +210,10 @@ def run(channel: socket.socket, frames: Frames, order: dict, woken: int) -> None
     streams = {out_read: STDOUT, err_read: STDERR}
     ended: dict = {}  # pid -> wait status, of every process this launcher has reaped during the run
     stopped = False if child is None else follow(channel, frames, child, streams, ended, woken)
+    if child is not None and not stopped:
+        # Its exit is known the moment it is reaped: said at once, as a pidfd would show it,
+        # before the cleaning that follows (its last output still comes after).
+        report_exit(channel, exit_status(ended[child]), stopped)
     kill_others(ended)
     # Every writer is gone now: what is left in the pipes comes out, then their ends.
     deadline = time.monotonic() + KILL_WAIT
@@ -214,7 +223,13 @@ def run(channel: socket.socket, frames: Frames, order: dict, woken: int) -> None
             relay(channel, fd, streams)
     for fd in streams:
         os.close(fd)
-    status = NOT_FOUND if child is None else None if child not in ended else exit_status(ended[child])
+    if child is None:
+        report_exit(channel, NOT_FOUND, stopped)
+    elif stopped:
+        report_exit(channel, exit_status(ended[child]) if child in ended else None, stopped)
+
+
+def report_exit(channel: socket.socket, status, stopped: bool) -> None:
     channel.sendall(frame(EXITED, json.dumps({"status": status, "stopped": stopped}).encode()))
 
 
@@ -225,6 +240,9 @@ def follow(channel: socket.socket, frames: Frames, child: int, streams: dict, en
     that ends wakes it (SIGCHLD), and it reaps at once, as docker-init would, so zombies
     never fill the container's process limit.
     """
+    early, frames.early = frames.early, []
+    if any(kind == STOP for kind, _ in early):
+        return True
     reap(ended)
     while child not in ended:
         ready, _, _ = select.select([channel, woken, *streams], [], [])

@@ -19,6 +19,7 @@ import base64
 import json
 import select
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ class LauncherContainer:
         self._frames = Frames()
         self._channel = _connect(make_socket)
         self._diag = open_diag(make_socket)
+        self._diag_lock = threading.Lock()  # one sock_diag request and its answer at a time, whichever run asks
         self._await_ready()
         found = pids()
         # Before any program runs, the container holds the launcher and nothing else. Where its

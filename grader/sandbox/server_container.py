@@ -69,7 +69,6 @@ class ServerRun:
         self._lost = False
         self._stopped = False
         self._exit: ExitInfo | None = None
-        self._diag_lock = threading.Lock()  # one sock_diag request and its answer at a time
         self._ooms = oom_kills(container._launcher)
         reading = None if container._usage is None else container._usage.read()
         self._cpu_before = 0.0 if reading is None else reading.cpu_seconds - container._cpu_outside_runs()
@@ -82,7 +81,7 @@ class ServerRun:
         try:
             while self._seen.cleaned is None:
                 self._container._receive(PROBE, self._seen)
-        except (LauncherLost, SandboxError):
+        except Exception:  # the launcher gone, a broken frame, the channel closed under us: the run is over
             self._lost = True
 
     def address(self, transport: str) -> Address:
@@ -95,7 +94,7 @@ class ServerRun:
             raise SandboxError(f"cannot make a socket inside the server's container: {exc}") from None
 
     def bound_sockets(self) -> list[BoundSocket] | None:
-        with self._diag_lock:
+        with self._container._diag_lock:
             try:
                 return read_namespace(self._container._launcher, self._uid, self._container._diag)
             except OSError:
@@ -103,7 +102,7 @@ class ServerRun:
                 return read_namespace(self._container._launcher, self._uid)
 
     def unread_bytes(self, peer_port: int) -> int | None:
-        with self._diag_lock:
+        with self._container._diag_lock:
             try:
                 return read_unread(self._container._launcher, self._port, peer_port, self._container._diag)
             except OSError:
@@ -111,7 +110,7 @@ class ServerRun:
                 return read_unread(self._container._launcher, self._port, peer_port)
 
     def released(self, peer_port: int) -> bool:
-        with self._diag_lock:
+        with self._container._diag_lock:
             try:
                 return read_released(self._container._launcher, self._port, peer_port, self._container._diag)
             except OSError:
@@ -168,7 +167,7 @@ class ServerRun:
         could not bind its port again for a minute in this namespace, so the next start gets
         a new container instead.
         """
-        with self._diag_lock:
+        with self._container._diag_lock:
             try:
                 ports = read_tcp_local_ports(self._container._launcher, self._container._diag)
             except OSError:

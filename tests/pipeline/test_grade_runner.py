@@ -191,7 +191,7 @@ def test_the_graders_pytest_is_forked_with_its_exit_status_and_output_kept(tmp_p
     run = runner.run_child(argv, log, 60, threading.Event())
     assert run == runner.ChildRun(0)
     assert "hello" in log.read_text() and "1 passed" in log.read_text()
-    assert runner._fork_server().get_start_method() == "forkserver"
+    assert runner.start_fork_server().get_start_method() == "forkserver"
 
 
 def test_a_forked_pytest_past_its_timeout_gets_sigint_and_tears_down(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 
 from grader.sandbox.launcher_container import Seen
 from grader.sandbox.server_container import ServerRun
@@ -31,6 +32,7 @@ class Container:
         self._launcher = os.getpid()
         self._usage = None
         self._diag = netlink
+        self._diag_lock = threading.Lock()
 
     def _begin(self, command: tuple[str, ...], stdin: bytes) -> Seen:
         return Seen(exited={"status": 0}, cleaned={"clean": True})  # a run already over: nothing to read
