@@ -120,6 +120,9 @@ PROGRAMS = {
     "signal.SIGKILL):\n    os.kill(os.getppid(), sig)\nprint('signalled', os.getppid())",
     "lowers_limits": "import os, resource\nresource.prlimit(os.getppid(), resource.RLIMIT_NOFILE, (16, 16))",
     "limits": "import resource\nprint(resource.getrlimit(resource.RLIMIT_NOFILE))",
+    # I/O class idle (3 << 13) for the launcher, through ioprio_set (251 on x86_64, 30 on aarch64).
+    "idles_the_launcher": "import ctypes, os\nnumber = {'x86_64': 251, 'aarch64': 30}[os.uname().machine]\n"
+    "print(ctypes.CDLL(None).syscall(number, 1, os.getppid(), 3 << 13))",
 }
 
 
@@ -221,6 +224,14 @@ def test_a_program_that_lowers_the_launchers_limits_gets_its_role_a_new_containe
     ran, second = run(sandbox, folder, "limits")
     assert second is not first
     assert ran.stdout == "(256, 256)\n"
+
+
+def test_a_program_that_lowers_the_launchers_io_priority_gets_its_role_a_new_container(sandbox, folder):
+    idled, first = run(sandbox, folder, "idles_the_launcher")
+    assert idled.stdout == "0\n"  # the call worked
+    assert not first.reusable
+    _, second = run(sandbox, folder, "one")
+    assert second is not first
 
 
 def test_input_over_a_page_is_refused_before_anything_is_sent(sandbox, folder):
