@@ -173,4 +173,4 @@ class ServerRun:
             except OSError:
                 self._drop_diag()
                 ports = read_tcp_local_ports(self._container._launcher)
-        return any(port == self._port or port < EPHEMERAL_PORTS for port in ports)
+        return ports is None or any(port == self._port or port < EPHEMERAL_PORTS for port in ports)

@@ -12,7 +12,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.sandbox.sock_diag import ALL_STATES, TCP_ESTABLISHED, TCP_LISTEN, dump, states
+from grader.sandbox.sock_diag import ALL_STATES, MAX_SOCKETS, TCP_ESTABLISHED, TCP_LISTEN, dump, states
 
 # Inside a sandbox's loopback-only network namespace, the grader reaches a server at this
 # address, which stands for "the machine's own address": a server bound to '' (or to its
@@ -164,10 +164,14 @@ def parse_tcp_local_ports(text: str) -> set[int]:
     return ports
 
 
-def read_tcp_local_ports(pid: int, diag: socket.socket | None = None) -> set[int]:
-    """`parse_tcp_local_ports` over the network namespace of `pid`, or over `diag`'s when given."""
+def read_tcp_local_ports(pid: int, diag: socket.socket | None = None) -> set[int] | None:
+    """`parse_tcp_local_ports` over the network namespace of `pid`, or over `diag`'s when given.
+
+    None when the answer was cut short (more sockets than sock_diag's answer keeps): not all are known.
+    """
     if diag is not None:
-        return {s.local[1] for s in dump(diag, ALL_STATES)}
+        found = dump(diag, ALL_STATES)
+        return None if len(found) >= MAX_SOCKETS else {s.local[1] for s in found}
     ports: set[int] = set()
     for suffix in ("", "6"):
         try:

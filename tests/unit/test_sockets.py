@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from grader.sandbox import sockets
+from grader.sandbox.sock_diag import MAX_SOCKETS, DiagSocket
 from grader.sandbox.sockets import BoundSocket, parse_proc_net, parse_unread
 
 STUDENT = 1000
@@ -184,3 +186,11 @@ TCP_TABLE = """\
 @pytest.mark.parametrize(("peer_port", "unread"), [(0xA1B2, 25), (0xA1B3, 0), (0xA1B4, None), (0xBEEF, None)])
 def test_unread_bytes_are_the_receive_queue_of_the_established_connection_from_that_peer(peer_port, unread):
     assert parse_unread(TCP_TABLE, 12000, peer_port) == unread
+
+
+def test_a_sock_diag_answer_cut_short_leaves_the_ports_in_use_unknown(monkeypatch):
+    many = [DiagSocket(2, 6, ("127.0.0.2", 40000 + n), ("127.0.0.1", 12000), 0, 0, 0) for n in range(MAX_SOCKETS)]
+    monkeypatch.setattr(sockets, "dump", lambda diag, wanted: many)
+    assert sockets.read_tcp_local_ports(1, diag=object()) is None  # type: ignore[arg-type]
+    monkeypatch.setattr(sockets, "dump", lambda diag, wanted: many[:3])
+    assert sockets.read_tcp_local_ports(1, diag=object()) == {40000, 40001, 40002}  # type: ignore[arg-type]
