@@ -28,12 +28,14 @@ from grader.tcp_actions import (
     Error,
     Event,
     HalfClose,
+    NeverRead,
     Pause,
     Read,
     Received,
     Send,
     Sent,
     StreamClient,
+    Stuck,
     Tick,
     TimedOut,
     UnreadBytes,
@@ -50,6 +52,10 @@ RECV_SIZE = 65536  # bytes asked of one recv; how many make a reply is the machi
 
 Unread = Callable[[int], "int | None"]
 Released = Callable[[int], bool]
+# A fresh look-out on the server: asked with the time, it says how the server is blocked
+# forever once that has held, None until then (grader.sandbox.blocked).
+StuckWatch = Callable[[], "Callable[[float], str | None] | None"]
+STUCK_PROBE = 0.05  # seconds a Read(until_stuck) waits between two looks at the server
 SocketFactory = Callable[[int, int], socket.socket]  # where the grader's sockets are made: see sandbox.netns
 
 
@@ -165,6 +171,7 @@ def play_tcp(
     unread: Unread | None = None,
     make_socket: SocketFactory = socket.socket,
     released: Released | None = None,
+    watch_stuck: StuckWatch | None = None,
 ) -> None:
     """Play a scripted TCP client machine against `target` until it is done.
 
@@ -173,9 +180,10 @@ def play_tcp(
     server has not read yet, for a machine that asks (AskUnread). `released(port)` tells
     whether the server has let go of its end of that connection: a close the machine asks
     as FIN is done with RST when the server closed first and holds the socket no more,
-    which nothing of the server can see, and which spares its side TIME_WAIT.
+    which nothing of the server can see, and which spares its side TIME_WAIT. `watch_stuck`
+    lets a Read(until_stuck) end as soon as the server is seen blocked forever.
     """
-    link = _TcpLink(target, make_socket, unread, time.monotonic(), released)
+    link = _TcpLink(target, make_socket, unread, time.monotonic(), released, watch_stuck)
     try:
         action = machine.start(link.clock())
         while not isinstance(action, Done):  # the machine bounds every wait and every loop
@@ -194,11 +202,13 @@ class _TcpLink:
         unread: Unread | None,
         start: float,
         released: Released | None = None,
+        watch_stuck: StuckWatch | None = None,
     ):
         self.target = target
         self.make_socket = make_socket
         self.unread = unread
         self.released = released
+        self.watch_stuck = watch_stuck
         self.start = start
         self.sockets: dict[int, socket.socket] = {}
 
@@ -219,7 +229,11 @@ class _TcpLink:
             case AskUnread(conn):
                 if self.unread is None:
                     raise ValueError("the machine asked for unread bytes, and play_tcp was given no way to tell")
-                return UnreadBytes(conn, self.unread(self.sockets[conn].getsockname()[1]), self.clock())
+                sock = self.sockets[conn]
+                count = self.unread(sock.getsockname()[1])
+                if count is None and self._dead(sock):
+                    return NeverRead(conn, self.clock())
+                return UnreadBytes(conn, count, self.clock())
             case Pause(seconds):
                 time.sleep(seconds)
                 return Tick(self.clock())
@@ -229,7 +243,10 @@ class _TcpLink:
                 except OSError as exc:
                     return Error(conn, _describe_error(exc), self.clock())
                 return Sent(conn, self.clock())
-            case Read(conn, timeout):
+            case Read(conn, timeout, until_stuck):
+                lookout = self.watch_stuck() if until_stuck and self.watch_stuck is not None else None
+                if lookout is not None:
+                    return self._read_until_stuck(conn, timeout, lookout)
                 return self._read(conn, timeout)
             case Close(conn, rst):
                 sock = self.sockets.pop(conn)
@@ -251,6 +268,17 @@ class _TcpLink:
             return ConnectFailed(conn, _describe_error(exc), self.clock())
         self.sockets[conn] = sock
         return Connected(conn, self.clock())
+
+    def _dead(self, sock: socket.socket) -> bool:
+        """Nothing of the server can read from this connection any more: it was reset, or closed and let go of.
+
+        Our side's state says which: CLOSE after an RST, CLOSE_WAIT once the server's FIN came
+        (a server that only shut down its writing could still read: then it must hold its end).
+        """
+        state = tcp_state(sock)
+        return state == TCP_CLOSE or (
+            state == TCP_CLOSE_WAIT and self.released is not None and self.released(sock.getsockname()[1])
+        )
 
     def _let_go(self, sock: socket.socket) -> bool:
         """The server closed first (its EOF waits unread here) and holds its end no more."""
@@ -274,11 +302,35 @@ class _TcpLink:
             return Error(conn, _describe_error(exc), self.clock())
         return Received(conn, chunk, self.clock()) if chunk else Eof(conn, self.clock())
 
+    def _read_until_stuck(self, conn: int, timeout: float, stuck: Callable[[float], str | None]) -> Event:
+        """`_read`, in slices of STUCK_PROBE with a look at the server after each one that brought nothing."""
+        end = time.monotonic() + timeout
+        for _ in range(int(timeout / STUCK_PROBE) + 1):  # bounded in count too, whatever the clock does
+            now = time.monotonic()
+            event = self._read(conn, max(0.001, min(STUCK_PROBE, end - now)))
+            if not isinstance(event, TimedOut) or time.monotonic() >= end:
+                return event
+            if (how := stuck(time.monotonic())) is not None:
+                return Stuck(conn, how, self.clock())
+        return TimedOut(conn, self.clock())
+
     def close(self) -> None:
         """Whatever the machine did not close itself (it stopped on an exception)."""
         for sock in self.sockets.values():
             sock.close()
         self.sockets.clear()
+
+
+TCP_CLOSE = 7  # the kernel's TCP states (include/net/tcp_states.h)
+TCP_CLOSE_WAIT = 8
+
+
+def tcp_state(sock: socket.socket) -> int | None:
+    """The kernel's state of our TCP socket (the first byte of TCP_INFO); None where it cannot tell."""
+    try:
+        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+    except (OSError, AttributeError):
+        return None
 
 
 def _describe_error(exc: OSError) -> str:

@@ -50,6 +50,9 @@ class HalfClose:
 class Read:
     conn: int
     timeout: float
+    # Stop waiting once the server is seen blocked forever (Stuck): asked only while the
+    # machine itself keeps a connection silent, which is then all the server could wait for.
+    until_stuck: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,18 @@ class UnreadBytes:
 
 
 @dataclass(frozen=True)
+class NeverRead:
+    """The answer to AskUnread when the server can read nothing more on this connection, ever.
+
+    The connection was reset, or the server closed its end and no process holds it: a
+    slice waiting to be read would wait in vain.
+    """
+
+    conn: int
+    t: float
+
+
+@dataclass(frozen=True)
 class Received:
     conn: int
     data: bytes  # never empty: an empty read is Eof
@@ -117,6 +132,15 @@ class TimedOut:
 
 
 @dataclass(frozen=True)
+class Stuck:
+    """A Read(until_stuck) ended early: the server sleeps where nothing the machine does now can wake it."""
+
+    conn: int
+    how: str  # "blocked in recv() on a socket with no timeout" (grader.sandbox.blocked)
+    t: float
+
+
+@dataclass(frozen=True)
 class Error:
     conn: int
     error: str  # "connection reset by the server", "Broken pipe", ...
@@ -130,7 +154,7 @@ class Tick:
     t: float
 
 
-Event = Connected | ConnectFailed | Sent | UnreadBytes | Received | Eof | TimedOut | Error | Tick
+Event = Connected | ConnectFailed | Sent | UnreadBytes | NeverRead | Received | Eof | TimedOut | Stuck | Error | Tick
 
 
 class StreamClient(Protocol):

@@ -76,6 +76,13 @@ class RunningServer(Protocol):
         binding its port again when restarted in the same network namespace.
         """
 
+    def watch_blocked(self) -> Callable[[float], str | None] | None:
+        """A fresh look-out for a wait in which the grader sends the program nothing; None where it cannot see.
+
+        Asked with the time, it says how the program is blocked forever once that has held
+        (grader.sandbox.blocked), None until then.
+        """
+
     def output_tail(self, lines: int = 20) -> str: ...
 
     def stop(self) -> None: ...

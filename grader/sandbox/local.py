@@ -331,6 +331,9 @@ class LocalServer:
     def unread_bytes(self, peer_port: int) -> int | None:
         return read_unread(self._process.pid, self._port, peer_port)  # the host's namespace: ours too
 
+    def watch_blocked(self) -> None:
+        return None  # another process of the machine may send to it: never known to be blocked forever
+
     def released(self, peer_port: int) -> bool:
         return read_released(self._process.pid, self._port, peer_port)
 

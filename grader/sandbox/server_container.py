@@ -17,6 +17,7 @@ import psutil
 
 from grader.model import ExitInfo
 from grader.sandbox import Address, SandboxError
+from grader.sandbox.blocked import BlockedWatch
 from grader.sandbox.launcher import STOP, frame
 from grader.sandbox.launcher_container import CLEAN_WAIT, KILLED, LauncherContainer, LauncherLost, Seen
 from grader.sandbox.sockets import (
@@ -116,6 +117,16 @@ class ServerRun:
             except OSError:
                 self._drop_diag()
                 return read_released(self._container._launcher, self._port, peer_port)
+
+    def watch_blocked(self) -> Callable[[float], str | None]:
+        # The grader's peer sends nothing while it waits: its picture is a constant.
+        watch = BlockedWatch(self._container._launcher, self._container._pids, lambda: 0, diag=self._container._diag)
+
+        def forever(now: float) -> str | None:
+            with self._container._diag_lock:
+                return watch.forever(now)
+
+        return forever
 
     def _drop_diag(self) -> None:
         """After any failure (an answer cut short would leave the next one out of step): /proc from now on."""

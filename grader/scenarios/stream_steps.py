@@ -26,6 +26,7 @@ from grader.tcp_actions import (
     Received,
     Send,
     StreamClient,
+    Stuck,
     TimedOut,
 )
 
@@ -103,6 +104,8 @@ def _step(action: Action, event: Event, written: dict[int, int], pieces: dict[in
             return Step(t, Sender.PROGRAM, "close (FIN)")
         case Read(timeout=timeout), TimedOut():
             return Step(t, Sender.PROGRAM, "(nothing)", "silent", f"no reply in {timeout:.3g} s")
+        case Read(), Stuck(how=how):
+            return Step(t, Sender.PROGRAM, "(nothing)", "silent", f"no reply: {how}")
         case Read(), Error(error=error):
             return Step(t, Sender.PROGRAM, "reset", note=error)
         case Close(rst=rst), _:

@@ -39,11 +39,13 @@ from grader.tcp_actions import (
     Error,
     Event,
     HalfClose,
+    NeverRead,
     Pause,
     Read,
     Received,
     Send,
     Sent,
+    Stuck,
     Tick,
     TimedOut,
     UnreadBytes,
@@ -147,6 +149,7 @@ class ConnectionRecord:
     error: str | None = None  # "reset by the server", "timed out", ...
     notes: list[str] = field(default_factory=list)
     blocked_by_idle: bool = False  # no reply in time, and it came once the silent first client was closed
+    stuck: str | None = None  # how the server was seen blocked forever while the silent client was connected
 
     @property
     def matched(self) -> bool:
@@ -278,10 +281,12 @@ class TcpClientMachine:
         """No reply in time while a silent client is connected: close that one, then wait once more.
 
         A reply that comes then shows the server serves one connection at a time, which is
-        what the feedback says; the check fails all the same, since it was late.
+        what the feedback says; the check fails all the same, since it was late. A server seen
+        blocked forever meanwhile (`stuck`) could not have replied in time either: its wait
+        was not waited out.
         """
-        idle = sorted(r.plan.index for r in self.records if r.plan.stream is None and r.plan.index in self._open)
-        if record.matched or record.error != self._timeout_error or not idle:
+        idle = self._idle()
+        if record.matched or (record.error != self._timeout_error and record.stuck is None) or not idle:
             return
         for conn in idle:
             yield from self._close(conn, rst=False)
@@ -290,11 +295,15 @@ class TcpClientMachine:
         if record.matched:
             record.blocked_by_idle = True
             record.notes.append("the reply came only after the silent first client was closed")
+            if record.stuck is not None:
+                record.notes.append(f"until then the server was {record.stuck}")
         else:
             record.error = record.error or self._timeout_error
 
     def _await_read(self, conn: int) -> Script:
-        """Until the server has read all we sent, or READ_WAIT: one that reads nothing is not waited for long.
+        """Until the server has read all we sent, can read no more (NeverRead), or READ_WAIT.
+
+        One that reads nothing is not waited for long.
 
         Without it a busy machine could let the slices pile up in the server's buffer, one
         recv would return them merged, and the verdict would depend on the machine's load.
@@ -303,8 +312,8 @@ class TcpClientMachine:
             return
         until = self.now + self._cap(READ_WAIT)
         for _ in range(round(READ_WAIT / READ_POLL)):  # bounded in count too, whatever the clock does
-            match _answer((yield AskUnread(conn)), conn, UnreadBytes):
-                case UnreadBytes(count=0):
+            match _answer((yield AskUnread(conn)), conn, UnreadBytes, NeverRead):
+                case UnreadBytes(count=0) | NeverRead():
                     return
             if self.now >= until:
                 return
@@ -317,6 +326,9 @@ class TcpClientMachine:
         """
         conn, expected = record.plan.index, record.plan.expected
         deadline = self.now + self.plan.reply_timeout
+        # With a silent connection of ours open, nothing we do wakes a server blocked forever:
+        # no reply can come before we close that one (`_unblock`), so it is not waited out.
+        until_stuck = bool(self._idle())
         while len(record.reply) < MAX_REPLY:
             if self._stopped:
                 record.error = STOPPED
@@ -326,9 +338,13 @@ class TcpClientMachine:
                 record.error = self._timeout_error
                 return
             timeout = self._cap(remaining)
-            match _answer((yield Read(conn, timeout)), conn, Received, Eof, TimedOut, Error):
+            match _answer((yield Read(conn, timeout, until_stuck)), conn, Received, Eof, TimedOut, Stuck, Error):
                 case TimedOut():
                     record.error = STOPPED if timeout < remaining else self._timeout_error
+                    return
+                case Stuck(how=how):
+                    record.stuck = how
+                    record.error = f"no reply could come: the server is {how}"
                     return
                 case Error(error=error):
                     record.error = error
@@ -343,6 +359,10 @@ class TcpClientMachine:
                         if not self.plan.expect_close:
                             return
                         deadline = t + self.plan.close_timeout  # now wait for the server's EOF
+
+    def _idle(self) -> list[int]:
+        """Our silent connections still open."""
+        return sorted(r.plan.index for r in self.records if r.plan.stream is None and r.plan.index in self._open)
 
     def _close(self, conn: int, rst: bool) -> Script:
         """Close; when the server closed first, with RST, so its side skips TIME_WAIT.
@@ -473,6 +493,7 @@ def run(check: ServerCheck) -> Verdict:
         check.server.unread_bytes,
         check.server.make_socket,
         check.server.released,
+        check.server.watch_blocked,
     )
     verdict = judge(tcp_plan, machine.records)
     verdict.steps = stream_steps(recorder.log, planned_writes(tcp_plan))

@@ -86,6 +86,9 @@ class StandInServer:
     def released(self, peer_port: int) -> bool:
         return False
 
+    def watch_blocked(self) -> None:
+        return None
+
     def output_tail(self, lines: int = 20) -> str:
         return ""
 

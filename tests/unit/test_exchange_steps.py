@@ -32,6 +32,7 @@ from grader.tcp_actions import (
     Received,
     Send,
     Sent,
+    Stuck,
     Tick,
     TimedOut,
     UnreadBytes,
@@ -210,6 +211,17 @@ def test_a_refused_connection_a_silent_server_and_a_reset_read_as_such():
     ]
     assert (steps[0].at, steps[3].at) == (0.0, pytest.approx(2.1))  # from the first step, not the clock
     assert "no reply in 2 s" in steps[3].note and "reset by the server" in steps[4].note
+
+
+def test_a_server_seen_blocked_forever_reads_as_silent_and_says_how():
+    log = [
+        (Connect(0, 2.0, True), Connected(0, 0.0)),
+        (Send(0, b"hello", 2.0), Sent(0, 0.0)),
+        (Read(0, 2.0, until_stuck=True), Stuck(0, "blocked in recv() on a socket with no timeout", 0.4)),
+    ]
+    (*_, step) = stream_steps(log)
+    assert (step.text, step.fate, step.at) == ("(nothing)", "silent", 0.4)
+    assert step.note == "no reply: blocked in recv() on a socket with no timeout"
 
 
 def test_two_requests_on_one_connection_show_both_sends_and_the_servers_close():

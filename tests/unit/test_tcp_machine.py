@@ -36,11 +36,13 @@ from grader.tcp_actions import (
     Error,
     Event,
     HalfClose,
+    NeverRead,
     Pause,
     Read,
     Received,
     Send,
     Sent,
+    Stuck,
     Tick,
     TimedOut,
     UnreadBytes,
@@ -68,6 +70,8 @@ class FakeServer:
     unread_for: float | None = 0.0
     reads_seen: bool = True
     serves_one_at_a_time: bool = False  # no other connection is answered while connection 0 is open
+    gone: bool = False  # the server closed its end at once: AskUnread hears NeverRead
+    seen_stuck_after: float | None = None  # a Read(until_stuck) blocked by connection 0 ends this soon as Stuck
     now: float = 0.0
     log: list[tuple[float, Action]] = field(default_factory=list)
     requests: dict[int, bytes] = field(default_factory=dict)
@@ -91,21 +95,26 @@ class FakeServer:
                 return Sent(conn, self.now)
             case HalfClose(conn):
                 return Sent(conn, self.now)
+            case AskUnread(conn) if self.gone:
+                return NeverRead(conn, self.now)
             case AskUnread(conn):
                 read = self.unread_for is not None and self.now >= self._written_at[conn] + self.unread_for
                 return UnreadBytes(conn, (0 if read else 7) if self.reads_seen else None, self.now)
             case Pause(seconds):
                 self.now += seconds
                 return Tick(self.now)
-            case Read(conn, timeout):
-                return self._read(conn, timeout)
+            case Read(conn, timeout, until_stuck):
+                return self._read(conn, timeout, until_stuck)
             case Close(conn):
                 self._closed.add(conn)
                 return Tick(self.now)
         raise AssertionError(f"unexpected action {action}")
 
-    def _read(self, conn: int, timeout: float) -> Event:
+    def _read(self, conn: int, timeout: float, until_stuck: bool) -> Event:
         if self.serves_one_at_a_time and conn != 0 and 0 not in self._closed:
+            if until_stuck and self.seen_stuck_after is not None and self.seen_stuck_after < timeout:
+                self.now += self.seen_stuck_after
+                return Stuck(conn, "blocked in recv() on a socket with no timeout", self.now)
             self.now += timeout  # still blocked in recv() on connection 0
             return TimedOut(conn, self.now)
         if conn not in self._pending:
@@ -225,6 +234,13 @@ def test_without_a_way_to_see_reads_the_slices_only_pause():
 
     assert server.actions(AskUnread) == []
     assert [a.seconds for a in server.actions(Pause)] == [0.05, 0.05]
+
+
+def test_a_slice_the_server_can_never_read_is_not_waited_for():
+    _, server = play(TcpExchangeParams(pieces=3, pause=0.05), FakeServer(unread_for=None, gone=True))
+
+    assert [a.seconds for a in server.actions(Pause)] == [0.05, 0.05]
+    assert len(server.actions(AskUnread)) == 2
 
 
 def test_the_first_slice_is_sent_without_a_wait():
@@ -415,6 +431,30 @@ def test_a_server_blocked_by_the_silent_client_is_told_it_serves_one_at_a_time()
     assert ("Close", 0) in server.steps()
     result = verdict(params, records)
     assert not result.passed and result.cause is not None and result.cause.key == "one-client-at-a-time"
+
+
+def test_a_server_seen_blocked_by_the_silent_client_is_not_waited_out_and_judged_the_same():
+    params = TcpExchangeParams(idle_first=True)
+    waited, _ = play(params, FakeServer(serves_one_at_a_time=True))
+    records, server = play(params, FakeServer(serves_one_at_a_time=True, seen_stuck_after=0.3))
+
+    assert verdict(params, records).summary == verdict(params, waited).summary
+    assert records[1].stuck == "blocked in recv() on a socket with no timeout"
+    assert server.now < params.reply_timeout
+    assert "until then the server was blocked in recv() on a socket with no timeout" in records[1].notes
+
+
+def test_only_a_read_while_a_silent_connection_of_ours_is_open_may_end_as_stuck():
+    _, server = play(TcpExchangeParams(idle_first=True), FakeServer(serves_one_at_a_time=True))
+
+    assert [a.until_stuck for a in server.actions(Read)] == [True, False]
+
+
+@pytest.mark.parametrize("params", [TcpExchangeParams(), TcpExchangeParams(clients=2, overlapping=True)])
+def test_without_a_silent_connection_no_read_ends_as_stuck(params):
+    _, server = play(params)
+
+    assert not any(a.until_stuck for a in server.actions(Read))
 
 
 def test_a_server_that_never_replies_is_not_said_to_serve_one_at_a_time():
