@@ -312,6 +312,7 @@ class DockerSandbox:
         self._containers: list = []
         self._idle: dict[tuple, list[LauncherContainer]] = {}  # (folder, role, host names) -> clean, idle containers
         self._containers_lock = threading.Lock()  # the engine may run checks side by side
+        self._copying = threading.Lock()  # held while a submission is copied into its volume
 
     def start_server(self, submission_path: Path, program: Program, port: int) -> ServerRun:
         """`program` as a new process in its role's idle container, or a new one: a crash costs a process."""
@@ -476,14 +477,18 @@ class DockerSandbox:
         return RelaySockets(os.path.join(channel, "socket"), close)
 
     def _submission_mount(self, submission_path: Path) -> dict:
-        """A read-only volume holding a copy every program can read: see copy_submission."""
+        """A read-only volume holding a copy every program can read: see copy_submission.
+
+        One copy per folder, however many lanes ask for it at once: the first copies, the
+        others wait for it (a copy each would cost the engine a volume and a container more
+        per lane, and leave all but one volume behind).
+        """
         folder = submission_path.resolve()
-        with self._containers_lock:
+        with self._copying:
             volume = self._copies.get(folder)
-        if volume is None:
-            with _engine("copying the submission into a volume"):
-                volume = copy_submission(self.client, self.image, folder, self._labels("submission", folder))
-            with self._containers_lock:
+            if volume is None:
+                with _engine("copying the submission into a volume"):
+                    volume = copy_submission(self.client, self.image, folder, self._labels("submission", folder))
                 self._copies[folder] = volume
         return {volume: {"bind": "/submission", "mode": "ro"}}
 
