@@ -27,7 +27,7 @@ import platform
 import socket
 import struct
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader.sandbox.sock_diag import ALL_STATES, TCP_LISTEN, dump
@@ -56,6 +56,7 @@ class ProcessState:
     nonblocking: bool
     receive_timeout: float | None  # SO_RCVTIMEO of that socket, seconds; 0: none
     posix_timers: int | None
+    fd: int | None = None  # the call's file descriptor
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ class Settling:
 # --- reading /proc: thin, and every failure is "unknown" -------------------------------------
 
 
-def read_process(pid: int, proc: Path = Path("/proc")) -> ProcessState:
+def read_process(pid: int, proc: Path = Path("/proc"), timeouts: bool = True) -> ProcessState:
+    """What /proc shows of `pid`; without `timeouts`, its socket's SO_RCVTIMEO is left unread (None)."""
     base = proc / str(pid)
     threads = _threads(base)
     posix_timers = _posix_timers(base)
@@ -115,8 +117,8 @@ def read_process(pid: int, proc: Path = Path("/proc")) -> ProcessState:
     if call in RECEIVES and fd is not None:
         is_socket = _is_socket(base, fd)
         nonblocking = _nonblocking(base, fd)
-        timeout = receive_timeout(pid, fd) if is_socket else None
-    return ProcessState(pid, threads, call, is_socket, nonblocking, timeout, posix_timers)
+        timeout = receive_timeout(pid, fd) if is_socket and timeouts else None
+    return ProcessState(pid, threads, call, is_socket, nonblocking, timeout, posix_timers, fd)
 
 
 def _threads(base: Path) -> int | None:
@@ -250,10 +252,23 @@ class BlockedWatch:
         before = self._peer_quiet()
         if before is None:
             return None, None
-        states = tuple(read_process(pid) for pid in self._pids() or [] if pid != self._init)
-        if never_wakes(states, Machine(0, 0)) is None:  # the cheap part first
+        # SO_RCVTIMEO comes last: reading it copies the program's socket (pidfd_getfd), and the
+        # copy's close could be the socket's last one, which lingers while bytes are unsent.
+        # Asleep in receives with nothing in flight, the program has none to send.
+        seen = tuple(read_process(pid, timeouts=False) for pid in self._pids() or [] if pid != self._init)
+        untimed = [replace(state, receive_timeout=0.0) for state in seen]
+        if never_wakes(untimed, Machine(0, 0)) is None:  # the cheap part first
             return None, None
-        how = never_wakes(states, Machine(pending_alarms(), bytes_in_flight(self._init, diag=self._diag)))
+        machine = Machine(pending_alarms(), bytes_in_flight(self._init, diag=self._diag))
+        if never_wakes(untimed, machine) is None:
+            return None, None
+        states = tuple(
+            replace(state, receive_timeout=receive_timeout(state.pid, state.fd))
+            if state.socket and state.fd is not None
+            else state
+            for state in seen
+        )
+        how = never_wakes(states, machine)
         if how is None or self._peer_quiet() != before:
             return None, None
         return (before, states), how

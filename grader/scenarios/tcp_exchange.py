@@ -359,6 +359,7 @@ class TcpClientMachine:
                         if not self.plan.expect_close:
                             return
                         deadline = t + self.plan.close_timeout  # now wait for the server's EOF
+                        until_stuck = False  # a close that does not come is judged on its own timeout
 
     def _idle(self) -> list[int]:
         """Our silent connections still open."""

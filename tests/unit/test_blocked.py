@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from grader.sandbox import blocked
 from grader.sandbox.blocked import Machine, ProcessState, Settling, never_wakes
 
 RECEIVING = ProcessState(
@@ -90,3 +91,39 @@ def test_a_moment_when_it_was_not_blocked_starts_the_settling_time_again():
     assert not settling.settled(10.1, None)
     assert not settling.settled(10.35, "blocked")
     assert settling.settled(10.7, "blocked")
+
+
+# ------------------------------------------------------------------ the watch's order of looks
+
+
+@pytest.fixture
+def asleep_in_a_receive(monkeypatch):
+    """A program of one process asleep in recvfrom() on a blocking socket; the calls that copy its socket, counted."""
+    copies: list[int] = []
+    monkeypatch.setattr(
+        blocked,
+        "read_process",
+        lambda pid, timeouts=True: ProcessState(pid, 1, "recvfrom", True, False, 0.0 if timeouts else None, 0, 3),
+    )
+    monkeypatch.setattr(blocked, "pending_alarms", lambda: 0)
+    monkeypatch.setattr(blocked, "receive_timeout", lambda pid, fd: copies.append(fd) or 0.0)
+    return copies
+
+
+def test_a_program_with_bytes_in_flight_never_has_its_socket_copied(asleep_in_a_receive, monkeypatch):
+    monkeypatch.setattr(blocked, "bytes_in_flight", lambda pid, diag=None: 5)
+    watch = blocked.BlockedWatch(1, lambda: [1, 42], lambda: 0, settle=0.0)
+
+    assert watch.forever(0.0) is None and watch.forever(1.0) is None
+    assert asleep_in_a_receive == []  # its close could linger while those bytes are unsent
+
+
+def test_a_program_asleep_with_nothing_in_flight_has_its_receive_timeout_read_and_is_blocked(
+    asleep_in_a_receive, monkeypatch
+):
+    monkeypatch.setattr(blocked, "bytes_in_flight", lambda pid, diag=None: 0)
+    watch = blocked.BlockedWatch(1, lambda: [1, 42], lambda: 0, settle=0.0)
+
+    watch.forever(0.0)
+    assert watch.forever(1.0) == "blocked in recvfrom() on a socket with no timeout"
+    assert asleep_in_a_receive == [3, 3]

@@ -450,6 +450,13 @@ def test_only_a_read_while_a_silent_connection_of_ours_is_open_may_end_as_stuck(
     assert [a.until_stuck for a in server.actions(Read)] == [True, False]
 
 
+def test_once_the_reply_came_the_wait_for_the_servers_close_is_never_cut_short_as_stuck():
+    _, server = play(TcpExchangeParams(idle_first=True, expect_close=True), FakeServer(closes=True))
+
+    reads = server.actions(Read)
+    assert len(reads) >= 2 and reads[0].until_stuck and not any(a.until_stuck for a in reads[1:])
+
+
 @pytest.mark.parametrize("params", [TcpExchangeParams(), TcpExchangeParams(clients=2, overlapping=True)])
 def test_without_a_silent_connection_no_read_ends_as_stuck(params):
     _, server = play(params)
