@@ -239,6 +239,10 @@ def _engine(doing: str):
         raise SandboxError(f"the Docker engine failed while {doing}: {exc}") from None
 
 
+# Containers the engine is asked to start at once, per sandbox: starting is the engine's CPU,
+# so more at once finish no sooner in all, and each later. Lanes ask in the order of their
+# checks, so the first lanes (the servers', the longest) get theirs first.
+STARTS_AT_ONCE = 2
 REMOVE_ATTEMPTS = 3  # each waits up to the client's timeout (30 s) for a busy engine
 
 
@@ -313,6 +317,7 @@ class DockerSandbox:
         self._idle: dict[tuple, list[LauncherContainer]] = {}  # (folder, role, host names) -> clean, idle containers
         self._containers_lock = threading.Lock()  # the engine may run checks side by side
         self._copying = threading.Lock()  # held while a submission is copied into its volume
+        self._starting = threading.BoundedSemaphore(STARTS_AT_ONCE)
 
     def start_server(self, submission_path: Path, program: Program, port: int) -> ServerRun:
         """`program` as a new process in its role's idle container, or a new one: a crash costs a process."""
@@ -513,25 +518,8 @@ class DockerSandbox:
 
     def _start(self, command: list[str], user: str = f"{STUDENT_UID}:{STUDENT_UID}", init: bool = True, **extra):
         try:
-            container = self.client.containers.run(
-                self.image,
-                command,
-                detach=True,
-                user=user,
-                working_dir="/submission",
-                cap_drop=["ALL"],
-                security_opt=["no-new-privileges"],
-                read_only=True,
-                tmpfs={"/tmp": TMPFS},
-                pids_limit=PIDS,
-                mem_limit=MEMORY,
-                memswap_limit=MEMORY,
-                nano_cpus=NANO_CPUS,
-                init=init,
-                ulimits=[Ulimit(name="nofile", soft=NOFILE, hard=NOFILE), Ulimit(name="fsize", soft=FSIZE, hard=FSIZE)],
-                log_config=LogConfig(type="json-file", config={"max-size": LOG_MAX, "max-file": "1"}),
-                **extra,
-            )
+            with self._starting:
+                container = self._run(command, user, init, **extra)
         except ImageNotFound:
             raise SandboxError(f"Docker image {self.image} is missing. Fix: run `make image`.") from None
         except ENGINE_ERRORS as exc:
@@ -539,6 +527,27 @@ class DockerSandbox:
         with self._containers_lock:
             self._containers.append(container)
         return container
+
+    def _run(self, command: list[str], user: str, init: bool, **extra):
+        return self.client.containers.run(
+            self.image,
+            command,
+            detach=True,
+            user=user,
+            working_dir="/submission",
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            read_only=True,
+            tmpfs={"/tmp": TMPFS},
+            pids_limit=PIDS,
+            mem_limit=MEMORY,
+            memswap_limit=MEMORY,
+            nano_cpus=NANO_CPUS,
+            init=init,
+            ulimits=[Ulimit(name="nofile", soft=NOFILE, hard=NOFILE), Ulimit(name="fsize", soft=FSIZE, hard=FSIZE)],
+            log_config=LogConfig(type="json-file", config={"max-size": LOG_MAX, "max-file": "1"}),
+            **extra,
+        )
 
     def close(self) -> None:
         with self._containers_lock:
