@@ -46,8 +46,15 @@ def report_key(name: str) -> str:
     return f"{kept[: MAX_KEY_CHARS - _HASH_CHARS - 1].rstrip()}~{digest}"
 
 
+# Printable ASCII needs no escape: the common case, checked at once instead of per character.
+_PLAIN = re.compile(r"[\x20-\x7e]*")
+_PLAIN_LINES = re.compile(r"[\x20-\x7e\n\t]*")
+
+
 def shown(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
     """`text` with every control, format or undecodable character as an escape, at most `limit` characters."""
+    if len(text) <= limit and _PLAIN.fullmatch(text):
+        return text
     cut = text[:limit]  # an escape is never shorter than its character: the rest cannot show
     out = "".join(ch if _printable(ch) or ch == " " else _escape(ch) for ch in cut)
     return out if len(out) <= limit and cut == text else out[: limit - 1] + "…"
@@ -55,6 +62,8 @@ def shown(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
 
 def terminal_text(text: str) -> str:
     """`text` as `shown` writes it, line breaks and tabs kept, unbounded: a report a terminal prints, never obeys."""
+    if _PLAIN_LINES.fullmatch(text):
+        return text
     return "".join(ch if _printable(ch) or ch in " \n\t" else _escape(ch) for ch in text)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -103,7 +104,12 @@ def quoted_output(label: str, text: str, lines: int) -> str:
 
 def same_reply(got: bytes, expected: bytes) -> bool:
     """Replies match exactly, except for a trailing newline some servers add or strip."""
-    return got.rstrip(b"\r\n") == expected.rstrip(b"\r\n")
+    return reply_key(got) == reply_key(expected)
+
+
+def reply_key(data: bytes) -> bytes:
+    """What `same_reply` compares: two replies are the same exactly when their keys are equal."""
+    return data.rstrip(b"\r\n")
 
 
 def show(data: bytes, limit: int = 60) -> str:
@@ -113,10 +119,12 @@ def show(data: bytes, limit: int = 60) -> str:
     "ñandú" reads as the student typed it and a stray NUL still shows.
     """
     text = data[:limit].decode("utf-8", "surrogateescape")
-    quoted = '"' + "".join(_shown_char(ch) for ch in text) + '"'
+    plain = _PLAIN.fullmatch(text) is not None  # printable ASCII with nothing to escape: the common case
+    quoted = '"' + (text if plain else "".join(_shown_char(ch) for ch in text)) + '"'
     return f"{quoted}… ({len(data)} bytes)" if len(data) > limit else f"{quoted} ({len(data)} bytes)"
 
 
+_PLAIN = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")  # printable ASCII but the quote and the backslash
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", '"': '\\"', "\\": "\\\\"}
 
 

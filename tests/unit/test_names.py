@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from grader.names import MAX_KEY_CHARS, csv_cell, report_key, shown
+from grader.names import MAX_KEY_CHARS, csv_cell, report_key, shown, terminal_text
 
 HOSTILE = [
     os.fsdecode(b"caf\xe9-latin1"),  # a folder name that is not UTF-8
@@ -53,3 +53,21 @@ def test_a_csv_cell_that_a_spreadsheet_would_run_starts_with_a_quote(text):
 
 def test_an_ordinary_csv_cell_is_unchanged():
     assert csv_cell("Ana Müller") == "Ana Müller"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plain ascii, as most reports are", "plain ascii, as most reports are"),
+        ("two\nlines\tand a tab", "two\nlines\tand a tab"),
+        ("an ESC \x1b[2J among plain text", "an ESC \\x1b[2J among plain text"),
+        ("a bidi override \u202e here", "a bidi override \\u202e here"),
+        ("ñandú stays as typed", "ñandú stays as typed"),
+    ],
+)
+def test_terminal_text_keeps_plain_text_and_line_breaks_and_escapes_the_rest(text, expected):
+    assert terminal_text(text) == expected
+
+
+def test_shown_cuts_plain_text_at_its_limit_too():
+    assert shown("x" * 30, 10) == "x" * 9 + "…"

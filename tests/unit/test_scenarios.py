@@ -291,6 +291,25 @@ def test_duplicated_replies_answer_only_their_own_request():
     assert len(m.received) == 2
 
 
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n"])
+def test_a_reply_with_a_line_ending_added_answers_its_request(ending):
+    m = machine(messages=3, burst=True)
+    sends = m.poll(0.0)
+
+    m.receive(0, sends[2].request.expected + ending, 0.1)
+
+    assert [m.answered(s.request) for s in sends] == [False, False, True]
+
+
+def test_a_reply_before_its_request_was_sent_answers_nothing():
+    m = machine(messages=3)  # lock-step: only the first is sent
+    m.poll(0.0)
+
+    m.receive(0, m.plan.requests[1].expected, 0.1)
+
+    assert not m.answered(m.plan.requests[1])
+
+
 def test_a_reply_on_the_wrong_clients_socket_does_not_count():
     m = machine(clients=2, messages=1, burst=True)
     first, _ = m.poll(0.0)
